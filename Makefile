@@ -1,0 +1,44 @@
+# mailbot — the two set-up commands are `make demo` and `make test`.
+# Both are self-sufficient on a fresh Debian 12 machine where you are root:
+# they install the Debian packages, build .venv/ and start the local mail stack.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: all deps venv stack stop demo test test-unit lint clean
+
+all: test
+
+deps:
+	@scripts/mailstack install
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+venv: $(STAMP)
+
+stack: deps
+	@scripts/mailstack start
+
+stop:
+	@scripts/mailstack stop
+
+demo: venv stack
+	@scripts/demo
+
+test: venv stack
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test-unit: venv
+	$(BIN)/pytest -q -p no:cacheprovider -m "not mailstack and not postgres"
+
+lint: venv
+	$(BIN)/ruff check mailbot tests scripts
+
+clean: stop
+	rm -rf $(VENV) .mailstack demo-data

@@ -1,0 +1,323 @@
+"""Configuration: one TOML file -> frozen dataclasses, validated once.
+
+:func:`load` reads the file, applies the environment overrides
+(``MAILBOT_DATA_DIR``, ``MAILBOT_DATABASE_URL``) and either returns a
+:class:`Config` or raises :class:`~mailbot.errors.ConfigError` listing *every*
+problem found.  Secrets are never read from the file: passwords come from
+``MAILBOT_IMAP_PASSWORD`` / ``MAILBOT_SMTP_PASSWORD`` via :func:`secret`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+
+SECURITY = ("tls", "starttls", "plain")
+ACTIONS = ("seen", "move", "none")
+KINDS = ("plan", "news", "video")
+SECRET_KEYS = {"password", "passwd", "secret", "token", "authcode"}
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    host: str
+    username: str
+    port: int = 993
+    security: str = "tls"
+    ca_file: str = ""
+    folders: tuple[str, ...] = ("INBOX",)
+    processed_action: str = "seen"
+    processed_folder: str = "mailbot已处理"
+    batch_size: int = 50
+    poll_interval_minutes: int = 10
+
+
+@dataclass(frozen=True)
+class Smtp:
+    host: str = ""
+    port: int = 465
+    security: str = "tls"
+    username: str = ""
+    from_address: str = ""
+    from_name: str = ""
+    ca_file: str = ""
+
+
+@dataclass(frozen=True)
+class Storage:
+    data_dir: Path
+    database_url: str
+
+
+@dataclass(frozen=True)
+class Phase:
+    kind: str
+    name: str
+    opens: date | None = None
+    due: date | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Campaign:
+    name: str = ""
+    notice: str = ""
+    year: int = 0
+    timezone: str = "Asia/Shanghai"
+    starts: date | None = None
+    ends: date | None = None
+    phases: tuple[Phase, ...] = ()
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class Secretariat:
+    name: str = ""
+    email: str = ""
+    contacts: tuple[Contact, ...] = ()
+
+
+@dataclass(frozen=True)
+class District:
+    name: str
+    lead_school: str = ""
+    lead_unit: str = ""
+    contact: str = ""
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    mailbox: Mailbox
+    smtp: Smtp
+    storage: Storage
+    campaign: Campaign
+    secretariat: Secretariat
+    districts: tuple[District, ...] = field(default=())
+
+
+def default_path() -> Path:
+    """The config path: ``$MAILBOT_CONFIG`` if set, else ``./config.toml``."""
+    return Path(os.environ.get("MAILBOT_CONFIG") or "config.toml")
+
+
+def secret(name: str) -> str:
+    """Return the secret in environment variable *name* ("" when unset)."""
+    return os.environ.get(name, "")
+
+
+class _Checker:
+    """Collects problems as ``file: key: message`` while values are read."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.problems: list[str] = []
+
+    def fail(self, key: str, message: str) -> None:
+        self.problems.append(f"{self.path}: {key}: {message}")
+
+    def get(self, table: dict, prefix: str, key: str, kind: type, default: Any = None,
+            required: bool = False, choices: tuple = ()) -> Any:
+        full = f"{prefix}.{key}" if prefix else key
+        if key not in table:
+            if required:
+                self.fail(full, "缺少必填项 (missing required key)")
+            return default
+        value = table[key]
+        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+            self.fail(full, f"应为 {kind.__name__}，实为 {type(value).__name__} "
+                            f"(expected {kind.__name__}, got {value!r})")
+            return default
+        if choices and value not in choices:
+            self.fail(full, f"取值 {value!r} 无效，可选 {', '.join(map(str, choices))}")
+            return default
+        return value
+
+    def day(self, table: dict, prefix: str, key: str) -> date | None:
+        raw = table.get(key, "")
+        if isinstance(raw, date):
+            return raw
+        if raw in ("", None):
+            return None
+        try:
+            return date.fromisoformat(str(raw))
+        except ValueError:
+            self.fail(f"{prefix}.{key}", f"日期 {raw!r} 无效，应为 YYYY-MM-DD (bad date)")
+            return None
+
+    def table(self, data: dict, key: str) -> dict:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            self.fail(key, "应为表 [section] (expected a table)")
+            return {}
+        return value
+
+    def unknown(self, table: dict, prefix: str, known: set[str]) -> None:
+        for key in table:
+            full = f"{prefix}.{key}" if prefix else key
+            if key.lower() in SECRET_KEYS:
+                self.fail(full, "密码等机密不得写入配置文件，请用环境变量 "
+                                "MAILBOT_IMAP_PASSWORD / MAILBOT_SMTP_PASSWORD (secrets only from env)")
+            elif key not in known:
+                self.fail(full, "未知配置项 (unknown key)")
+
+
+def _fields(cls) -> set[str]:
+    return set(cls.__dataclass_fields__)
+
+
+def _mailbox(c: _Checker, t: dict) -> Mailbox:
+    c.unknown(t, "mailbox", _fields(Mailbox))
+    folders = c.get(t, "mailbox", "folders", list, ["INBOX"])
+    if not folders or not all(isinstance(f, str) and f for f in folders):
+        c.fail("mailbox.folders", "应为非空的文件夹名列表 (expected a list of folder names)")
+        folders = ["INBOX"]
+    mb = Mailbox(
+        host=c.get(t, "mailbox", "host", str, "", required=True),
+        username=c.get(t, "mailbox", "username", str, "", required=True),
+        port=c.get(t, "mailbox", "port", int, 993),
+        security=c.get(t, "mailbox", "security", str, "tls", choices=SECURITY),
+        ca_file=c.get(t, "mailbox", "ca_file", str, ""),
+        folders=tuple(folders),
+        processed_action=c.get(t, "mailbox", "processed_action", str, "seen", choices=ACTIONS),
+        processed_folder=c.get(t, "mailbox", "processed_folder", str, "mailbot已处理"),
+        batch_size=c.get(t, "mailbox", "batch_size", int, 50),
+        poll_interval_minutes=c.get(t, "mailbox", "poll_interval_minutes", int, 10),
+    )
+    if not 0 < mb.port < 65536:
+        c.fail("mailbox.port", f"端口 {mb.port} 无效 (bad port)")
+    if mb.batch_size < 1:
+        c.fail("mailbox.batch_size", "应至少为 1 (must be >= 1)")
+    if mb.poll_interval_minutes < 1:
+        c.fail("mailbox.poll_interval_minutes", "应至少为 1 (must be >= 1)")
+    if mb.processed_action == "move" and not mb.processed_folder:
+        c.fail("mailbox.processed_folder", "processed_action = \"move\" 时必须填写")
+    if mb.ca_file and not _resolve(c.path, mb.ca_file).is_file():
+        c.fail("mailbox.ca_file", f"找不到证书文件 {mb.ca_file} (file not found)")
+    return mb
+
+
+def _smtp(c: _Checker, t: dict) -> Smtp:
+    c.unknown(t, "smtp", _fields(Smtp))
+    s = Smtp(**{k: c.get(t, "smtp", k, int if k == "port" else str, getattr(Smtp, k),
+                         choices=SECURITY if k == "security" else ())
+                for k in _fields(Smtp)})
+    if s.ca_file and not _resolve(c.path, s.ca_file).is_file():
+        c.fail("smtp.ca_file", f"找不到证书文件 {s.ca_file} (file not found)")
+    return s
+
+
+def _resolve(base: Path, value: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else (base.parent / p)
+
+
+def _storage(c: _Checker, t: dict) -> Storage:
+    c.unknown(t, "storage", {"data_dir", "database_url"})
+    data_dir = os.environ.get("MAILBOT_DATA_DIR") or c.get(t, "storage", "data_dir", str, "data")
+    data_dir = _resolve(c.path, data_dir).resolve()
+    url = os.environ.get("MAILBOT_DATABASE_URL") or c.get(t, "storage", "database_url", str, "")
+    if not url:
+        url = f"sqlite:///{data_dir / 'mailbot.sqlite3'}"
+    elif not url.startswith(("sqlite", "postgresql")):
+        c.fail("storage.database_url", "只支持 sqlite 与 postgresql (only sqlite/postgresql URLs)")
+    return Storage(data_dir=data_dir, database_url=url)
+
+
+def _campaign(c: _Checker, t: dict) -> Campaign:
+    c.unknown(t, "campaign", _fields(Campaign))
+    phases = []
+    for i, p in enumerate(t.get("phases", [])):
+        prefix = f"campaign.phases[{i}]"
+        c.unknown(p, prefix, _fields(Phase))
+        phases.append(Phase(
+            kind=c.get(p, prefix, "kind", str, "plan", required=True, choices=KINDS),
+            name=c.get(p, prefix, "name", str, ""),
+            opens=c.day(p, prefix, "opens"), due=c.day(p, prefix, "due"),
+            description=c.get(p, prefix, "description", str, "")))
+        if phases[-1].opens and phases[-1].due and phases[-1].opens > phases[-1].due:
+            c.fail(prefix, "opens 晚于 due (opens after due)")
+    tz = c.get(t, "campaign", "timezone", str, "Asia/Shanghai")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        c.fail("campaign.timezone", f"未知时区 {tz!r} (unknown time zone)")
+        tz = "Asia/Shanghai"
+    return Campaign(name=c.get(t, "campaign", "name", str, ""),
+                    notice=c.get(t, "campaign", "notice", str, ""),
+                    year=c.get(t, "campaign", "year", int, 0), timezone=tz,
+                    starts=c.day(t, "campaign", "starts"), ends=c.day(t, "campaign", "ends"),
+                    phases=tuple(phases))
+
+
+def _secretariat(c: _Checker, t: dict) -> Secretariat:
+    c.unknown(t, "secretariat", _fields(Secretariat))
+    contacts = tuple(Contact(name=str(x.get("name", "")), phone=str(x.get("phone", "")))
+                     for x in t.get("contacts", []) if isinstance(x, dict))
+    return Secretariat(name=c.get(t, "secretariat", "name", str, ""),
+                       email=c.get(t, "secretariat", "email", str, ""), contacts=contacts)
+
+
+def _districts(c: _Checker, items: Any) -> tuple[District, ...]:
+    if not isinstance(items, list):
+        c.fail("districts", "应为 [[districts]] 数组 (expected an array of tables)")
+        return ()
+    out = []
+    for i, d in enumerate(items):
+        prefix = f"districts[{i}]"
+        c.unknown(d, prefix, _fields(District))
+        out.append(District(**{k: c.get(d, prefix, k, str, "", required=(k == "name"))
+                               for k in _fields(District)}))
+    names = [d.name for d in out]
+    for n in {n for n in names if names.count(n) > 1}:
+        c.fail("districts", f"片区名重复：{n} (duplicate district)")
+    return tuple(out)
+
+
+def load(path: Path | str | None = None) -> Config:
+    """Read and validate the config at *path* (default :func:`default_path`).
+
+    Raises :class:`ConfigError` with every problem found; never returns a
+    partially valid config.
+    """
+    path = Path(path) if path else default_path()
+    c = _Checker(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: 找不到配置文件 (file not found); "
+                           "可复制 config.example.toml 或设置 MAILBOT_CONFIG"]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError([f"{path}: 无法读取 (unreadable): {e}"]) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"{path}: TOML 语法错误 (syntax error): {e}"]) from None
+    c.unknown(data, "", {"mailbox", "smtp", "storage", "campaign", "secretariat", "districts"})
+    cfg = Config(path=path.resolve(),
+                 mailbox=_mailbox(c, c.table(data, "mailbox")),
+                 smtp=_smtp(c, c.table(data, "smtp")),
+                 storage=_storage(c, c.table(data, "storage")),
+                 campaign=_campaign(c, c.table(data, "campaign")),
+                 secretariat=_secretariat(c, c.table(data, "secretariat")),
+                 districts=_districts(c, data.get("districts", [])))
+    if c.problems:
+        raise ConfigError(c.problems)
+    return cfg
+
+
+def resolve_file(cfg: Config, value: str) -> Path:
+    """Resolve a path from the config relative to the config file's folder."""
+    return _resolve(cfg.path, value)

@@ -1,0 +1,126 @@
+"""The database layer: engine, migrations, transactions and every query.
+
+Nothing else in mailbot builds SQL.  Works on SQLite (default, under the data
+dir) and PostgreSQL (``postgresql+psycopg://...``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
+
+from .errors import StorageError
+from .models import ImapUid, Message
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def connect(url: str) -> Engine:
+    """Open *url*, bring its schema up to date with alembic, return the engine."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url)
+    except (SQLAlchemyError, ImportError) as e:
+        raise StorageError(f"数据库地址无效 (bad database URL) {url}: {e}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        with engine.begin() as conn:
+            cfg = AlembicConfig()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except OperationalError as e:
+        raise StorageError(f"无法连接数据库 (cannot open database) {engine.url!r}: "
+                           f"{e.orig}") from None
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """A session whose work commits on success and rolls back on any error."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """Return *moment* with its zone; naive values from SQLite are UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def clean(text: str | None) -> str | None:
+    """Make *text* storable everywhere: no NUL (PostgreSQL refuses it), no lone surrogates."""
+    if text is None:
+        return None
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def find_duplicate(session: Session, sha256: str, message_id: str | None,
+                   content_sha256: str) -> Message | None:
+    """The message already recorded as the same mail, if any.
+
+    Same raw bytes, or the same Message-ID and the same content once trace
+    fields (Received, Return-Path, Delivered-To...) are set aside: one mail
+    delivered twice.
+    """
+    found = session.scalar(select(Message).where(Message.sha256 == sha256))
+    if found is None and message_id:
+        found = session.scalar(select(Message).where(
+            Message.message_id == message_id, Message.content_sha256 == content_sha256).limit(1))
+    return found
+
+
+def last_uid(session: Session, account: str, folder: str, uidvalidity: int) -> int:
+    """Highest UID recorded for this folder generation, 0 if none."""
+    return session.scalar(select(func.coalesce(func.max(ImapUid.uid), 0)).where(
+        ImapUid.account == account, ImapUid.folder == folder,
+        ImapUid.uidvalidity == uidvalidity)) or 0
+
+
+def record_uid(session: Session, account: str, folder: str, uidvalidity: int, uid: int,
+               message: Message) -> None:
+    """Remember that this UID holds *message* (its processed action still to do)."""
+    session.add(ImapUid(account=account, folder=folder, uidvalidity=uidvalidity, uid=uid,
+                        message_pk=message.id, action_done=False))
+
+
+def pending_actions(session: Session, account: str, folder: str, uidvalidity: int) -> list[int]:
+    """UIDs committed but whose processed action has not been applied yet."""
+    return list(session.scalars(select(ImapUid.uid).where(
+        ImapUid.account == account, ImapUid.folder == folder,
+        ImapUid.uidvalidity == uidvalidity, ImapUid.action_done.is_(False))
+        .order_by(ImapUid.uid)))
+
+
+def mark_actions_done(session: Session, account: str, folder: str, uidvalidity: int,
+                      uids: list[int]) -> None:
+    for row in session.scalars(select(ImapUid).where(
+            ImapUid.account == account, ImapUid.folder == folder,
+            ImapUid.uidvalidity == uidvalidity, ImapUid.uid.in_(uids))):
+        row.action_done = True
+
+
+def submissions(session: Session) -> list[Message]:
+    """Every recorded message with its attachments and links, oldest first."""
+    return list(session.scalars(select(Message).options(
+        selectinload(Message.attachments), selectinload(Message.links))
+        .order_by(Message.id)))

@@ -1,0 +1,102 @@
+"""SQLAlchemy 2.x models: the whole schema in one place.
+
+Times are stored in UTC; :func:`mailbot.db.aware` re-attaches the zone when a
+backend (SQLite) drops it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Message(Base):
+    """One mail received, whatever became of it (accepted, ignored, quarantined)."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    content_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    message_id: Mapped[str | None] = mapped_column(Text, index=True)
+    sender: Mapped[str | None] = mapped_column(Text)
+    sender_name: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    raw_path: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    school: Mapped[str | None] = mapped_column(Text)
+    district: Mapped[str | None] = mapped_column(Text)
+    kinds: Mapped[list] = mapped_column(JSON, default=list)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    plan_missing: Mapped[list] = mapped_column(JSON, default=list)
+    notes: Mapped[list] = mapped_column(JSON, default=list)
+
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", order_by="Attachment.position", cascade="all, delete-orphan")
+    links: Mapped[list[Link]] = relationship(
+        back_populates="message", order_by="Link.position", cascade="all, delete-orphan")
+
+
+class Attachment(Base):
+    """A file that came with a message (inline images and forwarded mail's files too)."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    inline: Mapped[bool] = mapped_column(Boolean, default=False)
+    forwarded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class Link(Base):
+    """A link found in a message (video, article, large-attachment download...)."""
+
+    __tablename__ = "links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    platform: Mapped[str | None] = mapped_column(Text)
+
+    message: Mapped[Message] = relationship(back_populates="links")
+
+
+class ImapUid(Base):
+    """One (account, folder, UIDVALIDITY, UID) seen, and the message it holds.
+
+    The highest UID per (account, folder, uidvalidity) is where the next poll
+    starts; ``action_done`` says whether the processed action (mark seen or
+    move) has been applied since the message was committed.
+    """
+
+    __tablename__ = "imap_uids"
+    __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity", "uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(Text)
+    folder: Mapped[str] = mapped_column(Text)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    action_done: Mapped[bool] = mapped_column(Boolean, default=False)

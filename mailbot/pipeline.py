@@ -1,0 +1,211 @@
+"""The intake pipeline: stages listed as data, one tiny interpreter, one transaction per mail.
+
+Each stage is ``stage(ctx, intake) -> bool``; returning ``True`` ends the
+pipeline early (a duplicate).  :func:`process` runs the stages for one raw
+message inside its own transaction: if a stage has a bug, the message is
+recorded as quarantined with the reason instead; if the database or the disk
+fails, nothing is recorded and the error propagates, so the caller fetches
+the mail again next time.  Nothing is ever lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from . import db
+from .classify.auto import auto_reason
+from .filing import FileStore, Stored, sha256
+from .models import Attachment, Message
+from .parse import ParsedMessage, ParseError, parse_message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    session: Session
+    store: FileStore
+    own_addresses: frozenset[str] = frozenset()
+
+
+@dataclass
+class Intake:
+    """One message on its way through the stages."""
+
+    raw: bytes
+    source: str
+    received_at: datetime | None = None
+    sha256: str = ""
+    message_id: str | None = None
+    content_sha256: str = ""
+    parsed: ParsedMessage | None = None
+    status: str = "needs_school"
+    reason: str = ""
+    raw_stored: Stored | None = None
+    files: list[tuple[int, object, Stored, bool]] = field(default_factory=list)
+    message: Message | None = None
+    created: bool = False
+
+
+def fingerprint(ctx: Context, it: Intake) -> bool:
+    it.sha256 = sha256(it.raw)
+    it.content_sha256 = sha256(_without_trace(it.raw))
+    it.message_id = db.clean(_peek_message_id(it.raw))
+    return False
+
+
+def skip_duplicate(ctx: Context, it: Intake) -> bool:
+    it.message = db.find_duplicate(ctx.session, it.sha256, it.message_id, it.content_sha256)
+    return it.message is not None
+
+
+def parse(ctx: Context, it: Intake) -> bool:
+    try:
+        it.parsed = parse_message(it.raw)
+    except ParseError as e:
+        it.status, it.reason = "quarantined", str(e)
+    return False
+
+
+def screen(ctx: Context, it: Intake) -> bool:
+    if it.parsed is None:
+        return False
+    reason = auto_reason(it.parsed, ctx.own_addresses)
+    if reason:
+        it.status, it.reason = "ignored", reason
+    elif not it.parsed.sender:
+        it.status, it.reason = "quarantined", "没有可识别的发件人地址 (no sender address)"
+    return False
+
+
+def file_raw(ctx: Context, it: Intake) -> bool:
+    it.raw_stored = ctx.store.put("raw", it.raw, ".eml")
+    return False
+
+
+def file_attachments(ctx: Context, it: Intake) -> bool:
+    if it.parsed is None:
+        return False
+    for att, forwarded in _all_attachments(it.parsed):
+        stored = ctx.store.put("files", att.payload, att.filename)
+        it.files.append((len(it.files), att, stored, forwarded))
+    return False
+
+
+def record(ctx: Context, it: Intake) -> bool:
+    p = it.parsed
+    now = datetime.now(UTC)
+    msg = Message(
+        sha256=it.sha256, content_sha256=it.content_sha256,
+        message_id=it.message_id,
+        sender=db.clean(p.sender if p else None), sender_name=db.clean(p.sender_name if p else ""),
+        subject=db.clean(p.subject if p else ""), sent_at=p.date if p else None,
+        received_at=it.received_at or (p.date if p and p.date else None) or now,
+        recorded_at=now, source=db.clean(it.source), size=len(it.raw),
+        raw_path=it.raw_stored.path, status=it.status, status_reason=db.clean(it.reason),
+        kinds=[], plan_missing=[], notes=list(p.defects) if p else [])
+    for pos, att, stored, forwarded in it.files:
+        msg.attachments.append(Attachment(
+            position=pos, filename=db.clean(att.filename), content_type=db.clean(att.content_type),
+            size=stored.size, sha256=stored.sha256, path=stored.path, inline=att.inline,
+            forwarded=forwarded))
+    ctx.session.add(msg)
+    ctx.session.flush()
+    it.message, it.created = msg, True
+    return False
+
+
+Stage = Callable[[Context, Intake], bool]
+STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, screen, file_raw,
+                             file_attachments, record)
+
+
+def run(ctx: Context, it: Intake, stages: tuple[Stage, ...] = STAGES) -> Intake:
+    """Run *stages* over *it* in order until one returns True."""
+    for stage in stages:
+        if stage(ctx, it):
+            break
+    return it
+
+
+AfterHook = Callable[[Session, Message], None]
+
+
+def process(engine: Engine, store: FileStore, raw: bytes, source: str,
+            received_at: datetime | None = None, own_addresses: frozenset[str] = frozenset(),
+            after: AfterHook | None = None) -> Intake:
+    """Record one raw message in its own transaction; *after* runs in that transaction.
+
+    Returns the finished :class:`Intake` (``created`` False for a duplicate).
+    Raises only when the database or the disk fails (nothing then committed).
+    """
+    def attempt(stages: tuple[Stage, ...], **preset) -> Intake:
+        with db.transaction(engine) as session:
+            it = run(Context(session, store, own_addresses),
+                     Intake(raw, source, received_at, **preset), stages)
+            if after:
+                after(session, it.message)
+            return it
+
+    for tries in range(2):
+        try:
+            return attempt(STAGES)
+        except IntegrityError:
+            if tries:  # a concurrent run recorded it first; the retry finds the duplicate
+                raise
+        except (SQLAlchemyError, OSError):
+            raise
+        except Exception as e:  # a bug in a stage: keep the mail, say why
+            log.exception("stage failed on %s", source)
+            reason = f"处理出错，已隔离 (internal error, quarantined): {type(e).__name__}: {e}"
+            return attempt((fingerprint, skip_duplicate, file_raw, record),
+                           status="quarantined", reason=reason[:500])
+    raise AssertionError("unreachable")
+
+
+def _all_attachments(p: ParsedMessage, forwarded: bool = False):
+    for att in p.attachments:
+        yield att, forwarded
+    for inner in p.forwarded:
+        yield from _all_attachments(inner, True)
+
+
+TRACE = (b"received", b"return-path", b"delivered-to", b"x-original-to", b"x-delivered-to")
+
+
+def _fields(raw: bytes) -> tuple[list[bytes], bytes]:
+    """The header fields (folded lines joined) and the body, line ends made LF."""
+    text = raw.replace(b"\r\n", b"\n")
+    head, _, body = text.partition(b"\n\n")
+    fields: list[bytes] = []
+    for line in head.split(b"\n"):
+        if fields and line[:1] in (b" ", b"\t"):
+            fields[-1] += b"\n" + line
+        else:
+            fields.append(line)
+    return fields, body
+
+
+def _without_trace(raw: bytes) -> bytes:
+    """The mail minus the trace fields a delivery adds: equal for two deliveries of one mail."""
+    fields, body = _fields(raw)
+    kept = [f for f in fields if f.split(b":", 1)[0].strip().lower() not in TRACE]
+    return b"\n".join(kept) + b"\n\n" + body
+
+
+def _peek_message_id(raw: bytes) -> str | None:
+    """The Message-ID from the header block, read without a full parse."""
+    fields, _ = _fields(raw[:262144])
+    for f in fields:
+        name, _, value = f.partition(b":")
+        if name.strip().lower() == b"message-id":
+            text = value.replace(b"\n", b"").decode("ascii", "replace").strip().strip("<>").strip()
+            return text or None
+    return None

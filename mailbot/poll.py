@@ -1,0 +1,85 @@
+"""One poll of the contact mailbox: fetch what is new, record each mail once.
+
+For each configured folder: read UIDVALIDITY and the highest UID already
+recorded for it, fetch newer UIDs with ``BODY.PEEK[]``, run each message
+through :func:`mailbot.pipeline.process` in its own transaction (which also
+records the UID), and only after that commit apply the processed action.
+A UIDVALIDITY change makes the folder scan from the start again; the
+pipeline's duplicate check (raw sha256, or Message-ID + body) records
+nothing twice.  Actions left undone by a crash are applied on the next poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from . import db
+from .config import Config, resolve_file, secret
+from .filing import FileStore
+from .imap import ImapMailbox
+from .pipeline import process
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PollReport:
+    fetched: int = 0
+    recorded: int = 0
+    duplicates: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+def _fault(point: str) -> None:
+    """Crash here if MAILBOT_FAULT names *point* (used by the crash tests)."""
+    if os.environ.get("MAILBOT_FAULT") == point:
+        os._exit(137)
+
+
+def own_addresses(cfg: Config) -> frozenset[str]:
+    return frozenset(a.lower() for a in (cfg.mailbox.username, cfg.smtp.from_address,
+                                         cfg.smtp.username) if a and "@" in a)
+
+
+def poll_once(cfg: Config, engine: Engine, store: FileStore) -> PollReport:
+    """Poll every configured folder once; return what happened."""
+    report = PollReport()
+    mb = cfg.mailbox
+    ca = str(resolve_file(cfg, mb.ca_file)) if mb.ca_file else ""
+    mine = own_addresses(cfg)
+    with ImapMailbox(mb, secret("MAILBOT_IMAP_PASSWORD"), ca) as box:
+        for folder in mb.folders:
+            uidvalidity = box.select(folder)
+            with db.transaction(engine) as s:
+                start = db.last_uid(s, box.account, folder, uidvalidity)
+            _apply_pending(box, engine, folder, uidvalidity)
+            for item in box.fetch(box.uids_after(start), mb.batch_size):
+                report.fetched += 1
+                _fault("after-fetch")
+
+                def remember(session, message, uid=item.uid):
+                    db.record_uid(session, box.account, folder, uidvalidity, uid, message)
+
+                it = process(engine, store, item.raw, f"imap:{folder}", item.internal_date,
+                             mine, after=remember)
+                report.recorded += it.created
+                report.duplicates += not it.created
+                status = it.message.status
+                report.by_status[status] = report.by_status.get(status, 0) + 1
+                _fault("after-commit")
+            _apply_pending(box, engine, folder, uidvalidity)
+    return report
+
+
+def _apply_pending(box: ImapMailbox, engine: Engine, folder: str, uidvalidity: int) -> None:
+    with db.transaction(engine) as s:
+        uids = db.pending_actions(s, box.account, folder, uidvalidity)
+    if not uids:
+        return
+    box.mark_processed(uids, box.cfg.processed_action, box.cfg.processed_folder)
+    with db.transaction(engine) as s:
+        db.mark_actions_done(s, box.account, folder, uidvalidity, uids)

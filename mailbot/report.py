@@ -1,0 +1,64 @@
+"""The submissions listing, as the stable JSON contract and as a table.
+
+JSON fields (contract: extend, never rename or drop): id, message_id, sender,
+subject, received_at, school, district, kinds, status, late, attachments
+[{filename, size, sha256, content_type, path}], links [{url, platform}],
+plan_missing, receipt (null or {number, sent_at}).
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from . import db
+from .models import Message
+
+
+def submission(m: Message, tz: ZoneInfo) -> dict:
+    """The contract object for one recorded message."""
+    return {
+        "id": m.id,
+        "message_id": m.message_id,
+        "sender": m.sender,
+        "subject": m.subject,
+        "received_at": db.aware(m.received_at).astimezone(tz).isoformat(),
+        "school": m.school,
+        "district": m.district,
+        "kinds": list(m.kinds or []),
+        "status": m.status,
+        "late": bool(m.late),
+        "attachments": [{"filename": a.filename, "size": a.size, "sha256": a.sha256,
+                         "content_type": a.content_type, "path": a.path}
+                        for a in m.attachments],
+        "links": [{"url": ln.url, "platform": ln.platform} for ln in m.links],
+        "plan_missing": list(m.plan_missing or []),
+        "receipt": None,
+        # extensions (not in the original contract, free to grow)
+        "status_reason": m.status_reason,
+        "sender_name": m.sender_name,
+        "source": m.source,
+        "raw_path": m.raw_path,
+    }
+
+
+STATUS_ZH = {"accepted": "已受理", "needs_school": "待确认学校", "ignored": "已忽略",
+             "quarantined": "已隔离"}
+
+
+def table(rows: list[dict]) -> str:
+    """A plain-text listing for people: one line per message, files indented below."""
+    lines = []
+    for r in rows:
+        status = STATUS_ZH.get(r["status"], r["status"])
+        lines.append(f"#{r['id']:<4} {r['received_at'][:16]}  {status:<5}  "
+                     f"{r['sender'] or '(无发件人)'}  {r['subject'] or '(无主题)'}")
+        if r["status_reason"]:
+            lines.append(f"      原因: {r['status_reason']}")
+        for a in r["attachments"]:
+            lines.append(f"      📎 {a['filename'] or '(无文件名)'}  {a['size']} B  -> {a['path']}")
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    summary = "，".join(f"{STATUS_ZH.get(k, k)} {v}" for k, v in sorted(counts.items()))
+    lines.append(f"共 {len(rows)} 封邮件" + (f"（{summary}）" if rows else ""))
+    return "\n".join(lines)

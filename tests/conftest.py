@@ -1,0 +1,114 @@
+"""Shared fixtures: the real local mail stack, real databases, real CLI runs."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import smtplib
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+MAILSTACK = ROOT / "scripts" / "mailstack"
+PG_ADMIN_URL = os.environ.get("MAILBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _shell_env(text_: str) -> dict[str, str]:
+    env = {}
+    for token in shlex.split(text_, comments=True):
+        if token == "export":
+            continue
+        key, sep, value = token.partition("=")
+        if sep:
+            env[key] = value
+    return env
+
+
+@pytest.fixture(scope="session")
+def mailstack() -> dict[str, str]:
+    """Start (if needed) the project's Dovecot + Postfix and return its `env` assignments."""
+    subprocess.run([str(MAILSTACK), "start"], check=True, capture_output=True, timeout=180)
+    out = subprocess.run([str(MAILSTACK), "env"], check=True, capture_output=True, text=True)
+    env = _shell_env(out.stdout)
+    os.environ.update(env)
+    return env
+
+
+def reset_mailbox(address: str) -> None:
+    subprocess.run([str(MAILSTACK), "reset", address], check=True, capture_output=True,
+                   timeout=60)
+
+
+def deliver(stack: dict[str, str], raw: bytes, to: str | None = None) -> None:
+    """Put *raw* byte-for-byte into a mailbox through Dovecot's LMTP."""
+    rcpt = to or stack["MAILSTACK_CONTACT"]
+    with smtplib.LMTP("127.0.0.1", int(stack["MAILSTACK_LMTP_PORT"])) as lmtp:
+        lmtp.sendmail("sender@scu.edu.cn", [rcpt], raw)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    """A fresh empty database: SQLite in tmp_path, or a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'mailbot.sqlite3'}"
+        return
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(PG_ADMIN_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def write_config(path: Path, stack: dict[str, str] | None, data_dir: Path, db: str,
+                 **mailbox) -> Path:
+    """A config file aimed at the local stack (or at nothing when *stack* is None)."""
+    host = "localhost"
+    port = int(stack["MAILSTACK_IMAPS_PORT"]) if stack else 1
+    ca = stack["MAILSTACK_CA_FILE"] if stack else ""
+    user = stack["MAILSTACK_CONTACT"] if stack else "contact@scgxhq.test"
+    extra = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in mailbox.items())
+    path.write_text(f"""
+[mailbox]
+host = "{host}"
+port = {port}
+security = "tls"
+username = "{user}"
+ca_file = "{ca}"
+{extra}
+[smtp]
+host = "localhost"
+from_address = "{user}"
+
+[storage]
+data_dir = "{data_dir}"
+database_url = "{db}"
+
+[campaign]
+name = "测试活动"
+timezone = "Asia/Shanghai"
+""", encoding="utf-8")
+    return path
+
+
+def run_cli(*args: str, config: Path | None = None, env: dict | None = None,
+            check: bool = True) -> subprocess.CompletedProcess:
+    """Run the real `mailbot` command line in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    cmd = [sys.executable, "-m", "mailbot.cli"]
+    if config:
+        cmd += ["--config", str(config)]
+    proc = subprocess.run(cmd + list(args), capture_output=True, text=True, env=full_env,
+                          timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"mailbot {' '.join(args)} exited {proc.returncode}:\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return proc

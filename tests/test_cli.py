@@ -1,0 +1,122 @@
+"""The command line as a user meets it: import, listing contract, config errors."""
+
+from __future__ import annotations
+
+import email
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli, write_config
+
+CORPUS = ROOT.parent / "shared" / "corpus-outside"
+CONTRACT = {"id", "message_id", "sender", "subject", "received_at", "school", "district",
+            "kinds", "status", "late", "attachments", "links", "plan_missing", "receipt"}
+
+
+def corpus_files() -> list[Path]:
+    return sorted(CORPUS / name for name in _manifest())
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared/corpus-outside not beside the repo")
+def test_outside_corpus_imports_whole_and_reimport_records_nothing(db_url, tmp_path):
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data", db_url)
+    files = corpus_files()
+    first = run_cli("import", *map(str, files), config=cfg)
+    assert "新登记" in first.stdout
+    rows = json.loads(run_cli("submissions", "--json", config=cfg).stdout)
+    sources = {r["source"].split(":", 1)[1].split("#", 1)[0] for r in rows}
+    missing = [f for f in files if str(f) not in sources]
+    assert missing == [] or all(_same_as_another(f, files) for f in missing)
+    for r in rows:
+        assert CONTRACT <= r.keys()
+        if r["status"] == "quarantined":
+            assert r["status_reason"]
+    manifest = _manifest()
+    for r in rows:
+        path = r["source"].split(":", 1)[1].split("#", 1)[0]
+        if manifest.get(Path(path).relative_to(CORPUS).as_posix()) == "bounce":
+            assert r["status"] in ("ignored", "quarantined"), (path, r["status"])
+    again = run_cli("import", *map(str, files), config=cfg)
+    assert "新登记 0 封" in again.stdout
+    assert len(json.loads(run_cli("submissions", "--json", config=cfg).stdout)) == len(rows)
+
+
+def _same_as_another(f: Path, files: list[Path]) -> bool:
+    """A file not listed under its own name must be the same mail as another one:
+    equal once line ends and delivery trace fields (Received, Return-Path) are set aside."""
+    def norm(p: Path) -> bytes:
+        msg = email.message_from_bytes(p.read_bytes().replace(b"\r\n", b"\n"))
+        for name in ("Received", "Return-Path", "Delivered-To"):
+            del msg[name]
+        return msg.as_bytes()
+    return any(o != f and norm(o) == norm(f) for o in files)
+
+
+def _manifest() -> dict[str, str]:
+    lines = (CORPUS / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    return {cols[0]: cols[4] for cols in (line.split("\t") for line in lines)}
+
+
+def test_import_eml_fixtures_lists_contract(tmp_path):
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    fixtures = sorted((ROOT / "tests" / "data").glob("*.eml"))
+    assert fixtures, "tests/data has .eml fixtures"
+    run_cli("import", *map(str, fixtures), config=cfg)
+    rows = json.loads(run_cli("submissions", "--json", config=cfg).stdout)
+    assert len(rows) >= len(fixtures) - 1
+    for r in rows:
+        assert CONTRACT <= r.keys()
+        assert r["receipt"] is None and isinstance(r["kinds"], list)
+        for a in r["attachments"]:
+            stored = tmp_path / "data" / a["path"]
+            assert stored.is_file() and stored.stat().st_size == a["size"]
+            assert (tmp_path / "data") in stored.resolve().parents
+    human = run_cli("submissions", config=cfg).stdout
+    assert f"共 {len(rows)} 封邮件" in human
+
+
+def test_check_config_reports_every_problem_at_once(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("""
+[mailbox]
+port = "993"
+security = "ssl"
+password = "hunter2"
+processed_action = "delete"
+
+[campaign]
+timezone = "Mars/Olympus"
+
+[[campaign.phases]]
+kind = "poster"
+opens = "2024-13-01"
+""", encoding="utf-8")
+    proc = run_cli("check-config", config=bad, check=False)
+    assert proc.returncode == 2
+    err = proc.stderr
+    for key in ("mailbox.host", "mailbox.username", "mailbox.port", "mailbox.security",
+                "mailbox.password", "mailbox.processed_action", "campaign.timezone",
+                "campaign.phases[0].kind", "campaign.phases[0].opens"):
+        assert f"{bad}: {key}:" in err, key
+    assert "Traceback" not in err
+
+
+def test_example_config_is_valid(tmp_path):
+    proc = run_cli("check-config", config=ROOT / "config.example.toml",
+                   env={"MAILBOT_DATA_DIR": str(tmp_path)})
+    assert "配置正确" in proc.stdout and "8 个片区" in proc.stdout
+
+
+def test_missing_config_and_unreachable_server_are_one_sentence(tmp_path):
+    proc = run_cli("submissions", config=tmp_path / "nope.toml", check=False)
+    assert proc.returncode == 2 and "找不到配置文件" in proc.stderr
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    proc = run_cli("poll", "--once", config=cfg, env={"MAILBOT_IMAP_PASSWORD": "x"}, check=False)
+    assert proc.returncode == 1
+    assert "无法连接 IMAP 服务器 localhost:1" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli("import", str(tmp_path / "missing.eml"), config=cfg, check=False)
+    assert proc.returncode == 1 and "找不到" in proc.stderr

@@ -1,0 +1,51 @@
+"""Config: TOML -> frozen dataclasses, env overrides, secrets only from env."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from conftest import ROOT
+from mailbot import config
+from mailbot.errors import ConfigError
+
+
+def test_example_describes_the_2024_campaign(monkeypatch, tmp_path):
+    monkeypatch.delenv("MAILBOT_DATA_DIR", raising=False)
+    monkeypatch.delenv("MAILBOT_DATABASE_URL", raising=False)
+    cfg = config.load(ROOT / "config.example.toml")
+    assert len(cfg.districts) == 8
+    leads = {d.name: d.lead_school for d in cfg.districts}
+    assert leads["成都第一片区"] == "四川师范大学" and leads["川南片区"] == "四川轻化工大学"
+    assert {p.kind for p in cfg.campaign.phases} == {"plan", "news", "video"}
+    video = next(p for p in cfg.campaign.phases if p.kind == "video")
+    assert video.due.isoformat() == "2024-09-30"
+    assert cfg.storage.database_url.startswith("sqlite:///")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.mailbox.host = "x"
+
+
+def test_env_overrides_storage(monkeypatch, tmp_path):
+    monkeypatch.setenv("MAILBOT_DATA_DIR", str(tmp_path / "d"))
+    monkeypatch.setenv("MAILBOT_DATABASE_URL", "postgresql+psycopg://u@h/db")
+    cfg = config.load(ROOT / "config.example.toml")
+    assert cfg.storage.data_dir == tmp_path / "d"
+    assert cfg.storage.database_url == "postgresql+psycopg://u@h/db"
+
+
+def test_password_in_file_is_refused(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text('[mailbox]\nhost="h"\nusername="u"\npassword="x"\n[smtp]\npasswd="y"\n',
+                 encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        config.load(p)
+    assert len(e.value.problems) == 2
+    assert all("环境变量" in m for m in e.value.problems)
+
+
+def test_toml_syntax_error_names_the_file(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text("[mailbox\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="TOML 语法错误"):
+        config.load(p)

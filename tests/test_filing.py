@@ -1,0 +1,42 @@
+"""The content-addressed store never writes outside the data dir."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbot.filing import FileStore, extension, safe_filename, sha256
+
+HOSTILE = ["../../etc/x", "..\\..\\win.ini", "a\x00b.pdf", "x" * 300 + ".docx", "/etc/passwd",
+           "..", ".", "", "C:\\boot.ini", "活动方案/../../../逃逸.doc", "name.\x00/..jpg"]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_names_stay_inside(tmp_path, name):
+    root = tmp_path / "data"
+    store = FileStore(root)
+    stored = store.put("files", b"payload " + name.encode("utf-8", "replace"), name)
+    target = store.path(stored.path).resolve()
+    assert root.resolve() in target.parents
+    assert target.read_bytes().startswith(b"payload ")
+    assert stored.sha256 == sha256(target.read_bytes())
+    assert list(tmp_path.iterdir()) == [root]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_safe_filename_is_one_component(name):
+    safe = safe_filename(name)
+    assert safe and "/" not in safe and "\\" not in safe and "\x00" not in safe
+    assert safe not in (".", "..") and len(safe.encode()) <= 180
+
+
+def test_same_content_is_stored_once(tmp_path):
+    store = FileStore(tmp_path)
+    a = store.put("files", b"same", "一.jpg")
+    b = store.put("files", b"same", "二.jpg")
+    assert a == b and len(list((tmp_path / "files").rglob("*.jpg"))) == 1
+
+
+def test_extension_keeps_chinese_names_readable():
+    assert extension("活动方案-四川师范大学.DOCX") == ".docx"
+    assert extension("无扩展名") == ""
+    assert safe_filename("活动方案-四川师范大学.docx") == "活动方案-四川师范大学.docx"

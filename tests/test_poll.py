@@ -1,0 +1,156 @@
+"""Polling the real Dovecot: exactly-once intake, PEEK, crashes, UIDVALIDITY, actions."""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import subprocess
+import uuid
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from imapclient import IMAPClient
+
+from conftest import MAILSTACK, deliver, reset_mailbox, run_cli, write_config
+
+pytestmark = pytest.mark.mailstack
+
+
+def make_mail(subject: str, attachments: list[tuple[str, bytes, str]] = ()) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "四川大学后勤 <houqin@scu.edu.cn>"
+    msg["To"] = "contact@scgxhq.test"
+    msg["Subject"] = subject
+    msg["Message-ID"] = f"<{uuid.uuid4().hex}@scu.edu.cn>"
+    msg["Date"] = "Mon, 01 Jul 2024 09:30:00 +0800"
+    msg.set_content("各位老师好：\n附件是我校的新闻材料，请查收。\n四川大学后勤党委")
+    for name, data, ctype in attachments:
+        maintype, subtype = ctype.split("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return msg.as_bytes()
+
+
+def imap(stack) -> IMAPClient:
+    ctx = ssl.create_default_context(cafile=stack["MAILSTACK_CA_FILE"])
+    client = IMAPClient("localhost", port=int(stack["MAILSTACK_IMAPS_PORT"]), ssl_context=ctx)
+    client.login(stack["MAILSTACK_CONTACT"], stack["MAILSTACK_PASSWORD"])
+    return client
+
+
+def flags(stack, folder: str = "INBOX") -> dict[int, tuple]:
+    with imap(stack) as c:
+        c.select_folder(folder, readonly=True)
+        return {uid: v[b"FLAGS"] for uid, v in c.fetch(c.search("ALL"), ["FLAGS"]).items()}
+
+
+@pytest.fixture
+def setup(mailstack, db_url, tmp_path):
+    reset_mailbox(mailstack["MAILSTACK_CONTACT"])
+    cfg = write_config(tmp_path / "config.toml", mailstack, tmp_path / "data", db_url)
+    return mailstack, cfg, tmp_path / "data"
+
+
+def listing(cfg: Path) -> list[dict]:
+    return json.loads(run_cli("submissions", "--json", config=cfg).stdout)
+
+
+def test_each_message_recorded_once_over_repeated_polls(setup):
+    stack, cfg, _ = setup
+    for i in range(3):
+        deliver(stack, make_mail(f"【新闻】四川大学后勤参观校史馆 第{i}篇"))
+    first = run_cli("poll", "--once", config=cfg)
+    assert "收取 3 封，新登记 3 封" in first.stdout
+    deliver(stack, make_mail("【新闻】第四篇"))
+    second = run_cli("poll", "--once", config=cfg)
+    assert "收取 1 封，新登记 1 封" in second.stdout
+    third = run_cli("poll", "--once", config=cfg)
+    assert "收取 0 封" in third.stdout
+    rows = listing(cfg)
+    assert sorted(r["subject"] for r in rows) == sorted(
+        [f"【新闻】四川大学后勤参观校史馆 第{i}篇" for i in range(3)] + ["【新闻】第四篇"])
+    assert len({r["message_id"] for r in rows}) == 4
+    assert all(r["sender"] == "houqin@scu.edu.cn" for r in rows)
+    assert all(r["received_at"].endswith("+08:00") for r in rows)
+    assert all(b"\\Seen" in f for f in flags(stack).values())
+
+
+def test_attachments_are_byte_identical(setup):
+    stack, cfg, data_dir = setup
+    photo = os.urandom(300_000)
+    doc = "活动方案\n活动背景：……".encode("gb18030") + os.urandom(1000)
+    deliver(stack, make_mail("活动方案-四川大学", [("参观合影1.jpg", photo, "image/jpeg"),
+                                                 ("活动方案-四川大学.docx", doc,
+                                                  "application/octet-stream")]))
+    run_cli("poll", "--once", config=cfg)
+    (row,) = listing(cfg)
+    got = {a["filename"]: (data_dir / a["path"]).read_bytes() for a in row["attachments"]}
+    assert got == {"参观合影1.jpg": photo, "活动方案-四川大学.docx": doc}
+    raw = (data_dir / row["raw_path"]).read_bytes()
+    assert b"Subject:" in raw and len(raw) > len(photo)
+
+
+def test_crash_after_fetch_marks_nothing_and_loses_nothing(setup):
+    stack, cfg, _ = setup
+    deliver(stack, make_mail("新闻一"))
+    deliver(stack, make_mail("新闻二"))
+    crashed = run_cli("poll", "--once", config=cfg, env={"MAILBOT_FAULT": "after-fetch"},
+                      check=False)
+    assert crashed.returncode == 137
+    assert all(b"\\Seen" not in f for f in flags(stack).values())
+    assert listing(cfg) == []
+    run_cli("poll", "--once", config=cfg)
+    assert sorted(r["subject"] for r in listing(cfg)) == ["新闻一", "新闻二"]
+    assert all(b"\\Seen" in f for f in flags(stack).values())
+
+
+def test_crash_after_commit_applies_action_next_time_without_rerecording(setup):
+    stack, cfg, _ = setup
+    deliver(stack, make_mail("视频链接"))
+    crashed = run_cli("poll", "--once", config=cfg, env={"MAILBOT_FAULT": "after-commit"},
+                      check=False)
+    assert crashed.returncode == 137
+    assert len(listing(cfg)) == 1
+    assert all(b"\\Seen" not in f for f in flags(stack).values())
+    again = run_cli("poll", "--once", config=cfg)
+    assert "收取 0 封" in again.stdout
+    assert len(listing(cfg)) == 1
+    assert all(b"\\Seen" in f for f in flags(stack).values())
+
+
+def test_uidvalidity_change_records_nothing_twice(setup):
+    stack, cfg, _ = setup
+    for subject in ("方案A", "方案B"):
+        deliver(stack, make_mail(subject))
+    run_cli("poll", "--once", config=cfg)
+    with imap(stack) as c:
+        before = c.select_folder("INBOX")[b"UIDVALIDITY"]
+    subprocess.run([str(MAILSTACK), "renew-uidvalidity", stack["MAILSTACK_CONTACT"], "INBOX"],
+                   check=True, capture_output=True, timeout=60)
+    with imap(stack) as c:
+        assert c.select_folder("INBOX")[b"UIDVALIDITY"] != before
+    deliver(stack, make_mail("方案C"))
+    out = run_cli("poll", "--once", config=cfg).stdout
+    assert "收取 3 封，新登记 1 封，重复 2 封" in out
+    assert sorted(r["subject"] for r in listing(cfg)) == ["方案A", "方案B", "方案C"]
+
+
+def test_move_action_files_mail_into_folder(mailstack, db_url, tmp_path):
+    reset_mailbox(mailstack["MAILSTACK_CONTACT"])
+    cfg = write_config(tmp_path / "config.toml", mailstack, tmp_path / "data", db_url,
+                       processed_action="move", processed_folder="mailbot已处理")
+    deliver(mailstack, make_mail("移动测试"))
+    run_cli("poll", "--once", config=cfg)
+    assert flags(mailstack) == {}
+    moved = flags(mailstack, "mailbot已处理")
+    assert len(moved) == 1 and all(b"\\Seen" in f for f in moved.values())
+    assert "收取 0 封" in run_cli("poll", "--once", config=cfg).stdout
+
+
+def test_wrong_password_is_one_clear_sentence(setup):
+    stack, cfg, _ = setup
+    proc = run_cli("poll", "--once", config=cfg, env={"MAILBOT_IMAP_PASSWORD": "wrong"},
+                   check=False)
+    assert proc.returncode == 1
+    assert "IMAP 登录失败" in proc.stderr and "Traceback" not in proc.stderr
