@@ -299,8 +299,8 @@ def load(path: Path | str | None = None) -> Config:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError([f"{path}: 找不到配置文件 (file not found); "
-                           "可复制 config.example.toml 或设置 MAILBOT_CONFIG"]) from None
+        hint = "可复制 config.example.toml 或设置 MAILBOT_CONFIG"
+        raise ConfigError([f"{path}: 找不到配置文件 (file not found); {hint}"]) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError([f"{path}: 无法读取 (unreadable): {e}"]) from None
     except tomllib.TOMLDecodeError as e:

@@ -9,11 +9,11 @@ and apply the processed action.  Every failure becomes :class:`MailServerError`.
 
 from __future__ import annotations
 
-import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Self
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -85,7 +85,7 @@ class ImapMailbox:
             self.close()
             raise MailServerError(f"IMAP 登录失败 {cfg.username}@{where} (login failed): {e}") from None
 
-    def __enter__(self) -> ImapMailbox:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -103,7 +103,7 @@ class ImapMailbox:
     def _call(self, what: str, fn, *args):
         try:
             return fn(*args)
-        except (OSError, IMAPClientError, socket.timeout) as e:
+        except (TimeoutError, OSError, IMAPClientError) as e:
             raise MailServerError(f"IMAP 操作失败：{what} (IMAP command failed): {e}") from None
 
     def select(self, folder: str) -> int:

@@ -61,8 +61,8 @@ def poll_once(cfg: Config, engine: Engine, store: FileStore) -> PollReport:
                 report.fetched += 1
                 _fault("after-fetch")
 
-                def remember(session, message, uid=item.uid):
-                    db.record_uid(session, box.account, folder, uidvalidity, uid, message)
+                def remember(session, message, where=(folder, uidvalidity, item.uid)):
+                    db.record_uid(session, box.account, *where, message)
 
                 it = process(engine, store, item.raw, f"imap:{folder}", item.internal_date,
                              mine, after=remember)

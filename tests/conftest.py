@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import smtplib
@@ -70,23 +71,20 @@ def db_url(request, tmp_path) -> str:
 
 def write_config(path: Path, stack: dict[str, str] | None, data_dir: Path, db: str,
                  **mailbox) -> Path:
-    """A config file aimed at the local stack (or at nothing when *stack* is None)."""
-    host = "localhost"
-    port = int(stack["MAILSTACK_IMAPS_PORT"]) if stack else 1
-    ca = stack["MAILSTACK_CA_FILE"] if stack else ""
-    user = stack["MAILSTACK_CONTACT"] if stack else "contact@scgxhq.test"
-    extra = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in mailbox.items())
+    """A config file aimed at the local stack (or at nothing when *stack* is None);
+    *mailbox* keys override the [mailbox] settings."""
+    settings = {"host": "localhost", "port": int(stack["MAILSTACK_IMAPS_PORT"]) if stack else 1,
+                "security": "tls", "ca_file": stack["MAILSTACK_CA_FILE"] if stack else "",
+                "username": stack["MAILSTACK_CONTACT"] if stack else "contact@scgxhq.test"}
+    settings.update(mailbox)
+    lines = "\n".join(f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in settings.items())
     path.write_text(f"""
 [mailbox]
-host = "{host}"
-port = {port}
-security = "tls"
-username = "{user}"
-ca_file = "{ca}"
-{extra}
+{lines}
+
 [smtp]
 host = "localhost"
-from_address = "{user}"
+from_address = "{settings['username']}"
 
 [storage]
 data_dir = "{data_dir}"
@@ -107,7 +105,7 @@ def run_cli(*args: str, config: Path | None = None, env: dict | None = None,
     if config:
         cmd += ["--config", str(config)]
     proc = subprocess.run(cmd + list(args), capture_output=True, text=True, env=full_env,
-                          timeout=300)
+                          timeout=300, check=False)
     if check and proc.returncode != 0:
         raise AssertionError(f"mailbot {' '.join(args)} exited {proc.returncode}:\n"
                              f"{proc.stdout}\n{proc.stderr}")

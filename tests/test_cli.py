@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, run_cli, write_config
 
 CORPUS = ROOT.parent / "shared" / "corpus-outside"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
 from conftest import ROOT
+
 from mailbot import config
 from mailbot.errors import ConfigError
 

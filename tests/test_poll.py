@@ -11,9 +11,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from imapclient import IMAPClient
-
 from conftest import MAILSTACK, deliver, reset_mailbox, run_cli, write_config
+from imapclient import IMAPClient
 
 pytestmark = pytest.mark.mailstack
 
@@ -148,9 +147,28 @@ def test_move_action_files_mail_into_folder(mailstack, db_url, tmp_path):
     assert "收取 0 封" in run_cli("poll", "--once", config=cfg).stdout
 
 
+@pytest.mark.parametrize("security, port_key", [("starttls", "MAILSTACK_IMAP_PORT"),
+                                                ("plain", "MAILSTACK_IMAP_PORT")])
+def test_starttls_and_plain_connections(mailstack, tmp_path, security, port_key):
+    reset_mailbox(mailstack["MAILSTACK_CONTACT"])
+    cfg = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}", security=security,
+                       port=int(mailstack[port_key]))
+    deliver(mailstack, make_mail(f"{security} 测试"))
+    assert "新登记 1 封" in run_cli("poll", "--once", config=cfg).stdout
+
+
 def test_wrong_password_is_one_clear_sentence(setup):
-    stack, cfg, _ = setup
+    _, cfg, _ = setup
     proc = run_cli("poll", "--once", config=cfg, env={"MAILBOT_IMAP_PASSWORD": "wrong"},
                    check=False)
     assert proc.returncode == 1
     assert "IMAP 登录失败" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_client_sends_imap_id_when_offered(setup):
+    stack, cfg, _ = setup
+    log = Path(stack["MAILBOT_CONFIG"]).parent / "log" / "dovecot.log"
+    before = log.read_bytes().count(b"name=mailbot") if log.exists() else 0
+    run_cli("poll", "--once", config=cfg)
+    assert log.read_bytes().count(b"name=mailbot") > before

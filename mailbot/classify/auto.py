@@ -11,12 +11,12 @@ import re
 from ..parse import ParsedMessage
 
 _DAEMONS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailer|bounce[s]?|noreply|"
-                      r"no-reply|do-not-reply)([+@-]|$)", re.I)
+                      r"no-reply|do-not-reply)([+@-]|$)", re.IGNORECASE)
 _SUBJECTS = re.compile(
     r"自动回复|自动答复|退信|投递失败|无法投递|auto(matic)?[ -]?reply|autoreply|out of (the )?office|"
     r"undeliver(able|ed)|could not be delivered|delivery (status notification|failure|warning|"
     r"has failed|notification)|returned mail|mail delivery (failed|failure|warning)|"
-    r"failure notice|non remis|^\s*vacation", re.I)
+    r"failure notice|non remis|^\s*vacation", re.IGNORECASE)
 
 
 def auto_reason(msg: ParsedMessage, own_addresses: frozenset[str] = frozenset()) -> str | None:

@@ -1,0 +1,361 @@
+"""Charset recovery and text decoding for mail written by Chinese clients.
+
+Pure functions, no I/O.  Every decoder returns the text together with a
+list of human-readable notes describing anything that had to be recovered,
+so that callers can record what was wrong with a message without losing it.
+
+What is recovered (all of it silently garbled by mail-parser/compat32):
+
+* labels ``gb2312``/``gbk``/``cp936``/... holding GBK- or GB18030-only
+  characters (喆 镕 𠀀): decoded as GB18030, the superset every client uses;
+* raw 8-bit header bytes (no encoded-words), tried as UTF-8, then the
+  part's declared charset, then GB18030, then Big5, then charset-normalizer;
+* RFC 2047 words split in the middle of a multibyte character (adjacent
+  words in the same charset are joined as bytes before decoding);
+* RFC 2047 words inside quoted parameters and display names;
+* RFC 2231 parameters (continuations, any charset) via :func:`header_params`
+  and :func:`decode_param`; address headers via :func:`decode_addresses`.
+
+:func:`html_to_text` turns an HTML-only body into plain text plus its links.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import email.utils
+import re
+from email.message import Message
+from html.parser import HTMLParser
+
+from charset_normalizer import from_bytes
+
+__all__ = [
+    "clean_text", "decode_addresses", "decode_bytes", "decode_header_bytes", "decode_param",
+    "header_params", "html_to_text", "normalise_charset",
+]
+
+# Label -> codec that really decodes what senders label that way (WHATWG does
+# the same for gb2312/gbk/big5/ks_c_5601/iso-8859-1).
+_ALIASES = {
+    **dict.fromkeys((
+        "gb2312", "gb_2312", "gb_2312-80", "csgb2312", "gbk", "x-gbk", "cp936", "ms936",
+        "windows-936", "euc-cn", "euccn", "x-euc-cn", "chinese", "iso-ir-58", "gb18030",
+        "gb18030-2000", "gb18030-2005",
+    ), "gb18030"),
+    **dict.fromkeys((
+        "big5", "x-big5", "cn-big5", "csbig5", "big5-hkscs", "big5hkscs",
+    ), "big5hkscs"),
+    **dict.fromkeys((
+        "ks_c_5601-1987", "ks_c_5601", "euc-kr", "csksc56011987", "korean",
+    ), "cp949"),
+    **dict.fromkeys((
+        "shift_jis", "shift-jis", "x-sjis", "sjis", "ms_kanji", "csshiftjis",
+    ), "cp932"),
+    **dict.fromkeys((
+        "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "cp1252",
+    ), "cp1252"),
+    **dict.fromkeys((
+        "us-ascii", "ascii", "us", "ansi_x3.4-1968", "646",
+    ), "ascii"),
+    **dict.fromkeys((
+        "utf8", "utf-8", "unicode-1-1-utf-8", "x-unicode20utf8",
+    ), "utf-8"),
+}
+_NO_CHARSET = {"", "unknown-8bit", "unknown", "x-unknown", "8bit", "default", "x-user-defined"}
+# Python codecs that are not text encodings a mail label may name.
+_UNSAFE = {"base64", "bz2", "hex", "quopri", "rot-13", "rot13", "uu", "zlib", "idna",
+           "punycode", "undefined", "unicode-escape", "raw-unicode-escape", "mbcs",
+           "unicode-internal", "palmos", "oem"}
+_GUESSES = ("utf-8", "gb18030", "big5hkscs")
+_ASCII = bytes(range(128))
+_DOUBLE = re.compile(rb"[\x81-\xfe][\x80-\xfe]")
+
+
+def normalise_charset(label: str | None) -> str | None:
+    """Return the Python codec name to decode text labelled ``label`` with.
+
+    Returns None when the label is absent, means "unknown", or names no
+    usable text codec (the caller should then guess).
+    """
+    if not label:
+        return None
+    name = str(label).strip().strip("\"'").lower().split("*", 1)[0]
+    if name in _NO_CHARSET:
+        return None
+    name = _ALIASES.get(name, name)
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError, TypeError):
+        return None
+    if info.name in _UNSAFE or not getattr(info, "_is_text_encoding", True):
+        return None
+    return _ALIASES.get(info.name, info.name)
+
+
+def _codec_name(label: str) -> str | None:
+    """Python's own codec name for ``label`` without our aliases (None if unknown)."""
+    try:
+        return codecs.lookup(label).name
+    except (LookupError, ValueError, TypeError):
+        return None
+
+
+def _strict(data: bytes, codec: str) -> str | None:
+    """Decode strictly; None on failure or if the result is not valid Unicode."""
+    try:
+        text = data.decode(codec)
+        text.encode("utf-8")
+    except Exception:  # noqa: BLE001 - codecs raise LookupError, UnicodeError, ValueError...
+        return None
+    return text
+
+
+def decode_bytes(data: bytes, declared: str | None = None,
+                 hint: str | None = None) -> tuple[str, list[str]]:
+    """Decode ``data`` labelled ``declared`` (may be None) into text.
+
+    ``hint`` is a charset to try before the GB18030/Big5 guesses when the
+    label fails (e.g. the part's body charset for a raw 8-bit header).
+    Never raises.  Returns ``(text, notes)``; ``notes`` is empty when the
+    bytes decoded cleanly as labelled.
+    """
+    if not data:
+        return "", []
+    label = (declared or "").strip().strip("\"'").lower()
+    codec = normalise_charset(declared)
+    high = len(data[:4096].translate(None, _ASCII)) if codec and codec != "utf-8" else 0
+    if codec in ("cp1252", "ascii") and high or codec in ("gb18030", "big5hkscs") and high >= 8:
+        text = _strict(data, "utf-8")  # UTF-8 under a legacy label; GBK is rarely valid UTF-8
+        if text is not None:
+            return text, [f"labelled {label} but is UTF-8; decoded as utf-8"]
+    if codec:
+        text = _strict(data, codec)
+        if text is not None:
+            own = _codec_name(label) if label else codec
+            if own is None:
+                return text, [f"label {label} unknown to Python; decoded as {codec}"]
+            if own != codec and _strict(data, label) != text:
+                why = f"labelled {label} but holds characters outside it; decoded as {codec}"
+                return text, [why]
+            return text, []
+    if data.isascii() and not codec:
+        return data.decode("ascii"), []
+    what = f"declared {label} but invalid in it" if codec else (
+        f"unknown charset {label!r}" if label and label not in _NO_CHARSET
+        else "raw 8-bit bytes")
+    # Every GB2312 character is two bytes >= 0xA1: with no such pair the bytes
+    # are single-byte text (Latin-1 "m\xe9canique" is also valid GBK: "m閏anique").
+    double = _DOUBLE.search(data) is not None
+    tried = [c for c in ("utf-8", normalise_charset(hint), *(_GUESSES[1:] if double else ()))
+             if c and c != codec]
+    for guess in dict.fromkeys(tried):
+        text = _strict(data, guess)
+        if text is not None:
+            return text, [f"{what}; decoded as {guess}"]
+    best = _normalizer_guess(data) if len(data) >= 64 else None  # short: guesses are noise
+    if best is not None:
+        return best[0], [f"{what}; decoded as {best[1]} (charset-normalizer)"]
+    if not codec and not double and (text := _strict(data, "cp1252")) is not None:
+        return text, [f"{what}; decoded as cp1252"]
+    fallback = codec or "gb18030"
+    try:
+        text = data.decode(fallback, "replace")
+    except Exception:  # noqa: BLE001 - some codecs refuse even with errors="replace"
+        fallback, text = "utf-8", data.decode("utf-8", "replace")
+    return text, [f"{what}; undecodable bytes replaced ({fallback})"]
+
+
+def _normalizer_guess(data: bytes) -> tuple[str, str] | None:
+    """charset-normalizer's best (text, codec) for ``data``, or None."""
+    try:
+        best = from_bytes(data).best()
+    except Exception:  # noqa: BLE001 - a guesser must never break parsing
+        return None
+    if best is None or best.encoding.startswith("utf_") or _strict(data, best.encoding) is None:
+        return None
+    return str(best), best.encoding
+
+
+_WORD = re.compile(rb"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
+_FOLD = re.compile(rb"\r?\n(?=[ \t])|[\r\n]")
+
+
+def _word_bytes(enc: bytes, text: bytes) -> bytes:
+    """Undo the B or Q encoding of one encoded-word, leniently."""
+    if enc in b"bB":
+        text = re.sub(rb"[^A-Za-z0-9+/]", b"", text.split(b"=", 1)[0])
+        if len(text) % 4 == 1:
+            text = text[:-1]
+        return base64.b64decode(text + b"=" * (-len(text) % 4))
+    return binascii.a2b_qp(text, header=True)
+
+
+def decode_header_bytes(raw: bytes, hint: str | None = None) -> tuple[str, list[str]]:
+    """Decode one raw header value (or parameter value) into text.
+
+    ``raw`` is the value as it was on the wire (folding allowed).  RFC 2047
+    words anywhere (also inside quotes) are decoded; adjacent words in the
+    same charset are joined as bytes first, so characters split across
+    words survive; whitespace between adjacent words is dropped; 8-bit bytes
+    outside words are decoded by :func:`decode_bytes` with ``hint``.
+    Never raises.  Returns ``(text, notes)``.
+    """
+    raw = _FOLD.sub(b"", raw)
+    chunks: list[list] = []  # [kind, codec-or-label, bytes]; kind "w" word, "t" text
+    pos = 0
+    for m in _WORD.finditer(raw):
+        gap = raw[pos:m.start()]
+        label = m.group(1).decode("ascii", "replace")
+        codec = normalise_charset(label) or label.lower()
+        try:
+            data = _word_bytes(m.group(2), m.group(3))
+        except (binascii.Error, ValueError):
+            continue  # undecodable word: left in place as literal text
+        if gap.strip(b" \t") == b"" and chunks and chunks[-1][0] == "w" \
+                and chunks[-1][1] == codec:
+            chunks[-1][2] += data
+        else:
+            if gap and not (gap.strip(b" \t") == b"" and chunks and chunks[-1][0] == "w"):
+                chunks.append(["t", None, gap])
+            chunks.append(["w", codec, data, label])
+        pos = m.end()
+    if pos < len(raw):
+        chunks.append(["t", None, raw[pos:]])
+    out, notes = [], []
+    for chunk in chunks:
+        if chunk[0] == "w":
+            text, why = decode_bytes(chunk[2], chunk[3], hint)
+            notes += [f"encoded-word {n}" for n in why]
+        else:
+            text, why = decode_bytes(chunk[2], None, hint)
+            notes += why
+        out.append(text)
+    return "".join(out), notes
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_WS = re.compile(r"[ \t\r\n]+")
+
+
+def clean_text(text: str) -> str:
+    """Header text without control characters, runs of blanks collapsed, stripped."""
+    return _WS.sub(" ", _CONTROL.sub("", text)).strip()
+
+
+def decode_addresses(raw: bytes | None, hint: str | None = None
+                     ) -> tuple[list[tuple[str, str]], list[str]]:
+    """Parse an address header's wire bytes into (display name, lowercased address).
+
+    Display names may be RFC 2047 (also quoted) or raw 8-bit.  When no
+    address parses, the first thing shaped like ``local@domain.tld`` is used
+    (noted).  Never raises.  Returns ``(pairs, notes)``.
+    """
+    if raw is None:
+        return [], []
+    latin = re.sub(r"\r?\n", "", raw.decode("latin-1"))  # one char per byte: safe to scan
+    out, notes = [], []
+    for disp, addr in email.utils.getaddresses([latin]):
+        try:  # RFC 6532 allows UTF-8 addresses
+            addr = addr.strip().encode("latin-1").decode("utf-8").lower()
+        except UnicodeError:
+            continue
+        local, at, domain = addr.rpartition("@")
+        if local and at and domain and not re.search(r"\s", re.sub(r'"[^"]*"', "", addr)):
+            text, why = decode_header_bytes(disp.encode("latin-1", "replace"), hint)
+            notes += why
+            out.append((clean_text(text), addr))
+    if not out and (found := re.search(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+", latin, re.ASCII)):
+        notes.append("unparseable address header; address found by pattern")
+        out.append(("", found.group(0).lower()))
+    return out, notes
+
+
+def header_params(raw: bytes | None) -> tuple[str, dict[str, object]]:
+    """Lowercased main value and raw parameters of a Content-Type/-Disposition value.
+
+    RFC 2231 continuations are joined (an RFC 2231 value wins over a plain
+    one of the same name).  Values are latin-1 strings standing for the wire
+    bytes, or ``(charset, language, latin-1 str)`` tuples for RFC 2231; pass
+    them to :func:`decode_param`.  Never raises.
+    """
+    if raw is None:
+        return "", {}
+    view = Message()
+    view["x"] = re.sub(r"\r?\n", "", raw.decode("latin-1"))
+    try:
+        params = view.get_params(header="x", failobj=[])
+    except Exception:  # noqa: BLE001 - mixed name*/name*0 continuations break the stdlib
+        params = []
+    main = params[0][0].strip().lower() if params else ""
+    found: dict[str, object] = {}
+    for key, value in params[1:]:
+        key = key.strip().lower()
+        if key not in found or isinstance(value, tuple):
+            found[key] = value
+    return main, found
+
+
+def decode_param(value: object, hint: str | None = None) -> tuple[str, list[str]]:
+    """Decode a parameter value from :func:`header_params` (RFC 2231, RFC 2047 or raw 8-bit)."""
+    if isinstance(value, tuple):
+        charset, _lang, text = value
+        return decode_bytes(email.utils.unquote(text).encode("latin-1", "replace"),
+                            charset or None, hint)
+    return decode_header_bytes(str(value).encode("latin-1", "replace"), hint)
+
+
+class _HTMLText(HTMLParser):
+    """Plain text (script/style dropped, breaks at block elements) and hrefs."""
+
+    BLOCK = frozenset((
+        "address", "article", "aside", "blockquote", "br", "center", "dd", "div", "dl", "dt",
+        "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
+        "ol", "p", "pre", "section", "table", "tr", "ul"))
+    SKIP = frozenset(("script", "style", "title", "template", "xml"))
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.hrefs: list[str] = []
+        self.skip = self.pre = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skip += 1
+        elif tag in ("td", "th"):
+            self.out.append(" ")
+        elif tag in self.BLOCK:
+            self.out.append("\n")
+            self.pre += tag == "pre"
+        if tag == "a":
+            href = (dict(attrs).get("href") or "").strip()
+            if href and href not in self.hrefs:
+                self.hrefs.append(href)
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag in self.BLOCK:
+            self.out.append("\n")
+            self.pre = max(0, self.pre - (tag == "pre"))
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.out.append(data if self.pre else _WS.sub(" ", data))
+
+    def text(self) -> str:
+        lines = [line.strip(" ") for line in "".join(self.out).replace("\xa0", " ").split("\n")]
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def html_to_text(html: str) -> tuple[str, tuple[str, ...]]:
+    """Return (plain text, hrefs in order, de-duplicated) of an HTML document."""
+    parser = _HTMLText()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:  # noqa: BLE001 - html.parser has asserted on garbage before
+        return re.sub(r"<[^>]*>", " ", html).strip(), tuple(parser.hrefs)
+    return parser.text(), tuple(parser.hrefs)

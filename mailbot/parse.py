@@ -1,0 +1,366 @@
+"""Turn one raw RFC 5322 message into plain, fully decoded dataclasses.
+
+Pure: no I/O, no database, no network.  mail-parser (compat32 underneath)
+builds the MIME tree and supplies dates and defect categories; every string
+is then decoded here from the raw header and payload bytes, because
+mail-parser silently garbles what Chinese clients send (gb2312 labels on
+GBK text, raw 8-bit GBK/UTF-8 subjects and filenames, RFC 2047 inside
+quoted parameters).  What had to be recovered is listed in
+:attr:`ParsedMessage.defects`.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import quopri
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.message import Message
+from email.parser import BytesParser
+
+import mailparser
+
+from mailbot.charsets import (
+    clean_text,
+    decode_addresses,
+    decode_bytes,
+    decode_header_bytes,
+    decode_param,
+    header_params,
+    html_to_text,
+)
+
+__all__ = ["Attachment", "ParseError", "ParsedMessage", "parse_message"]
+
+CHINA_TZ = timezone(timedelta(hours=8))
+MAX_FORWARD_DEPTH = 5  # nested message/rfc822 levels parsed into ``forwarded``
+MAX_MIME_DEPTH = 40  # multipart nesting walked
+_HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
+_WS = re.compile(r"[ \t\r\n]+")
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
+
+
+class ParseError(ValueError):
+    """The input is not an email message at all (empty, binary, no header block)."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One non-body MIME part.  ``payload`` is byte-identical to the sent file;
+    ``filename`` is decoded ("" if the sender gave none); ``content_type`` is
+    lowercased ``type/subtype``; ``inline`` is true for Content-Disposition
+    inline, or for an image with a Content-ID inside multipart/related unless
+    explicitly disposed as ``attachment``; ``content_id`` has no ``<>``."""
+
+    filename: str
+    content_type: str
+    payload: bytes
+    inline: bool
+    content_id: str | None
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """A decoded message.  Addresses are lowercased; ``date`` is aware
+    (+08:00 assumed when the header has no zone) or None; ``text`` is the
+    text/plain parts joined, or text extracted from HTML when there is no
+    plain text; ``hrefs`` are the ``<a href>`` targets of the HTML bodies, in
+    order, de-duplicated; ``forwarded`` holds attached message/rfc822 parts
+    parsed recursively (not repeated in ``attachments``); ``headers`` maps
+    lower-cased names to the decoded first occurrence; ``defects`` describes
+    what was wrong with the input and how it was recovered."""
+
+    message_id: str | None
+    sender: str | None
+    sender_name: str
+    reply_to: str | None
+    to: tuple[str, ...]
+    subject: str
+    date: datetime | None
+    text: str
+    html: str
+    hrefs: tuple[str, ...]
+    attachments: tuple[Attachment, ...]
+    forwarded: tuple[ParsedMessage, ...]
+    headers: dict[str, str]
+    defects: tuple[str, ...]
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Parse the raw bytes of one message (as fetched with IMAP ``BODY[]``).
+
+    Never raises anything but :class:`ParseError`, and raises that only when
+    ``raw`` is not an email message at all: not bytes, empty, an Outlook
+    .msg (OLE2) file, or no header block.  Malformed mail parses, with notes
+    in ``defects``.
+    """
+    if isinstance(raw, (bytearray, memoryview)):
+        raw = bytes(raw)
+    if not isinstance(raw, bytes):
+        kind = type(raw).__name__
+        raise ParseError(f"不是有效的邮件：输入不是字节串 (expected bytes, got {kind})")
+    data = raw.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n")
+    if not data.strip():
+        raise ParseError("不是有效的邮件：内容为空 (empty input)")
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ParseError("不是有效的邮件：这是 Outlook .msg (OLE2) 文件 (Outlook .msg file)")
+    lines = data.split(b"\n", 2)
+    first = lines[1] if data.startswith(b"From ") and len(lines) > 1 else lines[0]
+    if not _HEADER_LINE.match(first):
+        raise ParseError("不是有效的邮件：没有邮件头 (no header block)")
+    notes = ["input: leading blank lines or BOM skipped"] if data is not raw else []
+    return _parse_bytes(_repair_header_block(data, notes), notes, 0)
+
+
+def _repair_header_block(data: bytes, notes: list[str]) -> bytes:
+    """Fix header-block damage that makes the stdlib end the headers early.
+
+    ``Name  : value`` (obsolete syntax) loses the blanks before the colon; a
+    line that is no header field is dropped when a field or a continuation
+    line follows it.  Otherwise the stdlib turns the rest of the headers
+    (From, Subject, Content-Type...) into body text.
+    """
+    blank = re.search(rb"\n\r?\n", data)
+    end = blank.start() + 1 if blank else len(data)
+    lines, out, before = data[:end].splitlines(keepends=True), [], len(notes)
+    for i, line in enumerate(lines):
+        nxt = lines[i + 1] if i + 1 < len(lines) else b""
+        if (i == 0 and line.startswith(b"From ")) or line[:1] in b" \t":
+            out.append(line)
+        elif m := _HEADER_LINE.match(line):
+            if m.group(0)[-2:-1] in b" \t":
+                notes.append("header: blanks before ':' removed")
+                line = re.sub(rb"[ \t]+:", b":", line, count=1)
+            out.append(line)
+        elif _HEADER_LINE.match(nxt) or nxt[:1] in b" \t":
+            notes.append(f"header: stray line dropped: {line.strip()[:60]!r}")
+        else:
+            out += lines[i:]
+            break
+    return b"".join(out) + data[end:] if len(notes) > before else data
+
+
+def _parse_bytes(data: bytes, notes: list[str], depth: int) -> ParsedMessage:
+    """Build the MIME tree with mail-parser (the stdlib if it fails) and convert it."""
+    try:
+        mp = mailparser.parse_from_bytes(data)
+    except Exception as exc:  # noqa: BLE001 - MailParserRecursionError and anything unforeseen
+        notes.append(f"mime: mail-parser failed ({type(exc).__name__}); stdlib parser used")
+    else:
+        return _build(mp.message, mp, notes, depth)
+    try:
+        msg = BytesParser().parsebytes(data)
+    except Exception:  # noqa: BLE001 - RecursionError on absurd nesting
+        notes.append("mime: structure unparseable; headers only")
+        msg = BytesParser().parsebytes(data, headersonly=True)
+    return _build(msg, None, notes, depth)
+
+
+def _raw_header(msg: Message, name: str) -> bytes | None:
+    """Wire bytes of the first ``name`` header of ``msg`` (None if absent)."""
+    for key, value in msg.raw_items():
+        if key.lower() == name:
+            return str(value).encode("utf-8", "surrogateescape")
+    return None
+
+
+def _text_header(msg: Message, name: str, hint: str | None, notes: list[str] | None = None) -> str:
+    """Decoded, whitespace-normalised value of header ``name`` ("" if absent)."""
+    raw = _raw_header(msg, name)
+    if raw is None:
+        return ""
+    text, why = decode_header_bytes(raw, hint)
+    if notes is not None:
+        notes += [f"{name}: {n}" for n in why]
+    return clean_text(text)
+
+
+def _addresses(msg: Message, name: str, hint: str | None,
+               notes: list[str]) -> list[tuple[str, str]]:
+    """Addresses of header ``name``; recovery notes go to ``notes``."""
+    pairs, why = decode_addresses(_raw_header(msg, name), hint)
+    notes += [f"{name}: {n}" for n in why]
+    return pairs
+
+
+def _payload(part: Message) -> bytes:
+    """Transfer-decoded body bytes of a leaf part, exactly as sent."""
+    if isinstance(part.get_payload(), list):  # message/delivery-status etc.: header blocks
+        return part.as_bytes().partition(b"\n\n")[2]
+    data = part.get_payload(decode=True) or b""  # undoes the encodings the stdlib recognises
+    cte = str(part.get("content-transfer-encoding", "")).lower()
+    if cte.strip() == cte:
+        return data
+    if cte.strip() == "base64":  # " base64" etc.: the stdlib returned the encoded text
+        data = re.sub(rb"[^A-Za-z0-9+/]", b"", data.split(b"=", 1)[0])
+        data = data[:-1] if len(data) % 4 == 1 else data
+        return base64.b64decode(data + b"=" * (-len(data) % 4))
+    return quopri.decodestring(data) if cte.strip() == "quoted-printable" else data
+
+
+class _Walk:
+    """Accumulates bodies, attachments and forwarded messages of one message."""
+
+    def __init__(self, notes: list[str], depth: int) -> None:
+        self.notes, self.depth = notes, depth
+        self.plain: list[str] = []
+        self.html: list[str] = []
+        self.attachments: list[Attachment] = []
+        self.forwarded: list[ParsedMessage] = []
+        self.hint: str | None = None
+
+    def walk(self, part: Message, level: int = 0, related: bool = False) -> None:
+        """Visit ``part`` and its children; a failing leaf is noted and skipped."""
+        try:
+            ctype = part.get_content_type()
+        except Exception:  # noqa: BLE001 - stdlib chokes on some 8-bit Content-Types
+            ctype = "application/octet-stream"
+        ctype = ctype if re.fullmatch(r"[a-z0-9.+_-]+/[a-z0-9.+_-]+", ctype) else "text/plain"
+        if ctype.startswith("multipart/") and isinstance(part.get_payload(), list):
+            if level >= MAX_MIME_DEPTH:
+                self.notes.append(f"mime: multipart nested over {MAX_MIME_DEPTH}; rest skipped")
+                return
+            for sub in part.get_payload():
+                self.walk(sub, level + 1, ctype == "multipart/related")
+            return
+        try:
+            if ctype in ("message/rfc822", "message/global") and self.depth < MAX_FORWARD_DEPTH \
+                    and isinstance(part.get_payload(), list) and part.get_payload():
+                self.forward(part)
+            else:
+                self.leaf(part, ctype, related)
+        except Exception as exc:  # noqa: BLE001 - one broken part must not lose the rest
+            self.notes.append(f"mime: {ctype} part skipped ({type(exc).__name__}: {exc})")
+
+    def forward(self, part: Message) -> None:
+        """Parse an attached message/rfc822 part into ``forwarded``."""
+        inner = part.get_payload(0)
+        cte = str(part.get("content-transfer-encoding", "")).strip().lower()
+        if cte in ("base64", "quoted-printable"):  # forbidden by RFC 2046, sent anyway
+            self.notes.append(f"forwarded: message/rfc822 part was {cte}-encoded")
+            fake = Message()
+            fake["content-transfer-encoding"] = cte
+            fake.set_payload(inner.as_bytes().decode("ascii", "replace"))
+            self.forwarded.append(_parse_bytes(_payload(fake), [], self.depth + 1))
+            return
+        try:
+            mp = mailparser.MailParser(inner)
+        except Exception:  # noqa: BLE001 - mail-parser's view is only a cross-check
+            mp = None
+        self.forwarded.append(_build(inner, mp, [], self.depth + 1))
+
+    def leaf(self, part: Message, ctype: str, related: bool) -> None:
+        """File a leaf part as body text (unnamed, not ``attachment``) or as an Attachment."""
+        disposition, dparams = header_params(_raw_header(part, "content-disposition"))
+        _, cparams = header_params(_raw_header(part, "content-type"))
+        charset = cparams.get("charset")
+        charset = charset if isinstance(charset, str) else None
+        self.hint = self.hint or charset
+        filename, why = "", []
+        for value in (dparams.get("filename"), cparams.get("name")):
+            if value and not filename:
+                filename, why = decode_param(value, charset or self.hint)
+        filename = clean_text(filename)
+        payload = _payload(part)
+        tag = f"part {ctype}{' ' + repr(filename) if filename else ''}"
+        self.notes += [f"{tag} filename: {n}" for n in why]
+        if ctype.startswith("multipart/"):
+            self.notes.append(f"mime: {ctype} without usable boundary; read as text")
+            ctype = "text/plain"
+        if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
+            meta = _META_CHARSET.search(payload[:4096]) if ctype == "text/html" else None
+            text, why = decode_bytes(payload, charset, meta and meta.group(1).decode())
+            self.notes += [f"{tag} body: {n}" for n in why]
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            (self.plain if ctype == "text/plain" else self.html).append(text)
+            return
+        cid = str(part.get("content-id") or "").strip().strip("<>").strip() or None
+        inline = disposition == "inline" or (
+            disposition != "attachment" and bool(cid) and related and ctype.startswith("image/"))
+        self.attachments.append(Attachment(filename, ctype, payload, inline, cid))
+
+
+def _date(msg: Message, mp, notes: list[str]) -> datetime | None:
+    """Aware Date; +08:00 when the header has no zone; mail-parser's lenient value next."""
+    value = _text_header(msg, "date", None)
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        parsed = None
+    if parsed is None and mp is not None and getattr(mp, "date", None):
+        parsed = mp.date
+    if parsed is None:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            notes.append(f"date: unparseable {value!r}")
+            return None
+    if parsed.tzinfo is None:
+        notes.append("date: no time zone; assumed +08:00")
+        parsed = parsed.replace(tzinfo=CHINA_TZ)
+    return parsed
+
+
+def _mailparser_notes(mp, subject: str, sender_name: str) -> list[str]:
+    """Where mail-parser alone would have been wrong, and the defects it saw."""
+
+    def norm(text: object) -> str:
+        return _WS.sub("", unicodedata.normalize("NFC", str(text)))
+
+    try:
+        theirs = mp.subject[0] if isinstance(mp.subject, list) else mp.subject or ""
+        notes = [f"subject: mail-parser garbled it as {theirs!r}"] \
+            if norm(theirs) != norm(subject) else []
+        name = (mp.from_ or [("", "")])[0][0]
+        if sender_name and norm(name) != norm(sender_name):
+            notes.append(f"from: mail-parser garbled the name as {name!r}")
+        return notes + [f"mime: {cat}" for cat in sorted(mp.defects_categories)]
+    except Exception as exc:  # noqa: BLE001 - only a cross-check
+        return [f"mime: mail-parser view unavailable ({type(exc).__name__})"]
+
+
+def _build(msg: Message, mp, notes: list[str], depth: int) -> ParsedMessage:
+    """Convert a parsed MIME tree (and its mail-parser view, if any) into a ParsedMessage."""
+    walk = _Walk(notes, depth)
+    try:
+        walk.walk(msg)
+    except Exception as exc:  # noqa: BLE001 - keep the headers when the body defeats us
+        notes.append(f"mime: body walk failed ({type(exc).__name__}: {exc})")
+    hint = walk.hint
+    senders = _addresses(msg, "from", hint, notes)
+    sender_name = senders[0][0] if senders else ""
+    subject = _text_header(msg, "subject", hint, notes)
+    if mp is not None:
+        notes += _mailparser_notes(mp, subject, sender_name)
+    headers: dict[str, str] = {}
+    for key, value in msg.raw_items():
+        if key.lower() not in headers and len(headers) < 500:
+            raw = str(value).encode("utf-8", "surrogateescape")
+            headers[key.lower()] = clean_text(decode_header_bytes(raw, hint)[0])
+    mid = re.search(r"<([^<>\s]+)>", headers.get("message-id", ""))
+    message_id = mid.group(1) if mid else headers.get("message-id", "").strip("<> ") or None
+    html = "\n".join(walk.html)
+    html_text, hrefs = html_to_text(html) if html else ("", ())
+    text = "\n\n".join(t.strip("\n") for t in walk.plain if t.strip())
+    reply_to = _addresses(msg, "reply-to", hint, notes)
+    return ParsedMessage(
+        message_id=message_id and message_id.replace(" ", ""),
+        sender=senders[0][1] if senders else None,
+        sender_name=sender_name,
+        reply_to=reply_to[0][1] if reply_to else None,
+        to=tuple(addr for _, addr in _addresses(msg, "to", hint, notes)),
+        subject=subject,
+        date=_date(msg, mp, notes),
+        text=text or html_text,
+        html=html,
+        hrefs=hrefs,
+        attachments=tuple(walk.attachments),
+        forwarded=tuple(walk.forwarded),
+        headers=headers,
+        defects=tuple(dict.fromkeys(notes)),
+    )

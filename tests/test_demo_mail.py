@@ -1,0 +1,67 @@
+"""End to end through the real servers: demo submissions sent via Postfix, polled from Dovecot."""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from email import policy
+
+import pytest
+from conftest import ROOT, reset_mailbox, run_cli, write_config
+from test_poll import imap
+
+pytestmark = pytest.mark.mailstack
+
+
+def wait_for(stack, count: int, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while True:
+        with imap(stack) as c:
+            have = c.folder_status("INBOX", [b"MESSAGES"])[b"MESSAGES"]
+        if have >= count or time.time() > deadline:
+            assert have == count
+            return
+        time.sleep(0.2)
+
+
+def test_demo_submissions_arrive_decoded_and_filed(mailstack, tmp_path):
+    reset_mailbox(mailstack["MAILSTACK_CONTACT"])
+    script = ROOT / "scripts" / "demo_mail.py"
+    sent = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          check=True, timeout=120)
+    count = int(sent.stdout.strip().splitlines()[-1].split()[1])
+    assert count >= 20
+    wait_for(mailstack, count)
+    cfg = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    assert f"新登记 {count} 封" in run_cli("poll", "--once", config=cfg).stdout
+    rows = json.loads(run_cli("submissions", "--json", config=cfg).stdout)
+    by_subject = {r["subject"]: r for r in rows}
+
+    # gb2312-labelled subject holding a GBK-only character
+    assert "西南交通大学后勤党委“道中华之美 美后勤之道”活动方案（联系人：王喆）" in by_subject
+    # Foxmail's raw 8-bit GBK filename
+    xhu = by_subject["西华大学后勤党委开展“道中华之美 美后勤之道”校史馆参观活动新闻稿"]
+    assert "新闻稿-西华大学后勤党委参观校史馆.docx" in [a["filename"] for a in xhu["attachments"]]
+    # auto-replies are recorded but ignored
+    assert sorted(r["status"] for r in rows if r["subject"].startswith("自动回复")) == [
+        "ignored", "ignored"]
+    # every attachment the senders attached is stored byte-identical
+    written = tmp_path / "written"
+    subprocess.run([sys.executable, str(script), "--write-dir", str(written)], check=True,
+                   capture_output=True, timeout=120)
+    expected = set()
+    for path in written.glob("*.eml"):
+        for part in email.message_from_bytes(path.read_bytes(), policy=policy.default).walk():
+            if part.get_content_maintype() in ("image", "application"):
+                expected.add(hashlib.sha256(part.get_payload(decode=True)).hexdigest())
+    stored = {a["sha256"] for r in rows for a in r["attachments"]}
+    assert expected and expected <= stored
+    for r in rows:
+        for a in r["attachments"]:
+            data = (tmp_path / "data" / a["path"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == a["sha256"]

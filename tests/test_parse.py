@@ -1,0 +1,380 @@
+"""mailbot.parse decodes what Chinese university staff really send.
+
+Fixtures are byte-level .eml files in tests/data/, written by
+tests/data/make_fixtures.py (client shapes built byte for byte, plus mails
+written by the real mutt, s-nail and mime-construct).  Attachment payloads
+are compared with the builder's bytes: they must round-trip byte-identical.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import logging
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from mailbot.charsets import decode_bytes, decode_header_bytes
+from mailbot.parse import Attachment, ParsedMessage, ParseError, parse_message
+
+DATA = Path(__file__).resolve().parent / "data"
+CORPUS = Path(os.environ.get("MAILBOT_CORPUS") or
+              Path(__file__).resolve().parents[2] / "shared" / "corpus-outside")
+CST = timezone(timedelta(hours=8))
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+_spec = importlib.util.spec_from_file_location("make_fixtures", DATA / "make_fixtures.py")
+fx = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fx)
+PAYLOADS: dict[str, bytes] = fx.PAYLOADS
+
+
+@pytest.fixture(autouse=True)
+def _quiet_mailparser():
+    """mail-parser logs a warning for every part type it does not handle."""
+    logging.getLogger("mailparser").setLevel(logging.ERROR)
+
+
+def load(name: str) -> ParsedMessage:
+    return parse_message((DATA / name).read_bytes())
+
+
+def only(msg: ParsedMessage) -> Attachment:
+    assert len(msg.attachments) == 1, msg.attachments
+    return msg.attachments[0]
+
+
+def noted(msg: ParsedMessage, *words: str) -> bool:
+    return any(all(w in d for w in words) for d in msg.defects)
+
+
+# ------------------------------------------------ 1. GBK/GB18030 under gb2312/GBK
+def test_gb2312_words_with_gbk_only_chars_decode_as_gb18030():
+    word = "=?gb2312?B?" + base64.b64encode("朱镕基 王喆 𠀀".encode("gb18030")).decode() + "?="
+    assert decode_header_bytes(word.encode())[0] == "朱镕基 王喆 𠀀"
+    for label in ("gb2312", "GBK", "x-gbk", "cp936", "GB_2312-80"):
+        assert decode_bytes("王喆 刘䶮".encode("gb18030"), label)[0] == "王喆 刘䶮"
+
+
+def test_utf8_mislabelled_as_gb2312_or_latin1_is_recovered():
+    assert decode_bytes("四川师范大学后勤".encode(), "gb2312") == (
+        "四川师范大学后勤", ["labelled gb2312 but is UTF-8; decoded as utf-8"])
+    assert decode_bytes("王喆".encode(), "iso-8859-1")[0] == "王喆"
+    assert decode_bytes("四川师范大学后勤".encode("gb18030"), "gb2312") == ("四川师范大学后勤", [])
+
+
+def test_outlook_gb2312_sender_name_with_rong():
+    msg = load("outlook_rfc2047_in_params.eml")
+    assert (msg.sender, msg.sender_name) == ("zhurong@swjtu.edu.cn", "朱镕")
+    assert noted(msg, "from", "labelled gb2312", "gb18030")
+    assert noted(msg, "mail-parser garbled the name")  # detected, not trusted
+
+
+def test_163_gbk_subject_with_gb18030_four_byte_char():
+    msg = load("netease163_gbk_subject.eml")
+    assert msg.subject == "参观合影（刘䶮）"
+    assert msg.sender_name == "刘䶮"
+    assert msg.sender == "liuyan_swjtu@163.com"
+    assert msg.text == fx.NETEASE_TEXT
+    assert msg.headers["x-mailer"].startswith("Coremail Webmail Server Version XT5.0.14")
+    assert msg.headers["x-cm-transid"] == "ZCgvCgD3_7RHvEdnE2QcAA--.27961S2"
+    att = only(msg)
+    assert (att.filename, att.content_type) == ("参观合影2.jpg", "image/jpeg")
+    assert att.payload == PAYLOADS["参观合影2.jpg"]
+
+
+# ------------------------------------------------ 2. raw 8-bit headers
+def test_raw_8bit_gbk_subject_sender_and_filename():
+    msg = load("raw8bit_gbk_subject_filename.eml")
+    assert msg.subject == "回复：四川师范大学后勤党委 活动方案（博物馆接力行）"
+    assert (msg.sender, msg.sender_name) == ("wangzhe@sicnu.edu.cn", "王喆")
+    att = only(msg)
+    assert att.filename == "报名表-四川师范大学.doc"
+    assert att.content_type == "application/msword"
+    assert att.payload == PAYLOADS["活动方案-四川师范大学.docx"]
+    assert noted(msg, "subject: raw 8-bit bytes; decoded as gb18030")
+
+
+def test_raw_8bit_latin1_is_not_mistaken_for_gbk():
+    assert decode_header_bytes(b"Orange m\xe9canique")[0] == "Orange mécanique"  # not 閏
+    assert decode_header_bytes("回复：活动方案".encode("gbk"))[0] == "回复：活动方案"
+
+
+def test_foxmail_raw_8bit_gbk_filename():
+    msg = load("foxmail_gb2312_raw8bit_filename.eml")
+    att = only(msg)
+    assert (att.filename, att.content_type, att.inline) == ("参观合影1.jpg", "image/jpeg", False)
+    assert att.payload == PAYLOADS["参观合影1.jpg"]
+    assert noted(msg, "filename: raw 8-bit bytes; decoded as gb18030")
+
+
+def test_mime_construct_raw_8bit_utf8_subject_and_filename():
+    msg = load("mime_construct_raw8bit_utf8.eml")
+    assert msg.subject == "回复：活动方案（博物馆接力行）"
+    assert (msg.sender, msg.sender_name) == ("lisi@scu.edu.cn", "李四")
+    assert msg.text == "王喆老师好，附件是活动方案。"
+    att = only(msg)
+    assert (att.filename, att.content_type) == ("宣传海报（博物馆接力行）.pdf", "application/pdf")
+    assert att.payload == PAYLOADS["宣传海报（博物馆接力行）.pdf"]  # quoted-printable undone
+    assert noted(msg, "subject: raw 8-bit bytes; decoded as utf-8")
+
+
+def test_mime_construct_raw_8bit_gbk_everything():
+    msg = load("mime_construct_raw8bit_gbk.eml")
+    assert msg.subject == "【新闻】西南交通大学后勤参观校史馆"
+    assert (msg.sender, msg.sender_name) == ("zhurong@swjtu.edu.cn", "朱镕")
+    assert msg.text == "报名表见附件，王喆。"
+    att = only(msg)
+    assert (att.filename, att.content_type) == ("参会名单.txt", "text/plain")
+    assert att.payload == fx.TXT_GBK
+
+
+# ------------------------------------------------ 3. RFC 2231
+def test_coremail_rfc2231_continuation_split_inside_a_character():
+    msg = load("coremail_rfc2231_continuation_wps.eml")
+    att = only(msg)
+    assert att.filename == "博物馆接力行报名表（四川师范大学后勤党委）.wps"
+    assert att.content_type == "application/kswps"
+    assert att.payload == PAYLOADS[att.filename]
+    assert (msg.subject, msg.sender_name) == ("博物馆接力行 报名表", "李娜")
+    assert msg.text == fx.COREMAIL_TEXT
+    assert msg.headers["x-mailer"].startswith("Coremail Webmail Server Version XT5.0.13")
+    assert msg.headers["x-cm-transid"] == "AQAAfwDXr1AwzUZnQ2EAAA--.1234W"
+    assert msg.date == datetime(2024, 11, 27, 10, 20, tzinfo=CST)
+    assert msg.defects == ()
+
+
+def test_mutt_gb18030_rfc2231_filename():
+    msg = load("mutt_gb18030_rfc2231.eml")
+    assert b"filename*0*=gb18030''" in (DATA / "mutt_gb18030_rfc2231.eml").read_bytes()
+    assert msg.subject == "四川师范大学后勤党委 活动方案（博物馆接力行）"
+    assert (msg.sender, msg.sender_name) == ("wangzhe@sicnu.edu.cn", "王喆")
+    assert msg.text == "王喆老师好，附件是活动方案。"  # 8-bit gb18030 body
+    att = only(msg)
+    assert (att.filename, att.content_type) == ("活动方案-四川师范大学.docx", DOCX)
+    assert att.payload == PAYLOADS["活动方案-四川师范大学.docx"]
+    assert msg.date is not None and msg.date.tzinfo is not None
+
+
+def test_snail_utf8_rfc2231_filename():
+    msg = load("snail_utf8_rfc2231.eml")
+    assert msg.subject == "【新闻】西南交通大学后勤参观校史馆"
+    assert (msg.sender, msg.sender_name) == ("zhangsan@swjtu.edu.cn", "张三")
+    assert msg.text == "王喆老师好，附件是活动方案。"
+    att = only(msg)
+    assert (att.filename, att.content_type) == ("参观合影1.jpg", "image/jpeg")
+    assert att.payload == PAYLOADS["参观合影1.jpg"]
+    assert att.inline is False and att.content_id  # s-nail gives attachments a Content-ID
+
+
+# ------------------------------------------------ 4. encoded-words split mid-character
+def test_encoded_words_split_inside_utf8_and_gbk_characters():
+    msg = load("split_encoded_words_midchar.eml")
+    assert msg.subject == "【新闻】西南交通大学后勤参观校史馆"
+    assert msg.sender_name == "王喆"  # first byte of 喆 in a gb2312 word, second in a gbk word
+    assert msg.text == "附件稍后补发。"
+    assert msg.message_id == "split-words-1@sicnu.edu.cn"
+
+
+# ------------------------------------------------ 5. RFC 2047 inside quoted parameters
+def test_outlook_rfc2047_in_quoted_name_and_filename():
+    msg = load("outlook_rfc2047_in_params.eml")
+    assert msg.subject == "【新闻】西南交通大学后勤参观校史馆"
+    assert msg.headers["x-mailer"] == "Microsoft Outlook 16.0"
+    doc, poster = msg.attachments
+    assert (doc.filename, doc.content_type) == ("新闻稿-西南交通大学.docx", DOCX)
+    assert doc.payload == PAYLOADS["新闻稿-西南交通大学.docx"]
+    assert (poster.filename, poster.content_type) == ("宣传海报（博物馆接力行）.pdf", "application/pdf")
+    assert poster.payload == PAYLOADS["宣传海报（博物馆接力行）.pdf"]
+    assert msg.text == fx.OUTLOOK_TEXT
+    assert msg.message_id == "000001db3fd1$2a7c3e10$7f74ba30$@swjtu.edu.cn"
+    assert msg.date == datetime(2024, 11, 26, 16, 5, 11, tzinfo=CST)
+
+
+def test_qq_mail_octet_stream_with_gb18030_charset_and_encoded_name():
+    msg = load("qqmail_gb18030_attachment.eml")
+    assert msg.subject == "四川师范大学后勤党委 活动方案（博物馆接力行）"
+    assert (msg.sender, msg.sender_name) == ("2860012345@qq.com", "王喆")
+    assert msg.to == ("contact@example.org",)
+    assert msg.message_id == "tencent_5F1E3C0A8B7D2E4F6A9C1B3D5E7F9A0B1C08@qq.com"
+    assert msg.date == datetime(2024, 11, 24, 11, 44, 34, tzinfo=CST)
+    assert msg.headers["x-qq-mid"] == "bizesmtp71t1732419874tq0x1y2z"
+    assert msg.headers["x-mailer"] == "QQMail 2.x"
+    assert msg.text == fx.QQ_TEXT
+    assert msg.html == fx.QQ_HTML
+    att = only(msg)
+    assert (att.filename, att.content_type) == ("活动方案-四川师范大学.docx", "application/octet-stream")
+    assert att.payload == PAYLOADS["活动方案-四川师范大学.docx"]
+    assert att.payload.startswith(b"PK\x03\x04")
+
+
+# ------------------------------------------------ 6. HTML-only bodies
+def test_html_only_gbk_text_and_links():
+    msg = load("html_only_gbk_links.eml")
+    assert msg.text == ("各位老师好：\n\n活动报道已发布，请点击阅读： 四川师范大学后勤 | 博物馆接力行\n\n"
+                        "视频： B站 也可以 再次打开\n\n王喆 028-84760000")
+    assert "不应出现" not in msg.text  # <title>, <style>, <script> dropped
+    assert msg.hrefs == (
+        "https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv",
+        "https://www.bilibili.com/video/BV1xK4y1C7aB?share_source=copy&vd_source=1")
+    assert msg.html.startswith("<html><head><meta charset=\"gbk\">")
+    assert msg.attachments == ()
+
+
+def test_html_only_utf8_text_and_links():
+    msg = load("html_only_utf8_links.eml")
+    assert msg.subject == "链接"
+    assert msg.text == "链接如下：\n公众号文章 点此\n视频 https://b23.tv/Ab12Cd3"
+    assert msg.hrefs == ("https://mp.weixin.qq.com/s?__biz=MzA3&mid=2650&idx=1&sn=8a9b#rd",
+                         "https://b23.tv/Ab12Cd3")
+
+
+# ------------------------------------------------ 7. inline images
+def test_related_inline_images_are_inline_attachments():
+    msg = load("related_inline_images.eml")
+    logo, photo, poster = msg.attachments
+    assert (logo.filename, logo.content_type, logo.inline, logo.content_id) == (
+        "", "image/png", True, "logo@qq.com")
+    assert logo.payload == PAYLOADS["logo.png"]
+    assert (photo.filename, photo.inline, photo.content_id) == ("参观合影1.jpg", True, "photo1@qq.com")
+    assert photo.payload == PAYLOADS["参观合影1.jpg"]
+    assert (poster.filename, poster.inline, poster.content_id) == (
+        "宣传海报（博物馆接力行）.pdf", False, None)
+    assert msg.text == "照片见正文。"
+    assert 'src="cid:logo@qq.com"' in msg.html
+
+
+# ------------------------------------------------ 8. forwarded message/rfc822
+def test_forwarded_message_is_parsed_not_listed_as_a_blob():
+    msg = load("forwarded_rfc822_with_attachment.eml")
+    assert msg.subject == "转发: 四川师范大学后勤党委 活动方案（博物馆接力行）"
+    assert msg.text == "转发四川师范大学的活动方案，原邮件见附件。"
+    assert msg.attachments == ()
+    (inner,) = msg.forwarded
+    assert (inner.sender, inner.sender_name) == ("wangzhe@sicnu.edu.cn", "王喆")
+    assert inner.subject == "四川师范大学后勤党委 活动方案（博物馆接力行）"
+    assert inner.text == fx.FOXMAIL_TEXT
+    assert inner.date == datetime(2024, 11, 25, 9, 12, 30, tzinfo=CST)
+    att = only(inner)
+    assert att.filename == "参观合影1.jpg" and att.payload == PAYLOADS["参观合影1.jpg"]
+    assert inner.forwarded == ()
+
+
+def _nested(level: int) -> bytes:
+    if level == 0:
+        return b"From: a0@example.org\r\nSubject: level0\r\n\r\nbottom\r\n"
+    return (f"From: a{level}@example.org\r\nSubject: level{level}\r\n"
+            f"Content-Type: multipart/mixed; boundary=f{level}\r\n\r\n--f{level}\r\n"
+            f"Content-Type: text/plain\r\n\r\nup\r\n--f{level}\r\n"
+            "Content-Type: message/rfc822\r\n\r\n").encode() + _nested(level - 1) + (
+        f"\r\n--f{level}--\r\n".encode())
+
+
+def test_forwarding_depth_is_limited_to_five():
+    msg, depth = parse_message(_nested(7)), 0
+    while msg.forwarded:
+        msg, depth = msg.forwarded[0], depth + 1
+    assert depth == 5 and msg.subject == "level2"
+    assert only(msg).content_type == "message/rfc822"
+    assert b"Subject: level1" in only(msg).payload
+
+
+def test_base64_encoded_forwarded_message_is_still_parsed():
+    inner = "From: =?utf-8?B?5p2O5Zub?= <lisi@scu.edu.cn>\r\nSubject: hi\r\n\r\n正文\r\n".encode()
+    raw = (b"From: a@example.org\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n"
+           b"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           + base64.encodebytes(inner) + b"--x--\r\n")
+    (fwd,) = parse_message(raw).forwarded
+    assert (fwd.sender_name, fwd.subject, fwd.text) == ("李四", "hi", "正文")
+
+
+# ------------------------------------------------ 9. GBK body labelled gb2312
+def test_gb2312_labelled_bodies_with_gbk_only_chars():
+    fox = load("foxmail_gb2312_raw8bit_filename.eml")
+    assert fox.text == fx.FOXMAIL_TEXT  # base64 body holding 喆
+    assert "联系人王喆" in fox.html
+    assert fox.headers["x-mailer"] == "Foxmail 7.2.25.228[cn]"
+    assert noted(fox, "text/plain body: labelled gb2312", "gb18030")
+    raw = load("raw8bit_gbk_subject_filename.eml")
+    assert raw.text == fx.RAW_GBK_TEXT.strip()  # 8-bit body holding 喆 and 镕
+
+
+# ------------------------------------------------ 10. attachments stay attachments, byte-identical
+def test_text_plain_attachment_is_not_body_text():
+    msg = load("text_attachment_not_body.eml")
+    assert msg.text == "名单见附件。"
+    att = only(msg)
+    assert (att.filename, att.content_type, att.inline) == ("参会名单.txt", "text/plain", False)
+    assert att.payload == fx.TXT_GBK
+
+
+def test_payload_builders_make_real_file_types():
+    jpg = PAYLOADS["参观合影1.jpg"]
+    assert jpg[:3] == b"\xff\xd8\xff" and jpg[-2:] == b"\xff\xd9"
+    assert PAYLOADS["logo.png"].startswith(b"\x89PNG\r\n\x1a\n")
+    assert PAYLOADS["宣传海报（博物馆接力行）.pdf"].startswith(b"%PDF-1.4")
+    assert PAYLOADS["博物馆接力行报名表（四川师范大学后勤党委）.wps"].startswith(b"\xd0\xcf\x11\xe0")
+    assert PAYLOADS["活动方案-四川师范大学.docx"] == fx.docx("四川师范大学后勤党委 活动方案（博物馆接力行）")
+
+
+# ------------------------------------------------ 11. garbage still parses; only non-mail raises
+def test_garbage_headers_without_from_still_parse():
+    msg = load("garbage_headers_no_from.eml")
+    assert msg.sender is None and msg.sender_name == "" and msg.to == ()
+    assert msg.text == "正文还在。"
+    assert "broken" in msg.subject and "活动" in msg.subject and "\x00" not in msg.subject
+    assert msg.date == datetime(2024, 11, 29, 10, 0, tzinfo=CST)
+    assert noted(msg, "no time zone; assumed +08:00")
+    assert noted(msg, "stray line dropped")
+
+
+@pytest.mark.parametrize("raw", [
+    b"", b"  \r\n\r\n", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600),
+    b"\x89PNG\r\n\x1a\n" + bytes(40), b"%PDF-1.4\n%%EOF\n", b"hello, this is just prose\n",
+    "Subject: str not bytes\r\n\r\n",
+])
+def test_non_mail_raises_parse_error(raw):
+    with pytest.raises(ParseError, match="不是有效的邮件") as err:
+        parse_message(raw)
+    assert isinstance(err.value, ValueError)
+
+
+def test_minimal_and_odd_messages_parse():
+    assert parse_message(b"Subject: x").subject == "x"
+    assert parse_message(b"From MAILER-DAEMON Mon Jan  1 00:00:00 2024\nFrom: a@b.cn\n\nx").sender \
+        == "a@b.cn"
+    msg = parse_message("\ufeffSubject: 你好\n\n正文".encode())
+    assert (msg.subject, msg.text) == ("你好", "正文")
+
+
+def test_truncated_fixtures_never_raise_anything_else():
+    for path in sorted(DATA.glob("*.eml"))[:8]:
+        raw = path.read_bytes()
+        for cut in range(0, len(raw), 61):
+            try:
+                assert isinstance(parse_message(raw[:cut]), ParsedMessage)
+            except ParseError:
+                pass
+
+
+# ------------------------------------------------ 12. the outside corpus
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="outside mail corpus not present")
+def test_outside_corpus_parses_or_raises_parse_error_only():
+    files = sorted(p for p in CORPUS.glob("*/*") if p.is_file())
+    assert len(files) > 300
+    refused = []
+    for path in files:
+        try:
+            msg = parse_message(path.read_bytes())
+        except ParseError:
+            refused.append(path)
+            continue
+        assert isinstance(msg, ParsedMessage), path
+        assert msg.date is None or msg.date.tzinfo is not None, path
+    mails = {p for p in files if p.parent.name != "LICENSES"}
+    assert [p.name for p in refused if p in mails] == ["mail_outlook_1"]  # the OLE2 .msg
+    bounces = [parse_message(p.read_bytes()) for p in sorted((CORPUS / "flufl-bounce").glob("*"))]
+    assert sum(1 for b in bounces if b.sender) > 90
