@@ -11,8 +11,12 @@ STAMP  := $(VENV)/.installed
 
 all: test
 
+DEBS := antiword catdoc
+
 deps:
 	@scripts/mailstack install
+	@dpkg-query -W $(DEBS) >/dev/null 2>&1 || { apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEBS); }
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

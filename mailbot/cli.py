@@ -16,11 +16,12 @@ import click
 
 from . import config as config_mod
 from . import db
+from . import outbox as outbox_mod
 from .errors import ConfigError, MailbotError
-from .filing import FileStore
-from .pipeline import process
-from .poll import own_addresses, poll_once
-from .report import STATUS_ZH, submission, table
+from .pipeline import build_desk, process
+from .poll import poll_once
+from .reclassify import reclassify as reclassify_messages
+from .report import STATUS_ZH, explanation, submission, table
 from .sources import iter_messages
 
 
@@ -35,9 +36,8 @@ class _Obj:
             self._cfg = config_mod.load(self.path)
         return self._cfg
 
-    def storage(self):
-        engine = db.connect(self.cfg.storage.database_url)
-        return engine, FileStore(self.cfg.storage.data_dir)
+    def engine(self):
+        return db.connect(self.cfg.storage.database_url)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,29 +58,70 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 @click.pass_obj
 def poll(obj: _Obj, once: bool) -> None:
     """Fetch new mail from the contact mailbox (IMAP) and record it."""
-    engine, store = obj.storage()
-    rep = poll_once(obj.cfg, engine, store)
+    rep = poll_once(obj.cfg, obj.engine(), build_desk(obj.cfg))
     by = "，".join(f"{STATUS_ZH.get(k, k)} {v}" for k, v in sorted(rep.by_status.items()))
     click.echo(f"收取 {rep.fetched} 封，新登记 {rep.recorded} 封，重复 {rep.duplicates} 封"
                + (f"（{by}）" if by else ""))
+    _echo_delivery(rep.delivery)
+
+
+def _echo_delivery(d) -> None:
+    if d and (d.sent or d.deferred or d.failed or d.unconfirmed):
+        click.echo(f"发出 {d.sent} 封，待重试 {d.deferred} 封，失败 {d.failed} 封"
+                   + (f"，未确认 {d.unconfirmed} 封" if d.unconfirmed else ""))
+    for err in (d.errors if d else [])[:3]:
+        click.echo(f"  发信问题：{err}", err=True)
 
 
 @cli.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--send-receipts", is_flag=True, help="Also send receipts (default: send nothing).")
 @click.pass_obj
-def import_(obj: _Obj, paths: tuple[Path, ...]) -> None:
+def import_(obj: _Obj, paths: tuple[Path, ...], send_receipts: bool) -> None:
     """Record mail from .eml files, mbox files or Maildir folders (sends no mail)."""
-    engine, store = obj.storage()
-    mine = own_addresses(obj.cfg)
+    engine, desk = obj.engine(), build_desk(obj.cfg, send_receipts)
     seen = new = 0
     counts: dict[str, int] = {}
     for raw, source in iter_messages(list(paths)):
-        it = process(engine, store, raw, source, None, mine)
+        it = process(engine, desk, raw, source)
         seen += 1
         new += it.created
         counts[it.message.status] = counts.get(it.message.status, 0) + 1
     by = "，".join(f"{STATUS_ZH.get(k, k)} {v}" for k, v in sorted(counts.items()))
     click.echo(f"读取 {seen} 封，新登记 {new} 封，重复 {seen - new} 封" + (f"（{by}）" if by else ""))
+    if send_receipts:
+        _echo_delivery(outbox_mod.deliver(engine, obj.cfg))
+
+
+@cli.group("outbox", invoke_without_command=True)
+@click.option("--all", "everything", is_flag=True, help="Include mail already sent.")
+@click.pass_context
+def outbox_group(ctx: click.Context, everything: bool) -> None:
+    """List outgoing mail not yet sent (pending, failed, unconfirmed)."""
+    if ctx.invoked_subcommand:
+        return
+    rows = outbox_mod.listing(ctx.obj.engine(), everything)
+    for row in rows:
+        click.echo(f"#{row.id:<4} {row.status:<11} {row.kind:<8} {row.recipient}  {row.subject}"
+                   + (f"\n      {row.last_error}" if row.last_error else ""))
+    click.echo(f"共 {len(rows)} 封")
+
+
+@outbox_group.command("retry")
+@click.argument("pk", type=int)
+@click.pass_obj
+def outbox_retry(obj: _Obj, pk: int) -> None:
+    """Queue a failed or unconfirmed mail again and send what is due."""
+    engine = obj.engine()
+    outbox_mod.retry(engine, pk)
+    _echo_delivery(outbox_mod.deliver(engine, obj.cfg))
+
+
+@outbox_group.command("flush")
+@click.pass_obj
+def outbox_flush(obj: _Obj) -> None:
+    """Send every pending mail now, ignoring retry backoff."""
+    _echo_delivery(outbox_mod.deliver(obj.engine(), obj.cfg, ignore_backoff=True))
 
 
 @cli.command()
@@ -88,7 +129,7 @@ def import_(obj: _Obj, paths: tuple[Path, ...]) -> None:
 @click.pass_obj
 def submissions(obj: _Obj, as_json: bool) -> None:
     """List every recorded message."""
-    engine, _ = obj.storage()
+    engine = obj.engine()
     tz = ZoneInfo(obj.cfg.campaign.timezone)
     with db.transaction(engine) as s:
         rows = [submission(m, tz) for m in db.submissions(s)]
@@ -96,6 +137,29 @@ def submissions(obj: _Obj, as_json: bool) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         click.echo(table(rows))
+
+
+@cli.command()
+@click.argument("message_id", type=int)
+@click.pass_obj
+def explain(obj: _Obj, message_id: int) -> None:
+    """Show every classification decision for one message, with its evidence."""
+    with db.transaction(obj.engine()) as s:
+        m = db.get_message(s, message_id)
+        if m is None:
+            raise MailbotError(f"没有编号为 {message_id} 的邮件 (no such message)")
+        click.echo(explanation(submission(m, ZoneInfo(obj.cfg.campaign.timezone))))
+
+
+@cli.command()
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "everything", is_flag=True, help="Every message, not only needs_school.")
+@click.pass_obj
+def reclassify(obj: _Obj, ids: tuple[int, ...], everything: bool) -> None:
+    """Re-run the rules (after editing rules/ or the config)."""
+    counts = reclassify_messages(obj.engine(), build_desk(obj.cfg), list(ids), everything)
+    click.echo(f"重新分类：变化 {counts['changed']} 封，不变 {counts['unchanged']} 封"
+               + (f"，无法读取 {counts['unreadable']} 封" if counts["unreadable"] else ""))
 
 
 @cli.command("check-config")

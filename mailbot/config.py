@@ -22,6 +22,7 @@ from .errors import ConfigError
 SECURITY = ("tls", "starttls", "plain")
 ACTIONS = ("seen", "move", "none")
 KINDS = ("plan", "news", "video")
+BUNDLED_RULES = Path(__file__).resolve().parent.parent / "rules"
 SECRET_KEYS = {"password", "passwd", "secret", "token", "authcode"}
 
 
@@ -100,6 +101,15 @@ class District:
 
 
 @dataclass(frozen=True)
+class Receipts:
+    enabled: bool = True
+    prefix: str = "JLX"
+    per_hour: int = 5
+    per_day: int = 20
+    template_dir: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     mailbox: Mailbox
@@ -108,6 +118,8 @@ class Config:
     campaign: Campaign
     secretariat: Secretariat
     districts: tuple[District, ...] = field(default=())
+    rules_dir: Path = BUNDLED_RULES
+    receipts: Receipts = Receipts()
 
 
 def default_path() -> Path:
@@ -288,6 +300,29 @@ def _districts(c: _Checker, items: Any) -> tuple[District, ...]:
     return tuple(out)
 
 
+def _receipts(c: _Checker, t: dict) -> Receipts:
+    c.unknown(t, "receipts", _fields(Receipts))
+    r = Receipts(enabled=c.get(t, "receipts", "enabled", bool, True),
+                 prefix=c.get(t, "receipts", "prefix", str, "JLX"),
+                 per_hour=c.get(t, "receipts", "per_hour", int, 5),
+                 per_day=c.get(t, "receipts", "per_day", int, 20),
+                 template_dir=c.get(t, "receipts", "template_dir", str, ""))
+    if r.per_hour < 1 or r.per_day < r.per_hour:
+        c.fail("receipts.per_day", "应满足 1 <= per_hour <= per_day (limits out of order)")
+    if r.template_dir and not _resolve(c.path, r.template_dir).is_dir():
+        c.fail("receipts.template_dir", f"找不到模板目录 {r.template_dir} (folder not found)")
+    return r
+
+
+def _rules_dir(c: _Checker, t: dict) -> Path:
+    c.unknown(t, "rules", {"dir"})
+    value = c.get(t, "rules", "dir", str, "")
+    folder = _resolve(c.path, value).resolve() if value else BUNDLED_RULES
+    if not (folder / "schools.toml").is_file():
+        c.fail("rules.dir", f"规则目录 {folder} 中没有 schools.toml (no rules there)")
+    return folder
+
+
 def load(path: Path | str | None = None) -> Config:
     """Read and validate the config at *path* (default :func:`default_path`).
 
@@ -305,14 +340,17 @@ def load(path: Path | str | None = None) -> Config:
         raise ConfigError([f"{path}: 无法读取 (unreadable): {e}"]) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([f"{path}: TOML 语法错误 (syntax error): {e}"]) from None
-    c.unknown(data, "", {"mailbox", "smtp", "storage", "campaign", "secretariat", "districts"})
+    c.unknown(data, "", {"mailbox", "smtp", "storage", "campaign", "secretariat", "districts",
+                         "rules", "receipts"})
     cfg = Config(path=path.resolve(),
                  mailbox=_mailbox(c, c.table(data, "mailbox")),
                  smtp=_smtp(c, c.table(data, "smtp")),
                  storage=_storage(c, c.table(data, "storage")),
                  campaign=_campaign(c, c.table(data, "campaign")),
                  secretariat=_secretariat(c, c.table(data, "secretariat")),
-                 districts=_districts(c, data.get("districts", [])))
+                 districts=_districts(c, data.get("districts", [])),
+                 rules_dir=_rules_dir(c, c.table(data, "rules")),
+                 receipts=_receipts(c, c.table(data, "receipts")))
     if c.problems:
         raise ConfigError(c.problems)
     return cfg

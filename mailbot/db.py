@@ -6,7 +6,7 @@ dir) and PostgreSQL (``postgresql+psycopg://...``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from .errors import StorageError
-from .models import ImapUid, Message
+from .models import ImapUid, KnownSender, Message, Receipt
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -119,8 +119,41 @@ def mark_actions_done(session: Session, account: str, folder: str, uidvalidity: 
         row.action_done = True
 
 
+def get_message(session: Session, pk: int) -> Message | None:
+    return session.get(Message, pk)
+
+
 def submissions(session: Session) -> list[Message]:
     """Every recorded message with its attachments and links, oldest first."""
     return list(session.scalars(select(Message).options(
-        selectinload(Message.attachments), selectinload(Message.links))
+        selectinload(Message.attachments), selectinload(Message.links),
+        selectinload(Message.receipt).selectinload(Receipt.outbox))
         .order_by(Message.id)))
+
+
+class KnownSenders(Mapping[str, str]):
+    """Confirmed sender address -> school, read from the database on demand."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def __getitem__(self, address: str) -> str:
+        row = self.session.get(KnownSender, address.lower())
+        if row is None:
+            raise KeyError(address)
+        return row.school
+
+    def __iter__(self):
+        return iter(self.session.scalars(select(KnownSender.address)).all())
+
+    def __len__(self) -> int:
+        return self.session.scalar(select(func.count()).select_from(KnownSender)) or 0
+
+
+def remember_sender(session: Session, address: str, school: str, source: str) -> None:
+    """Record (or correct) the school an address writes for."""
+    row = session.get(KnownSender, address.lower())
+    if row is None:
+        row = KnownSender(address=address.lower())
+        session.add(row)
+    row.school, row.source, row.confirmed_at = school, source, datetime.now(UTC)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -52,11 +53,14 @@ class Message(Base):
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     plan_missing: Mapped[list] = mapped_column(JSON, default=list)
     notes: Mapped[list] = mapped_column(JSON, default=list)
+    evidence: Mapped[list] = mapped_column(JSON, default=list)
+    plan_info: Mapped[dict] = mapped_column(JSON, default=dict)
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", order_by="Attachment.position", cascade="all, delete-orphan")
     links: Mapped[list[Link]] = relationship(
         back_populates="message", order_by="Link.position", cascade="all, delete-orphan")
+    receipt: Mapped[Receipt | None] = relationship(back_populates="message", uselist=False)
 
 
 class Attachment(Base):
@@ -88,8 +92,23 @@ class Link(Base):
     position: Mapped[int] = mapped_column(Integer)
     url: Mapped[str] = mapped_column(Text)
     platform: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text, default="")
+    size: Mapped[str] = mapped_column(Text, default="")
+    expires: Mapped[str] = mapped_column(Text, default="")
+    password: Mapped[str] = mapped_column(Text, default="")
 
     message: Mapped[Message] = relationship(back_populates="links")
+
+
+class KnownSender(Base):
+    """An address confirmed as writing for a school (by a reply or the roster)."""
+
+    __tablename__ = "known_senders"
+
+    address: Mapped[str] = mapped_column(Text, primary_key=True)
+    school: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text, default="")
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ImapUid(Base):
@@ -110,3 +129,53 @@ class ImapUid(Base):
     uid: Mapped[int] = mapped_column(BigInteger)
     message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
     action_done: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OutboxMail(Base):
+    """A mail mailbot must send, written in the transaction that decided it.
+
+    status: pending -> sending -> sent; failed (permanent refusal);
+    unconfirmed (a crash left it "sending": it may have gone out, so it is
+    never re-sent automatically; ``mailbot outbox retry`` does).
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    recipient: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(Text, unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Receipt(Base):
+    """The numbered acknowledgement of one submission."""
+
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    number: Mapped[str] = mapped_column(Text, unique=True)
+    outbox_pk: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    outbox: Mapped[OutboxMail | None] = relationship()
+    message: Mapped[Message] = relationship(back_populates="receipt")
+
+
+class BouncingAddress(Base):
+    """An address our mail bounced from: no receipts until it writes to us again."""
+
+    __tablename__ = "bouncing_addresses"
+
+    address: Mapped[str] = mapped_column(Text, primary_key=True)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text, default="")

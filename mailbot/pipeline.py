@@ -19,20 +19,48 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from . import db
-from .classify.auto import auto_reason
+from . import db, receipts
+from .classify.engine import Classification, RuleBook, classify, load_rulebook
+from .config import Campaign, Config
 from .filing import FileStore, Stored, sha256
-from .models import Attachment, Message
+from .models import Attachment, Link, Message
 from .parse import ParsedMessage, ParseError, parse_message
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Desk:
+    """What every message is processed with: built once per run from the config."""
+
+    cfg: Config
+    store: FileStore
+    rules: RuleBook
+    own_addresses: frozenset[str] = frozenset()
+    send_receipts: bool = False
+
+    @property
+    def campaign(self) -> Campaign:
+        return self.cfg.campaign
+
+
+def own_addresses(cfg: Config) -> frozenset[str]:
+    """mailbot's own addresses: mail from them is a loop."""
+    return frozenset(a.lower() for a in (cfg.mailbox.username, cfg.smtp.from_address,
+                                         cfg.smtp.username) if a and "@" in a)
+
+
+def build_desk(cfg: Config, send_receipts: bool | None = None) -> Desk:
+    """The desk for *cfg*; receipts as configured unless *send_receipts* says otherwise."""
+    return Desk(cfg=cfg, store=FileStore(cfg.storage.data_dir), rules=load_rulebook(cfg.rules_dir),
+                own_addresses=own_addresses(cfg),
+                send_receipts=cfg.receipts.enabled if send_receipts is None else send_receipts)
+
+
 @dataclass
 class Context:
     session: Session
-    store: FileStore
-    own_addresses: frozenset[str] = frozenset()
+    desk: Desk
 
 
 @dataclass
@@ -48,6 +76,7 @@ class Intake:
     parsed: ParsedMessage | None = None
     status: str = "needs_school"
     reason: str = ""
+    verdict: Classification | None = None
     raw_stored: Stored | None = None
     files: list[tuple[int, object, Stored, bool]] = field(default_factory=list)
     message: Message | None = None
@@ -74,27 +103,35 @@ def parse(ctx: Context, it: Intake) -> bool:
     return False
 
 
-def screen(ctx: Context, it: Intake) -> bool:
+def verdict_for(session: Session, desk: Desk, parsed: ParsedMessage,
+                received_at: datetime) -> tuple[Classification, str, str]:
+    """Classify *parsed*; return the classification, the status and its reason."""
+    verdict = classify(parsed, desk.rules, desk.campaign, received_at,
+                       db.KnownSenders(session), desk.own_addresses)
+    if not parsed.sender and verdict.status != "ignored":
+        return verdict, "quarantined", "没有可识别的发件人地址 (no sender address)"
+    return verdict, verdict.status, verdict.reason
+
+
+def judge(ctx: Context, it: Intake) -> bool:
     if it.parsed is None:
         return False
-    reason = auto_reason(it.parsed, ctx.own_addresses)
-    if reason:
-        it.status, it.reason = "ignored", reason
-    elif not it.parsed.sender:
-        it.status, it.reason = "quarantined", "没有可识别的发件人地址 (no sender address)"
+    it.received_at = it.received_at or it.parsed.date or datetime.now(UTC)
+    it.verdict, it.status, it.reason = verdict_for(ctx.session, ctx.desk, it.parsed,
+                                                   it.received_at)
     return False
 
 
 def file_raw(ctx: Context, it: Intake) -> bool:
-    it.raw_stored = ctx.store.put("raw", it.raw, ".eml")
+    it.raw_stored = ctx.desk.store.put("raw", it.raw, ".eml")
     return False
 
 
 def file_attachments(ctx: Context, it: Intake) -> bool:
-    if it.parsed is None:
-        return False
+    if it.parsed is None or it.status == "quarantined":
+        return False  # a quarantined mail's files stay inside its .eml, never filed
     for att, forwarded in _all_attachments(it.parsed):
-        stored = ctx.store.put("files", att.payload, att.filename)
+        stored = ctx.desk.store.put("files", att.payload, att.filename)
         it.files.append((len(it.files), att, stored, forwarded))
     return False
 
@@ -109,8 +146,8 @@ def record(ctx: Context, it: Intake) -> bool:
         subject=db.clean(p.subject if p else ""), sent_at=p.date if p else None,
         received_at=it.received_at or (p.date if p and p.date else None) or now,
         recorded_at=now, source=db.clean(it.source), size=len(it.raw),
-        raw_path=it.raw_stored.path, status=it.status, status_reason=db.clean(it.reason),
-        kinds=[], plan_missing=[], notes=list(p.defects) if p else [])
+        raw_path=it.raw_stored.path, notes=list(p.defects) if p else [])
+    apply_verdict(msg, it.verdict, it.status, it.reason)
     for pos, att, stored, forwarded in it.files:
         msg.attachments.append(Attachment(
             position=pos, filename=db.clean(att.filename), content_type=db.clean(att.content_type),
@@ -122,9 +159,35 @@ def record(ctx: Context, it: Intake) -> bool:
     return False
 
 
+def queue_receipt(ctx: Context, it: Intake) -> bool:
+    if it.message is None or not it.created or not ctx.desk.send_receipts:
+        return False
+    receipts.queue(ctx.session, ctx.desk.cfg, it.message, ctx.desk.own_addresses)
+    return False
+
+
+def apply_verdict(msg: Message, verdict: Classification | None, status: str,
+                  reason: str) -> None:
+    """Write a classification onto a message row (links replaced)."""
+    msg.status, msg.status_reason = status, db.clean(reason)[:2000]
+    v = verdict
+    msg.school, msg.district = (v.school, v.district) if v else (None, None)
+    msg.kinds, msg.late = (list(v.kinds), v.late) if v else ([], False)
+    plan = v.plan if v else None
+    msg.plan_missing = list(plan.missing) if plan else []
+    msg.plan_info = {k: getattr(plan, k) for k in ("visit_date", "visit_time", "place",
+                                                   "contact", "phone")} if plan else {}
+    msg.evidence = [{"field": f, "rule": e.rule, "detail": db.clean(e.detail)}
+                    for f, e in (v.evidence if v else ())]
+    msg.links = [Link(position=i, url=db.clean(ln.url), platform=ln.platform,
+                      title=db.clean(ln.title), size=ln.size, expires=ln.expires,
+                      password=db.clean(ln.password))
+                 for i, ln in enumerate(v.links if v else ())]
+
+
 Stage = Callable[[Context, Intake], bool]
-STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, screen, file_raw,
-                             file_attachments, record)
+STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, judge, file_raw,
+                             file_attachments, record, queue_receipt)
 
 
 def run(ctx: Context, it: Intake, stages: tuple[Stage, ...] = STAGES) -> Intake:
@@ -138,9 +201,8 @@ def run(ctx: Context, it: Intake, stages: tuple[Stage, ...] = STAGES) -> Intake:
 AfterHook = Callable[[Session, Message], None]
 
 
-def process(engine: Engine, store: FileStore, raw: bytes, source: str,
-            received_at: datetime | None = None, own_addresses: frozenset[str] = frozenset(),
-            after: AfterHook | None = None) -> Intake:
+def process(engine: Engine, desk: Desk, raw: bytes, source: str,
+            received_at: datetime | None = None, after: AfterHook | None = None) -> Intake:
     """Record one raw message in its own transaction; *after* runs in that transaction.
 
     Returns the finished :class:`Intake` (``created`` False for a duplicate).
@@ -148,7 +210,7 @@ def process(engine: Engine, store: FileStore, raw: bytes, source: str,
     """
     def attempt(stages: tuple[Stage, ...], **preset) -> Intake:
         with db.transaction(engine) as session:
-            it = run(Context(session, store, own_addresses),
+            it = run(Context(session, desk),
                      Intake(raw, source, received_at, **preset), stages)
             if after:
                 after(session, it.message)

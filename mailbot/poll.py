@@ -19,9 +19,9 @@ from sqlalchemy import Engine
 
 from . import db
 from .config import Config, resolve_file, secret
-from .filing import FileStore
 from .imap import ImapMailbox
-from .pipeline import process
+from .outbox import DeliveryReport, deliver
+from .pipeline import Desk, process
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ class PollReport:
     recorded: int = 0
     duplicates: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
+    delivery: DeliveryReport | None = None
 
 
 def _fault(point: str) -> None:
@@ -40,17 +41,11 @@ def _fault(point: str) -> None:
         os._exit(137)
 
 
-def own_addresses(cfg: Config) -> frozenset[str]:
-    return frozenset(a.lower() for a in (cfg.mailbox.username, cfg.smtp.from_address,
-                                         cfg.smtp.username) if a and "@" in a)
-
-
-def poll_once(cfg: Config, engine: Engine, store: FileStore) -> PollReport:
+def poll_once(cfg: Config, engine: Engine, desk: Desk) -> PollReport:
     """Poll every configured folder once; return what happened."""
     report = PollReport()
     mb = cfg.mailbox
     ca = str(resolve_file(cfg, mb.ca_file)) if mb.ca_file else ""
-    mine = own_addresses(cfg)
     with ImapMailbox(mb, secret("MAILBOT_IMAP_PASSWORD"), ca) as box:
         for folder in mb.folders:
             uidvalidity = box.select(folder)
@@ -64,14 +59,15 @@ def poll_once(cfg: Config, engine: Engine, store: FileStore) -> PollReport:
                 def remember(session, message, where=(folder, uidvalidity, item.uid)):
                     db.record_uid(session, box.account, *where, message)
 
-                it = process(engine, store, item.raw, f"imap:{folder}", item.internal_date,
-                             mine, after=remember)
+                it = process(engine, desk, item.raw, f"imap:{folder}", item.internal_date,
+                             after=remember)
                 report.recorded += it.created
                 report.duplicates += not it.created
                 status = it.message.status
                 report.by_status[status] = report.by_status.get(status, 0) + 1
                 _fault("after-commit")
             _apply_pending(box, engine, folder, uidvalidity)
+    report.delivery = deliver(engine, cfg)
     return report
 
 

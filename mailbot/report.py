@@ -14,6 +14,10 @@ from . import db
 from .models import Message
 
 
+def _iso(moment, tz: ZoneInfo) -> str | None:
+    return db.aware(moment).astimezone(tz).isoformat() if moment else None
+
+
 def submission(m: Message, tz: ZoneInfo) -> dict:
     """The contract object for one recorded message."""
     return {
@@ -30,14 +34,20 @@ def submission(m: Message, tz: ZoneInfo) -> dict:
         "attachments": [{"filename": a.filename, "size": a.size, "sha256": a.sha256,
                          "content_type": a.content_type, "path": a.path}
                         for a in m.attachments],
-        "links": [{"url": ln.url, "platform": ln.platform} for ln in m.links],
+        "links": [{"url": ln.url, "platform": ln.platform, "title": ln.title, "size": ln.size,
+                   "expires": ln.expires, "password": ln.password} for ln in m.links],
         "plan_missing": list(m.plan_missing or []),
-        "receipt": None,
+        "receipt": ({"number": m.receipt.number,
+                     "sent_at": _iso(m.receipt.outbox.sent_at if m.receipt.outbox else None, tz)}
+                    if m.receipt else None),
         # extensions (not in the original contract, free to grow)
         "status_reason": m.status_reason,
         "sender_name": m.sender_name,
         "source": m.source,
         "raw_path": m.raw_path,
+        "sent_at": _iso(m.sent_at, tz),
+        "plan_info": dict(m.plan_info or {}),
+        "evidence": list(m.evidence or []),
     }
 
 
@@ -61,4 +71,28 @@ def table(rows: list[dict]) -> str:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     summary = "，".join(f"{STATUS_ZH.get(k, k)} {v}" for k, v in sorted(counts.items()))
     lines.append(f"共 {len(rows)} 封邮件" + (f"（{summary}）" if rows else ""))
+    return "\n".join(lines)
+
+
+FIELD_ZH = {"status": "状态", "school": "学校", "school.conflict": "学校（未采用的线索）",
+            "kinds": "类别", "late": "时限"}
+KIND_ZH = {"plan": "活动方案", "news": "新闻", "video": "视频/推文"}
+
+
+def explanation(r: dict) -> str:
+    """Every decision for one message with the evidence behind it, for people."""
+    kinds = "、".join(KIND_ZH.get(k, k) for k in r["kinds"]) or "（无）"
+    lines = [f"#{r['id']} {r['subject'] or '(无主题)'}",
+             f"  发件人  {r['sender_name']} <{r['sender']}>，{r['received_at']} 收到",
+             f"  状态    {STATUS_ZH.get(r['status'], r['status'])}"
+             + (f"（{r['status_reason']}）" if r["status_reason"] else ""),
+             f"  学校    {r['school'] or '未识别'}" + (f"，{r['district']}" if r["district"] else ""),
+             f"  类别    {kinds}" + ("，逾期" if r["late"] else "")]
+    if r["plan_missing"]:
+        lines.append(f"  方案缺项 {'、'.join(r['plan_missing'])}")
+    for ln in r["links"]:
+        lines.append(f"  链接    [{ln['platform']}] {ln['url']}")
+    lines.append("  依据：")
+    for e in r["evidence"] or [{"field": "", "rule": "-", "detail": "没有任何规则命中"}]:
+        lines.append(f"    - {FIELD_ZH.get(e['field'], e['field'])}: {e['detail']}  [{e['rule']}]")
     return "\n".join(lines)

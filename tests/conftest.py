@@ -70,9 +70,9 @@ def db_url(request, tmp_path) -> str:
 
 
 def write_config(path: Path, stack: dict[str, str] | None, data_dir: Path, db: str,
-                 **mailbox) -> Path:
+                 receipts: bool = False, extra: str = "", **mailbox) -> Path:
     """A config file aimed at the local stack (or at nothing when *stack* is None);
-    *mailbox* keys override the [mailbox] settings."""
+    *mailbox* keys override the [mailbox] settings; *extra* is appended TOML."""
     settings = {"host": "localhost", "port": int(stack["MAILSTACK_IMAPS_PORT"]) if stack else 1,
                 "security": "tls", "ca_file": stack["MAILSTACK_CA_FILE"] if stack else "",
                 "username": stack["MAILSTACK_CONTACT"] if stack else "contact@scgxhq.test"}
@@ -84,7 +84,15 @@ def write_config(path: Path, stack: dict[str, str] | None, data_dir: Path, db: s
 
 [smtp]
 host = "localhost"
+port = {stack["MAILSTACK_SMTP_PORT"] if stack else 1}
+security = "starttls"
+username = "{settings['username']}"
 from_address = "{settings['username']}"
+from_name = "四川省高校后勤协会思政会秘书处"
+ca_file = "{settings['ca_file']}"
+
+[receipts]
+enabled = {"true" if receipts else "false"}
 
 [storage]
 data_dir = "{data_dir}"
@@ -93,6 +101,8 @@ database_url = "{db}"
 [campaign]
 name = "测试活动"
 timezone = "Asia/Shanghai"
+year = 2024
+{extra}
 """, encoding="utf-8")
     return path
 

@@ -19,6 +19,11 @@ _SUBJECTS = re.compile(
     r"failure notice|non remis|^\s*vacation", re.IGNORECASE)
 
 
+def is_daemon_address(address: str) -> bool:
+    """True for MAILER-DAEMON, postmaster, no-reply and similar system addresses."""
+    return bool(_DAEMONS.match(address))
+
+
 def auto_reason(msg: ParsedMessage, own_addresses: frozenset[str] = frozenset()) -> str | None:
     """Why *msg* is machine-generated and must get no reply, or None for a person's mail.
 
@@ -39,7 +44,7 @@ def auto_reason(msg: ParsedMessage, own_addresses: frozenset[str] = frozenset())
     if "return-path" in h and not return_path:
         return "退信 (null return path)"
     for address in (msg.sender, return_path):
-        if address and _DAEMONS.match(address):
+        if address and is_daemon_address(address):
             return f"系统地址发出的邮件 (sent by {address})"
     precedence = h.get("precedence", "").strip().lower()
     if precedence in ("bulk", "list", "junk", "auto_reply"):

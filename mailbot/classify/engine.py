@@ -1,0 +1,131 @@
+"""Run every classification rule over one parsed message; pure.
+
+:func:`load_rulebook` reads the rule data once (``rules/*.toml``);
+:func:`classify` returns a :class:`Classification` whose every decision
+carries its evidence, so ``mailbot explain`` can show why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..config import Campaign
+from ..parse import ParsedMessage
+from .auto import auto_reason
+from .danger import DangerRules, dangerous_attachments, load_danger_rules
+from .evidence import Evidence
+from .kinds import KindRules, detect_kinds, load_kind_rules, sender_text
+from .links import Link, LinkRules, find_links, load_link_rules, video_evidence
+from .phase import judged_time, lateness
+from .plan import PlanCheck, check_plan, document_text
+from .school import Directory, identify_school, load_directory
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """All rule data, loaded once from the rules folder."""
+
+    directory: Directory
+    links: LinkRules
+    kinds: KindRules
+    danger: DangerRules
+
+
+def load_rulebook(folder: Path) -> RuleBook:
+    roster = folder / "roster.toml"
+    return RuleBook(directory=load_directory(folder / "schools.toml",
+                                             roster if roster.is_file() else None),
+                    links=load_link_rules(folder / "links.toml"),
+                    kinds=load_kind_rules(folder / "kinds.toml"),
+                    danger=load_danger_rules(folder / "danger.toml"))
+
+
+@dataclass(frozen=True)
+class Classification:
+    status: str
+    reason: str
+    school: str | None
+    district: str | None
+    kinds: tuple[str, ...]
+    late: bool
+    links: tuple[Link, ...]
+    plan: PlanCheck | None
+    evidence: tuple[tuple[str, Evidence], ...]  # (field, evidence), in decision order
+
+
+def _texts(msg: ParsedMessage, rules: KindRules) -> list[str]:
+    """The sender's own words (quotes of the notice left out) and the text of
+    every document, forwarded mail included."""
+    texts = [sender_text(msg, rules)]
+    texts += [document_text(a) for a in msg.attachments]
+    for inner in msg.forwarded:
+        texts += _texts(inner, rules)
+    return [t for t in texts if t]
+
+
+def _all_hrefs(msg: ParsedMessage) -> tuple[str, str]:
+    text, hrefs = msg.text, list(msg.hrefs)
+    for inner in msg.forwarded:
+        t, h = _all_hrefs(inner)
+        text += "\n" + t
+        hrefs += h
+    return text, hrefs
+
+
+def _deliverable(link: Link) -> bool:
+    """A site's bare homepage (a signature's) is no deliverable; everything else is."""
+    return link.platform != "other" or urlsplit(link.url).path not in ("", "/")
+
+
+def _sender_only(msg: ParsedMessage) -> ParsedMessage:
+    """The message reduced to its sender: a robot's text names other people's schools."""
+    return replace(msg, subject="", text="", html="", hrefs=(), attachments=(), forwarded=())
+
+
+def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_at: datetime,
+             known_senders: Mapping[str, str] = {},
+             own_addresses: frozenset[str] = frozenset()) -> Classification:
+    """Decide status, school, district, kinds, lateness, links and plan completeness.
+
+    Machine-generated mail is ``ignored`` and dangerous mail ``quarantined``:
+    neither is a submission, so both get no kinds, links or plan check.  A
+    robot's school comes from its sender address alone (its text quotes others).
+    """
+    auto = auto_reason(msg, own_addresses)
+    danger = dangerous_attachments(msg, rules.danger)
+    if auto or danger:
+        match = identify_school(_sender_only(msg) if auto else msg, rules.directory,
+                                known_senders)
+        evidence = [("school", e) for e in match.evidence]
+        if auto:
+            status, reason, why = "ignored", auto, (Evidence("status.auto", auto),)
+        else:
+            status, reason, why = "quarantined", "；".join(e.detail for e in danger), danger
+        evidence += [("status", e) for e in why]
+        return Classification(status=status, reason=reason, school=match.school,
+                              district=match.district or None, kinds=(), late=False, links=(),
+                              plan=None, evidence=tuple(evidence))
+    evidence: list[tuple[str, Evidence]] = []
+    text, hrefs = _all_hrefs(msg)
+    links = tuple(ln for ln in find_links(text, hrefs, rules.links) if _deliverable(ln))
+    video = video_evidence(links)
+    texts = _texts(msg, rules.kinds)
+    plan = check_plan(texts, campaign.year or received_at.year, rules.kinds.plan)
+    kinds, kind_ev = detect_kinds(msg, rules.kinds, video, len(plan.found))
+    evidence += [("kinds", e) for e in kind_ev]
+    match = identify_school(msg, rules.directory, known_senders)
+    evidence += [("school", e) for e in match.evidence]
+    evidence += [("school.conflict", e) for e in match.conflicts]
+    late, late_ev = lateness(kinds, judged_time(msg.date, received_at), campaign)
+    evidence += [("late", e) for e in late_ev]
+
+    status, reason = ("accepted", "") if match.school else (
+        "needs_school", "未能识别学校 (school not recognised)")
+    return Classification(status=status, reason=reason, school=match.school,
+                          district=match.district or None, kinds=kinds, late=late,
+                          links=links, plan=plan if "plan" in kinds else None,
+                          evidence=tuple(evidence))

@@ -1,0 +1,394 @@
+"""Activity plans (活动方案): read a document's text, check the six template fields.
+
+:func:`document_text` turns one attachment into text (best effort, never
+raises); :func:`check_plan` finds which template fields carry real content
+and pulls out the visit date, time, place, contact and phone.  The field
+names, their accepted variants and the template's placeholder texts are data
+(``[plan]`` in ``rules/kinds.toml``, read by :func:`plan_rules`).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import tempfile
+import unicodedata
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from html import unescape
+
+from ..charsets import decode_bytes, html_to_text
+from ..parse import Attachment
+
+FIELDS = ("活动背景", "活动组织", "活动时间", "活动地点", "活动流程", "活动联系人及电话")
+TIME_FIELD, PLACE_FIELD, CONTACT_FIELD = FIELDS[2], FIELDS[3], FIELDS[5]
+MAX_BYTES, MAX_CHARS, MAX_PDF_PAGES = 50 * 1024 * 1024, 200_000, 50  # reading limits
+TOOL_TIMEOUT = 20  # seconds for antiword / catdoc
+_CN = "一二三四五六七八九十"
+_NUM = (rf"(?:[{_CN}]+\s*[、.]|\(\s*[{_CN}\d]+\s*\)|\d{{1,2}}\s*[、.)](?!\d)|第[{_CN}]+[、,]?"
+        r"|[●•·▪■◆*-])")
+_CHAPTER = rf"(?:[{_CN}]+\s*[、.]|\(\s*[{_CN}]+\s*\)|第[{_CN}]+[、,]?)"
+_STOP = re.compile(rf"\s*(?:[{_CN}]+\s*[、.]|注\s*[:：]|注意事项|备注|附件|附\s*:)")
+_PUNCT = re.compile(r"[\W_]+")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_UTF16_RUN = re.compile(  # readable text: Chinese, its punctuation, printable ASCII
+    r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e\u2014-\u201d\u2026 -~\r\n\t]{4,}")
+_DATE_FULL = re.compile(r"(20\d{2})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})(?!\d)")
+_DATE_MD = re.compile(r"(?<![\d.])(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
+_TIME = re.compile(r"(上午|下午|晚上|中午|早上)?\s*(?<!\d)(\d{1,2})\s*(?::\s*(\d{2})|[点时]"
+                   r"\s*(?:(\d{1,2})\s*分|(半))?)")
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+_LAND = re.compile(r"(?<!\d)\(?(0[12]\d|0[3-9]\d{2})\)?[\s\-－—–]*(\d{7,8})(?!\d)")
+
+
+@dataclass(frozen=True)
+class PlanRules:
+    """Template fields (in report order), the labels that stand for each, and
+    what counts as an unfilled placeholder.  Build with :func:`plan_rules`."""
+
+    fields: tuple[str, ...]
+    labels: Mapping[str, str]  # normalised label -> field (any numbering allowed)
+    numbered_only: Mapping[str, str]  # short label -> field (only after "三、" etc.)
+    multiline: frozenset[str]
+    placeholders: tuple[str, ...]  # normalised (no spaces or punctuation, lower case)
+    placeholder_marks: tuple[str, ...]
+    line_re: re.Pattern = field(compare=False, repr=False)  # a label at the start of a line
+    split_re: re.Pattern = field(compare=False, repr=False)  # a numbered label inside a line
+
+
+class _Fold(dict):
+    """``str.translate`` table: a character to its NFKC form when that is one
+    character (full-width ASCII and punctuation, ideographic space, Kangxi
+    radicals from PDFs), else itself; so folding keeps every position."""
+
+    def __missing__(self, code: int) -> str:
+        folded = unicodedata.normalize("NFKC", chr(code))
+        self[code] = folded if len(folded) == 1 else chr(code)
+        return self[code]
+
+
+_FOLD = _Fold()
+
+
+def _bare(text: str) -> str:
+    """``text`` NFKC-folded, lower case, without spaces and punctuation."""
+    return _PUNCT.sub("", unicodedata.normalize("NFKC", text)).lower()
+
+
+def plan_rules(table: Mapping) -> PlanRules:
+    """Build :class:`PlanRules` from a ``[plan]`` TOML table (missing keys take
+    the defaults).  Raises ValueError naming the bad key."""
+    fields = table.get("fields", FIELDS)
+    if not isinstance(fields, (list, tuple)) or not fields or not all(
+            isinstance(f, str) and f.strip() for f in fields):
+        raise ValueError("plan.fields: 应为非空的字符串列表 (must be a list of names)")
+    labels: dict[str, str] = {}
+    short: dict[str, str] = {}
+    for key, target in (("variants", labels), ("numbered_only", short)):
+        extra = table.get(key, DEFAULTS[key])
+        if not isinstance(extra, Mapping) or not set(extra) <= set(fields) or not all(
+                isinstance(v, list) for v in extra.values()):
+            raise ValueError(f"plan.{key}: 只能为 fields 中的项列出写法 (lists for plan fields only)")
+        for name in fields:
+            for label in ([name] if key == "variants" else []) + list(extra.get(name, ())):
+                label = unicodedata.normalize("NFKC", str(label)).strip().lower()
+                if labels.get(label, short.get(label, name)) != name:
+                    raise ValueError(f"plan.{key}: “{label}” 属于两项 (label used for two fields)")
+                target[label] = name
+    alt = "|".join(re.escape(x) for x in sorted(labels, key=len, reverse=True))
+    alt_short = "|".join(re.escape(x) for x in sorted(short, key=len, reverse=True)) or "(?!)"
+    line_re = re.compile(rf"\s*(?:(?P<num>{_NUM})?\s*[【\[]?\s*(?P<full>{alt})|{_CHAPTER}\s*"
+                         rf"[【\[]?\s*(?P<short>{alt_short}))\s*(?P<sep>[】\]]\s*:?|:|\t|\s+|$)",
+                         re.IGNORECASE)
+    split_re = re.compile(rf"(?<=[^\n])(?=(?:{_NUM}\s*(?:{alt})|{_CHAPTER}\s*(?:{alt_short}))"
+                          r"\s*:)", re.IGNORECASE)
+    multiline, placeholders, marks = (table.get(k, DEFAULTS[k]) for k in
+                                      ("multiline", "placeholders", "placeholder_marks"))
+    return PlanRules(tuple(fields), labels, short, frozenset(multiline),
+                     tuple(_bare(x) for x in placeholders), tuple(m.lower() for m in marks),
+                     line_re, split_re)
+
+
+DEFAULTS: dict = {  # the same data as [plan] in rules/kinds.toml (a test keeps them equal)
+    "variants": dict(zip(FIELDS, (
+        ["背景", "活动目的", "活动意义"], ["组织单位", "主办单位", "承办单位", "活动组织单位", "组织机构"],
+        ["参观时间", "活动日期", "举办时间"], ["参观地点", "活动场所", "举办地点"],
+        ["活动安排", "活动内容", "活动议程", "流程安排", "日程安排"],
+        ["活动联系人及联系电话", "联系人及联系电话", "联系人及联系方式", "联系人及电话", "活动联系人",
+         "联系人", "联系方式", "联系电话"]))),
+    "numbered_only": {"活动组织": ["组织"], "活动时间": ["时间"], "活动地点": ["地点"],
+                      "活动流程": ["流程", "议程"]},
+    "multiline": ["活动背景", "活动流程"],
+    "placeholders": ["根据本校博物馆（校史馆）特色，结合通知要求来介绍。", "xx 高校后勤党委（或党总支）",
+                     "待定", "无", "略", "暂无", "/"],
+    "placeholder_marks": ["xx", "××", "XX", "某某"],
+}
+DEFAULT_RULES = plan_rules({})
+
+
+def document_text(att: Attachment) -> str:
+    """Text of a document attachment; "" for images, other files and any failure.
+
+    The format is sniffed from the bytes, not the name (a ".wps" from WPS
+    Office is often a .docx zip or an OLE file): .docx through python-docx
+    (paragraphs and tables in document order; raw XML if python-docx refuses
+    it), .odt from its XML, PDF through pypdf (first pages only), Word 97 /
+    WPS OLE files and RTF through antiword or catdoc (subprocess with a
+    timeout, when installed; for OLE files the raw UTF-16 text when that
+    holds more Chinese), .txt/.html decoded.  Never raises.
+    """
+    try:
+        data = att.payload
+        if not data or len(data) > MAX_BYTES:
+            return ""
+        name = att.filename.lower().strip(" .")
+        if data.startswith(b"PK\x03\x04"):
+            text = _zip_text(data)
+        elif b"%PDF-" in data[:1024]:
+            text = _pdf_text(data)
+        elif data.startswith((b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"{\\rtf")):
+            text = _tool_text(data, rtf=data.startswith(b"{\\rtf"))
+        elif att.content_type == "text/html" or name.endswith((".htm", ".html")):
+            text = html_to_text(decode_bytes(data)[0])[0]
+        elif att.content_type == "text/plain" or name.endswith((".txt", ".csv")):
+            text = decode_bytes(data)[0]
+        else:
+            text = ""
+        return text[:MAX_CHARS]
+    except Exception:  # noqa: BLE001 - a broken document must never stop the mail
+        return ""
+
+
+def _zip_text(data: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = {i.filename for i in z.infolist() if i.file_size <= MAX_BYTES}  # no zip bombs
+        if "word/document.xml" in names:
+            try:
+                return _docx_text(data)
+            except Exception:  # noqa: BLE001 - no rels, strict OOXML...: read the XML
+                return _xml_text(z.read("word/document.xml"), "w")
+        if "content.xml" in names:  # OpenDocument (.odt)
+            return _xml_text(z.read("content.xml"), "text", "table:table-cell")
+    return ""
+
+
+def _docx_text(data: bytes) -> str:
+    import docx
+    from docx.table import Table
+
+    def cell_text(cell) -> list[str]:
+        lines = [p.text for p in cell.paragraphs]
+        for table in cell.tables:
+            lines += rows(table)
+        return [x for x in lines if x.strip()]
+
+    def rows(table) -> list[str]:
+        out = []
+        for row in table.rows:
+            seen, cells = set(), []
+            for cell in row.cells:
+                if id(cell._tc) not in seen:  # merged cells repeat
+                    seen.add(id(cell._tc))
+                    cells.append(cell_text(cell))
+            if len(cells) == 1:  # a one-cell "frame" table: keep its lines
+                out += cells[0]
+            else:
+                out.append("\t".join(" ".join(c) for c in cells))
+        return out
+
+    lines = []
+    for block in docx.Document(io.BytesIO(data)).iter_inner_content():
+        lines += rows(block) if isinstance(block, Table) else [block.text]
+    return "\n".join(lines)
+
+
+def _xml_text(xml: bytes, ns: str, cell: str = "w:tc") -> str:
+    """Crude text of WordprocessingML / ODF XML: paragraphs on lines, cells tab-separated."""
+    text = xml.decode("utf-8", "replace")
+    text = re.sub(rf"</{ns}:p>\s*(?=</{cell}>)", "", text)
+    text = re.sub(rf"</{cell}>", "\t", text)
+    text = re.sub(rf"</{ns}:p>|</(?:w:tr|table:table-row)>|<{ns}:(?:br|line-break)\b[^>]*>",
+                  "\n", text)
+    text = re.sub(rf"<{ns}:tab\b[^>]*>", "\t", text)
+    return unescape(re.sub(r"<[^>]+>", "", text)).strip()
+
+
+def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    if reader.is_encrypted:
+        reader.decrypt("")
+    return "\n".join(page.extract_text() or "" for page in reader.pages[:MAX_PDF_PAGES])
+
+
+def _tool_text(data: bytes, rtf: bool) -> str:
+    """Word 97 / WPS (OLE) or RTF through antiword, then catdoc; for OLE files
+    the UTF-16 text runs of the raw file when that holds more Chinese."""
+    commands = [] if rtf else [["antiword", "-m", "UTF-8.txt", "-w", "0"]]
+    commands.append(["catdoc", "-d", "utf-8", "-w"])
+    text = ""
+    with tempfile.NamedTemporaryFile(suffix=".rtf" if rtf else ".doc") as f:
+        f.write(data)
+        f.flush()
+        for cmd in (c for c in commands if shutil.which(c[0])):
+            try:
+                done = subprocess.run([*cmd, f.name], capture_output=True, timeout=TOOL_TIMEOUT,
+                                      check=False, stdin=subprocess.DEVNULL)
+            except (OSError, subprocess.SubprocessError):
+                continue
+            if done.returncode == 0 and done.stdout.strip():
+                text = done.stdout.decode("utf-8", "replace")
+                break
+    if not rtf:  # what `strings -el` would show: Word keeps Chinese text as UTF-16LE
+        wide = data[: len(data) // 2 * 2].decode("utf-16-le", "replace")
+        runs = "\n".join(_UTF16_RUN.findall(wide))
+        if len(_HAN.findall(runs)) > len(_HAN.findall(text)):
+            text = runs.replace("\r", "\n")
+    return text
+
+
+@dataclass(frozen=True)
+class PlanCheck:
+    """Which template fields carry content, and what was read from them.
+
+    ``visit_date`` is ISO ("2024-07-05") or ""; ``visit_time`` "14:30" or "";
+    ``place`` one line; ``phone`` a mobile "13812345678" or landline
+    "028-85401236" found in ``contact``, or ""."""
+
+    found: tuple[str, ...]
+    missing: tuple[str, ...]
+    visit_date: str
+    visit_time: str
+    place: str
+    contact: str
+    phone: str
+
+
+def _label(line: str, orig: str, rules: PlanRules) -> tuple[str, str, bool] | None:
+    """(field, rest of the line, whether a value may follow on the next line)
+    if folded ``line`` starts with a label; the rest is cut from ``orig``, the
+    unfolded line.  "三、活动时间" without a colon is a heading (as in the
+    notice itself), "活动时间：" or a bare "活动时间" line is a form label."""
+    m = rules.line_re.match(line)
+    if not m:
+        return None
+    name = rules.labels.get((m["full"] or "").lower()) or rules.numbered_only[m["short"].lower()]
+    form = ":" in m["sep"] or "】" in m["sep"] or not (m["num"] or m["short"])
+    return name, orig[m.end():].strip(), form
+
+
+def _placeholder(value: str, rules: PlanRules) -> bool:
+    bare = _bare(value)
+    folded = value.translate(_FOLD).lower()
+    return not bare or any(mark in folded for mark in rules.placeholder_marks) or any(
+        bare in p and len(bare) * 2 >= len(p) for p in rules.placeholders)
+
+
+def _fields(text: str, rules: PlanRules) -> dict[str, str]:
+    """Field -> content for one text (placeholders and empty fields left out)."""
+    orig = text.replace("\r", "")
+    folded = orig.translate(_FOLD)  # matched; values are cut from orig at the same positions
+    for cut in reversed([m.start() for m in rules.split_re.finditer(folded)]):
+        orig, folded = (x[:cut] + "\n" + x[cut:] for x in (orig, folded))  # run-on labels
+    raw: dict[str, list[list[str]]] = {}  # field -> one list of lines per label seen
+    current, header = None, None  # field still taking lines; column labels of a header row
+    for line, original in zip(folded.split("\n"), orig.split("\n")):
+        if "\t" in line:  # a table row: label cells, value cells
+            pairs = [(c, o) for c, o in zip(line.split("\t"), original.split("\t")) if c.strip()]
+            cells = [o.strip() for _, o in pairs]
+            hits = [_label(c, o, rules) for c, o in pairs]
+            if len(cells) > 1 and all(h and not h[1] for h in hits):
+                header, current = [h[0] for h in hits], None  # "活动时间 | 活动地点" ...
+                continue
+            if header and not any(hits):  # ... over "2024年7月5日 | 校史馆"
+                for name, cell in zip(header, cells):
+                    raw.setdefault(name, []).append([cell])
+                header = None
+                continue
+            header, row_field = None, None
+            for cell, hit in zip(cells, hits):
+                if hit:
+                    row_field = hit[0]
+                    raw.setdefault(row_field, []).append([hit[1]])
+                elif row_field or current:  # current: a merged label cell above
+                    raw[row_field or current][-1].append(cell)
+            current = (row_field or current) if (row_field or current) in rules.multiline else None
+            continue
+        hit = _label(line, original, rules)
+        if hit:
+            name, rest, form = hit
+            raw.setdefault(name, []).append([rest])
+            current = name if name in rules.multiline or (form and not rest) else None
+        elif current and line.strip():
+            if _STOP.match(line):
+                current = None
+                continue
+            raw[current][-1].append(original.strip())
+            if current not in rules.multiline:
+                current = None
+    out = {}
+    for name, segments in raw.items():
+        values = (" ".join(" ".join(x.split()) for x in lines if x.strip()) for lines in segments)
+        value = next((v for v in values if not _placeholder(v, rules)), None)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def _visit(value: str, year: int) -> tuple[str, str]:
+    """(ISO date, "HH:MM") read from the 活动时间 field; "" where not found."""
+    value = value.translate(_FOLD)
+    day, rest = "", value
+    for rx, parts in ((_DATE_FULL, lambda m: m.groups()),
+                      (_DATE_MD, lambda m: (year, *m.groups()))):
+        for m in rx.finditer(value):
+            try:
+                day = date(*map(int, parts(m))).isoformat()
+            except ValueError:
+                continue
+            rest = value[m.end():]
+            break
+        if day:
+            break
+    for m in _TIME.finditer(rest):
+        hour, minute = int(m[2]), int(m[3] or m[4] or (30 if m[5] else 0))
+        if m[1] in ("下午", "晚上") and hour < 12 or m[1] == "中午" and hour < 11:
+            hour += 12
+        if hour < 24 and minute < 60:
+            return day, f"{hour:02d}:{minute:02d}"
+    return day, ""
+
+
+def _phone(contact: str) -> str:
+    contact = contact.translate(_FOLD)
+    hits = [(m.start(), "".join(m.groups())) for m in _MOBILE.finditer(contact)]
+    hits += [(m.start(), f"{m[1]}-{m[2]}") for m in _LAND.finditer(contact)]
+    return min(hits)[1] if hits else ""
+
+
+def check_plan(texts: Sequence[str], year: int, rules: PlanRules | None = None) -> PlanCheck:
+    """Check ``texts`` (the body, then each document's text) against the template.
+
+    A field counts as present when its label ("一、活动背景：", "【活动时间】",
+    "1.活动地点", a table cell) is followed by real content, not by nothing
+    or the template's placeholder.  Values come from the text with the most
+    fields first.  ``year`` completes dates written without one ("7月5日").
+    """
+    rules = rules or DEFAULT_RULES
+    parsed = sorted((_fields(t, rules) for t in texts if t), key=len, reverse=True)
+    merged: dict[str, str] = {}
+    for one in parsed:
+        for name, value in one.items():
+            merged.setdefault(name, value)
+    visit_date, visit_time = _visit(merged.get(TIME_FIELD, ""), year)
+    contact = merged.get(CONTACT_FIELD, "")
+    return PlanCheck(found=tuple(f for f in rules.fields if f in merged),
+                     missing=tuple(f for f in rules.fields if f not in merged),
+                     visit_date=visit_date, visit_time=visit_time,
+                     place=merged.get(PLACE_FIELD, "").split("\n")[0].strip(" 。;；,，"),
+                     contact=contact, phone=_phone(contact))

@@ -1,0 +1,227 @@
+"""The secretariat's roster: which school is in which district, and its contact addresses.
+
+:func:`read_roster` reads a spreadsheet the secretariat keeps (.xlsx, first
+sheet, or .csv saved by Excel: UTF-8 with BOM, or GBK/GB18030 as Chinese
+Excel writes it) and checks every row against the school directory;
+:func:`write_roster` turns the good rows into ``rules/roster.toml``, which
+:func:`mailbot.classify.school.load_directory` applies on top of
+``rules/schools.toml``.  No database, no network.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from .school import Directory, School, find_school_by_name, load_directory
+
+# Column headers accepted (lower-cased, blanks, "*" and bracketed notes removed);
+# a header containing one of these words counts.  Checked in this order, so that
+# "联系人邮箱" is the e-mail column and "学校联系人" the contact column.
+COLUMNS = {
+    "email": ("邮箱", "邮件", "email", "e-mail", "mail"),
+    "district": ("片区", "district"),
+    "contact": ("联系人", "姓名", "contact"),
+    "school": ("学校", "院校", "单位", "school", "name"),
+}
+_SPLIT = re.compile(r"[;,、；，\s]+")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+_NAME = re.compile(r"[\u3400-\u9fff·]{2,8}")  # a person's name written beside an address
+_HEADER_NOISE = re.compile(r"[\s*:：]|[（(【\[].*?[)）】\]]")
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """One school's roster data; ``line`` is the first spreadsheet row it came from,
+    ``school`` the official name, ``district`` "" when not given."""
+
+    line: int
+    school: str
+    district: str
+    contact: str
+    addresses: tuple[str, ...]
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def _table(path: Path) -> list[list[str]]:
+    """All rows of the first sheet / the CSV file as text; raises ValueError for other types."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        import openpyxl  # only needed here
+
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            rows = book.worksheets[0].iter_rows(values_only=True)
+            return [[_cell(v) for v in row] for row in rows]
+        finally:
+            book.close()
+    if suffix in (".csv", ".txt"):
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("gb18030", errors="replace")
+        first = text.split("\n", 1)[0]
+        delimiter = "\t" if "\t" in first and "," not in first else ","
+        rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+        return [[_cell(v) for v in row] for row in rows]
+    raise ValueError(f"不支持的文件类型 {suffix or '（无扩展名）'}：请在 Excel 中另存为 .xlsx 或 .csv")
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for col, text in enumerate(header):
+        text = _HEADER_NOISE.sub("", text).lower()
+        key = next((k for k, words in COLUMNS.items() if any(w in text for w in words)), None)
+        if key and key not in found and text:
+            found[key] = col
+    return found
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.4)
+    return f"，是否为“{close[0]}”？" if close else ""
+
+
+def read_roster(path: Path,
+                directory: Directory | None = None) -> tuple[list[RosterRow], list[str]]:
+    """Read the roster at *path* (.xlsx or .csv with a header row: 学校/school
+    required; 片区/district, 联系人/contact, 邮箱/email optional; several
+    addresses per cell separated by ; , 、 or blanks).
+
+    Returns (rows, problems).  Each problem reads "第N行：原因" (N = spreadsheet
+    row): unknown school (closest name suggested), unknown district, bad
+    address, empty school, an address already given to another school, two
+    districts for one school.  Rows of unknown schools are left out; a bad
+    district or address is left out of its row.  Rows of the same school are
+    merged.  *directory* (default: the bundled ``rules/schools.toml``) should be
+    loaded without the roster.toml this import replaces, so that addresses
+    moving between schools are not reported as taken.
+    """
+    if directory is None:
+        directory = load_directory(Path(__file__).resolve().parents[2] / "rules" / "schools.toml")
+    try:
+        table = _table(Path(path))
+    except ValueError as e:
+        return [], [f"第1行：{e}"]
+    numbered = [(n, row) for n, row in enumerate(table, 1) if any(row)]
+    if not numbered:
+        return [], ["第1行：文件是空的"]
+    # the header: the first of the top rows with a 学校 column and another known column
+    # (a title row such as "2024年联系人名单" may stand above it)
+    heads = [(i, _columns(row)) for i, (_, row) in enumerate(numbered[:5])]
+    heads = [h for h in heads if "school" in h[1]]
+    if not heads:
+        return [], [f"第{numbered[0][0]}行：表头中没有“学校”列（可用列名：学校、片区、联系人、邮箱）"]
+    start, cols = next((h for h in heads if len(h[1]) > 1), heads[0])
+    names = sorted({s.name for s in directory.schools})
+    owner = {a: s.name for s in directory.schools for a in s.addresses}
+    merged: dict[str, RosterRow] = {}
+    problems: list[str] = []
+    for n, row in numbered[start + 1:]:
+        get = {k: (row[c] if c < len(row) else "") for k, c in cols.items()}
+        if not get["school"]:
+            problems.append(f"第{n}行：学校为空")
+            continue
+        school = find_school_by_name(get["school"], directory)
+        if school is None:
+            problems.append(f"第{n}行：学校“{get['school']}”不在学校名录中"
+                            f"{_suggest(get['school'], names)}")
+            continue
+        district = get.get("district", "")
+        if district and district not in directory.districts:
+            problems.append(f"第{n}行：片区“{district}”不存在"
+                            f"{_suggest(district, list(directory.districts))}"
+                            f"（可选：{'、'.join(directory.districts)}）")
+            district = ""
+        addresses = []
+        cell = get.get("email", "")
+        # leftovers that are not addresses: a name beside the address ("唐勇 <a@b.cn>") is
+        # fine, anything else is reported
+        for bad in _SPLIT.split(_EMAIL.sub(" ", cell.replace("mailto:", ""))):
+            bad = bad.strip("<>()[]【】\"'")
+            if bad and not _NAME.fullmatch(bad):
+                hint = f"，是否为“{bad}@qq.com”？" if bad.isdigit() and 5 <= len(bad) <= 11 else ""
+                problems.append(f"第{n}行：邮箱“{bad}”格式不正确{hint}")
+        for addr in (a.lower() for a in _EMAIL.findall(cell)):
+            if owner.setdefault(addr, school.name) != school.name:
+                problems.append(f"第{n}行：邮箱 {addr} 已登记为 {owner[addr]}，不能再登记为 {school.name}")
+            else:
+                addresses.append(addr)
+        old = merged.get(school.name)
+        if old and district and old.district and district != old.district:
+            problems.append(f"第{n}行：{school.name} 在第{old.line}行已填片区“{old.district}”，"
+                            f"此处又填“{district}”")
+            district = old.district
+        if old:
+            contact = "、".join(dict.fromkeys(c for c in (old.contact, get.get("contact", "")) if c))
+            merged[school.name] = RosterRow(
+                old.line, school.name, old.district or district, contact,
+                tuple(dict.fromkeys(old.addresses + tuple(addresses))))
+        else:
+            merged[school.name] = RosterRow(n, school.name, district, get.get("contact", ""),
+                                            tuple(dict.fromkeys(addresses)))
+    return list(merged.values()), problems
+
+
+def _q(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # JSON strings are valid TOML basic strings
+
+
+def write_roster(rows: list[RosterRow], path: Path) -> None:
+    """Write *rows* as ``roster.toml`` ([[entry]] school, district, contact,
+    addresses), replacing the file atomically."""
+    out = ["# 名单 (roster)：由名单导入功能根据秘书处的表格生成，也可直接编辑。",
+           "# 每个 [[entry]]：school 学校全称；district 片区（填写时覆盖 schools.toml 中的片区，",
+           "# 空 = 不改变）；contact 联系人；addresses 该校确认的发件地址（追加到 schools.toml 中的地址）。",
+           ""]
+    for r in rows:
+        out += ["[[entry]]", f"school = {_q(r.school)}", f"district = {_q(r.district)}",
+                f"contact = {_q(r.contact)}",
+                f"addresses = [{', '.join(_q(a) for a in r.addresses)}]", ""]
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(out), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def apply_roster(schools: dict[str, School], data: dict) -> list[str]:
+    """Apply parsed ``roster.toml`` *data* to *schools* (official name → School),
+    in place: an entry's ``district`` replaces the school's when not empty, its
+    ``addresses`` are added.  The school may be named by name, alias or former
+    name.  Returns the problems (unknown school, addresses not a list of strings)."""
+    def norm(text: object) -> str:
+        return unicodedata.normalize("NFKC", str(text)).strip()
+
+    names = {norm(n): s.name for s in schools.values()
+             for n in (s.name, *s.aliases, *s.former_names)}
+    problems = []
+    for i, entry in enumerate(data.get("entry", []), 1):
+        where = f"roster.toml 第 {i} 个 [[entry]]"
+        school = schools.get(names.get(norm(entry.get("school", "")), ""))
+        adds = entry.get("addresses", [])
+        if school is None:
+            problems.append(f"{where}：学校“{entry.get('school', '')}”不在学校名录中")
+        elif not isinstance(adds, list) or not all(isinstance(a, str) for a in adds):
+            problems.append(f"{where}：addresses 应为字符串列表")
+        else:
+            adds = tuple(a.strip().lower() for a in adds if a.strip())
+            schools[school.name] = School(
+                school.name, school.aliases, school.former_names, school.domains,
+                str(entry.get("district", "")).strip() or school.district,
+                tuple(dict.fromkeys(school.addresses + adds)))
+    return problems

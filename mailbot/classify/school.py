@@ -1,0 +1,364 @@
+"""Which school sent a message, and why we think so; pure.
+
+The school data is rule data (``rules/schools.toml``, optionally extended by
+``rules/roster.toml``), read once by :func:`load_directory`.
+:func:`identify_school` tries, strongest first: (1) a confirmed sender
+address, (2) the sender's domain or a subdomain of it (never a public mail
+provider), (3) a school name, alias or former name written in the signature,
+subject, attachment filenames, display name, then the body (and, last, a
+school's domain label in a public-mail user name, e.g. ``cdut_houqin``), and
+(4) forwarded mail, whose original sender's school wins over a forwarding
+district lead school.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from ..parse import ParsedMessage
+from .evidence import Evidence
+
+MAX_DEPTH = 5          # nested forwards followed
+SIGNATURE_LINES = 6    # last non-empty lines of the body taken as the signature
+FIELDS = {"name", "aliases", "former_names", "domains", "district", "district_guess", "city",
+          "addresses", "note"}
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_JOINERS = set("与和及同、赴到至在由为向对给致是")  # may stand right before a short alias
+_VISIT = ("前往", "参观", "走进", "来到", "走访", "考察", "赴", "到", "去")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_FWD_SEP = re.compile(r"(?i)[ \t>]*[-_—=]*[ \t]*(?:原始邮件|转发邮件信息|转发的邮件|回复的原邮件"
+                      r"|开始转发的邮件|Original(?: Message)?|Forwarded message)[ \t_—=:：-]*")
+_FWD_FROM = re.compile(r"(?im)^[ \t>]*(?:发件人|寄件者|From)[ \t]*[:：][ \t]*(.*)$")
+_FWD_SUBJ = re.compile(r"(?i)^[ \t>]*(?:主题|主旨|Subject)[ \t]*[:：][ \t]*(.*)$")
+_REPLY = re.compile(r"(?i)\s*(?:回复|答复|re|aw)\s*[:：]")
+_FWD_HDR = re.compile(r"(?i)^[ \t>]*(?:发送时间|发送日期|日期|时间|收件人|抄送|密送|Date|Sent|To|Cc)"
+                      r"[ \t]*[:：]")
+
+
+class DirectoryError(ValueError):
+    """The rule data is invalid; ``problems`` lists every problem, in Chinese."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("学校名录有误 (invalid school directory):\n  " + "\n  ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class School:
+    """One institution of ``rules/schools.toml``: official name, short names,
+    former names, mail domains (lower-case), district ("" = none), and
+    confirmed sender addresses (lower-case)."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    former_names: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    district: str = ""
+    addresses: tuple[str, ...] = ()
+
+
+def _norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "")
+
+
+def _suffixes(domain: str) -> set[str]:
+    labels = domain.lower().strip(".").split(".")
+    return {".".join(labels[i:]) for i in range(len(labels) - 1)}
+
+
+@dataclass(frozen=True)
+class Directory:
+    """All schools plus indexes built once; ``leads`` maps district → lead school.
+    Raises :class:`DirectoryError` when a name/alias/former name, domain or
+    address belongs to two schools, a domain is public, a district is unknown,
+    or a lead school is missing or outside its district."""
+
+    schools: tuple[School, ...]
+    public_domains: frozenset[str]
+    leads: Mapping[str, str] = field(default_factory=dict)
+    by_name: dict[str, School] = field(init=False, repr=False, compare=False)  # NFKC names
+    by_domain: dict[str, School] = field(init=False, repr=False, compare=False)
+    by_address: dict[str, School] = field(init=False, repr=False, compare=False)
+    by_label: dict[str, School] = field(init=False, repr=False, compare=False)
+    _first: dict[str, list[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        idx: dict[str, dict[str, School]] = {"名称": {}, "域名": {}, "地址": {}}
+        problems = []
+        for s in self.schools:
+            if s.district and s.district not in self.leads:
+                problems.append(f"{s.name}：片区“{s.district}”不存在（应为 {'、'.join(self.leads)}）")
+            keys = [("名称", _norm(n).strip()) for n in (s.name, *s.aliases, *s.former_names)]
+            keys += [("域名", d.lower()) for d in s.domains]
+            keys += [("地址", a.lower()) for a in s.addresses]
+            for kind, key in keys:
+                if idx[kind].setdefault(key, s).name != s.name:
+                    problems.append(f"{kind}“{key}”同时属于 {idx[kind][key].name} 和 {s.name}")
+                if kind == "域名" and _suffixes(key) & self.public_domains:
+                    problems.append(f"{s.name}：公共邮箱域名“{key}”不能作为学校域名")
+        for district, lead in self.leads.items():
+            if getattr(idx["名称"].get(lead), "district", None) != district:
+                problems.append(f"片区“{district}”的组长单位“{lead}”不在名录中，或其 district 不是该片区")
+        if problems:
+            raise DirectoryError(problems)
+        labels = Counter(d.split(".")[0] for d in idx["域名"])
+        unique = {d.split(".")[0]: s for d, s in idx["域名"].items() if labels[d.split(".")[0]] == 1}
+        first: dict[str, list[str]] = {}
+        for name in sorted(idx["名称"], key=len, reverse=True):
+            first.setdefault(name[:1], []).append(name)
+        for attr, value in (("by_name", idx["名称"]), ("by_domain", idx["域名"]),
+                            ("by_address", idx["地址"]), ("_first", first),
+                            ("by_label", {k: s for k, s in unique.items() if len(k) >= 4})):
+            object.__setattr__(self, attr, value)
+
+    @property
+    def districts(self) -> tuple[str, ...]:
+        return tuple(self.leads)
+
+    def is_lead(self, school: str | None) -> bool:
+        s = self.by_name.get(school or "")
+        return bool(s and self.leads.get(s.district) == s.name)
+
+
+def _strings(t: dict, key: str, where: str, problems: list[str]) -> tuple[str, ...]:
+    value = t.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append(f"{where}：{key} 应为字符串列表，如 {key} = [\"...\"]")
+        return ()
+    return tuple(dict.fromkeys(v.strip() for v in value if v.strip()))
+
+
+def load_directory(path: Path, roster: Path | None = None) -> Directory:
+    """Read ``schools.toml`` and apply ``roster.toml`` (per [[entry]]: ``school``;
+    ``district`` replaces the school's when not empty; ``addresses`` extend).
+    Raises :class:`DirectoryError` listing every problem (or OSError)."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        extra = tomllib.loads(Path(roster).read_text(encoding="utf-8")) if roster else {}
+    except tomllib.TOMLDecodeError as e:
+        raise DirectoryError([f"TOML 格式错误：{e}"]) from None
+    problems: list[str] = []
+    schools: dict[str, School] = {}
+    for i, t in enumerate(data.get("school", []), 1):
+        name = t["name"].strip() if isinstance(t.get("name"), str) else ""
+        where = f"第 {i} 个 [[school]]（{name or '缺少 name'}）"
+        unknown = "、".join(sorted(set(t) - FIELDS))
+        problems += [f"{where}：{why}" for why, bad in (
+            ("缺少 name", not name), ("重名", name in schools), (f"未知字段 {unknown}", unknown)) if bad]
+        lists = [_strings(t, k, where, problems) for k in ("aliases", "former_names", "domains",
+                                                           "addresses")]
+        schools[name] = School(name, lists[0], lists[1], tuple(d.lower() for d in lists[2]),
+                               str(t.get("district", "")).strip(),
+                               tuple(a.lower() for a in lists[3]))
+    if roster:
+        from .roster import apply_roster  # roster.py owns the roster.toml format
+        problems += apply_roster(schools, extra)
+    if problems:
+        raise DirectoryError(problems)
+    leads = {str(t.get("name", "")): str(t.get("lead_school", ""))
+             for t in data.get("district", [])}
+    public = frozenset(d.lower() for d in data.get("public_domains", []))
+    return Directory(tuple(schools.values()), public, leads)
+
+
+@dataclass(frozen=True)
+class SchoolMatch:
+    """The school (official name) or None; its district ("" when it has none);
+    the evidence that decided, strongest first; weaker evidence pointing elsewhere."""
+
+    school: str | None
+    district: str | None
+    evidence: tuple[Evidence, ...]
+    conflicts: tuple[Evidence, ...]
+
+
+NO_MATCH = SchoolMatch(None, None, (), ())
+
+
+class _Mention(NamedTuple):
+    school: School
+    name: str
+    start: int
+    visit: bool   # preceded by 赴/到/前往/参观...: the place visited, not the writer
+
+
+def _standalone(text: str, i: int, name: str) -> bool:
+    """A name counts unless glued into a longer word (rules: schools.toml header)."""
+    prev, nxt = text[i - 1:i], text[i + len(name):i + len(name) + 1]
+    if name.isascii():
+        return not (prev and prev.isascii() and (prev.isalnum() or prev in "@._-/")) and \
+            not (nxt and nxt.isascii() and (nxt.isalnum() or nxt in "@_-"))
+    if name.endswith("大学") and nxt in ("生", "城"):   # 四川大学生运动会, 成都大学城
+        return False
+    return len(name) > 3 or not _CJK.match(prev) or prev in _JOINERS
+
+
+def _mentions(text: str, d: Directory) -> list[_Mention]:
+    """Leftmost-longest scan: 四川大学锦江学院 hides the 四川大学 inside it."""
+    text, out, i = _norm(text), [], 0
+    while i < len(text):
+        for name in d._first.get(text[i], ()):
+            if text.startswith(name, i) and _standalone(text, i, name):
+                before = text[max(0, i - 4):i].rstrip().removesuffix("了")
+                out.append(_Mention(d.by_name[name], name, i, before.endswith(_VISIT)))
+                i += len(name)
+                break
+        else:
+            i += 1
+    return out
+
+
+def _ranked(text: str, d: Directory) -> list[tuple[School, str, int]]:
+    """(school, name as written, count) named not as visit targets: most first, then earliest."""
+    found = [m for m in _mentions(text, d) if not m.visit]
+    count = Counter(m.school.name for m in found)
+    first = {m.school.name: m for m in reversed(found)}
+    return [(m.school, m.name, count[n])
+            for n, m in sorted(first.items(), key=lambda kv: (-count[kv[0]], kv[1].start))]
+
+
+def find_school_by_name(text: str, directory: Directory) -> School | None:
+    """The school *text* names: exactly (name, alias, former name), else the one
+    mentioned most (e.g. "学校：成都大学"), visit targets ignored; else None."""
+    ranked = _ranked(text, directory)
+    return directory.by_name.get(_norm(text).strip()) or (ranked[0][0] if ranked else None)
+
+
+def split_forward(text: str) -> tuple[str, ParsedMessage | None]:
+    """Split a body at its first inline forward/quote block (QQ, Foxmail, Outlook,
+    NetEase, Apple, Gmail: a 发件人/From line with a 主题/Subject line within 9
+    lines, optionally after a "原始邮件"-style separator).  Returns (own text,
+    the quoted message with sender, sender_name, subject and text, or None)."""
+    for m in _FWD_FROM.finditer(text or ""):
+        lines = text[m.start():].split("\n")
+        k = next((k for k in range(1, min(10, len(lines))) if _FWD_SUBJ.match(lines[k])), 0)
+        if not k:
+            continue
+        body = k + 1
+        while body < len(lines) and (_FWD_HDR.match(lines[body]) or not lines[body].strip()):
+            body += 1
+        head, sep, last = text[:m.start()].rstrip("\n").rpartition("\n")
+        start = len(head) + len(sep) if _FWD_SEP.fullmatch(last.strip()) else m.start()
+        who = m.group(1).replace("mailto:", "")
+        addr = _EMAIL.search(who)
+        inner = ParsedMessage(
+            message_id=None, sender=addr.group(0).lower() if addr else None,
+            sender_name=(who[:addr.start()] if addr else who).strip(" \t\"'<>[];；"),
+            reply_to=None, to=(), subject=_FWD_SUBJ.match(lines[k]).group(1).strip(), date=None,
+            text="\n".join(lines[body:]), html="", hrefs=(), attachments=(), forwarded=(),
+            headers={}, defects=())
+        return text[:start], inner
+    return text or "", None
+
+
+_Cand = tuple[str, Evidence, str]   # (school name, evidence, source tag)
+_SENTENCE_END = tuple("。！？!?；;，,：:")
+
+
+def _signature(text: str) -> str:
+    """The signature: the trailing run of short lines (at most SIGNATURE_LINES) that
+    are not sentences.  "感谢西南民族大学的热情接待！" above it is text, not signature."""
+    lines = [line.strip() for line in (text or "").split("\n") if line.strip()]
+    block: list[str] = []
+    for line in reversed(lines):
+        if len(block) == SIGNATURE_LINES or len(line) > 30 or line.endswith(_SENTENCE_END):
+            break
+        block.insert(0, line)
+    return "\n".join(block)
+
+
+def _own_candidates(msg: ParsedMessage, own: str, d: Directory,
+                    known: Mapping[str, str]) -> list[_Cand]:
+    """Every (school, evidence, source) of rules 1-3 for *msg* itself, strongest first."""
+    out, sender = [], (msg.sender or "").lower()
+    if sender and (name := known.get(sender)):
+        name = getattr(d.by_name.get(_norm(name).strip()), "name", name)
+        out.append((name, Evidence("school.address", f"发件人 {sender} 曾确认为 {name}"), "address"))
+    if s := d.by_address.get(sender):
+        out.append((s.name, Evidence("school.address", f"发件人 {sender} 登记在名录中 → {s.name}"),
+                    "address"))
+    domain = sender.rpartition("@")[2]
+    public = bool(_suffixes(domain) & d.public_domains)
+    for suffix in sorted(_suffixes(domain), key=len, reverse=True) if not public else ():
+        if s := d.by_domain.get(suffix):
+            via = f"（属 {suffix}）" if suffix != domain else ""
+            out.append((s.name, Evidence("school.domain", f"发件人域名 {domain}{via} → {s.name}"),
+                        "domain"))
+            break
+    sources = [("署名", _signature(own), "signature"),
+               ("主题", msg.subject, "subject")]
+    sources += [(f"附件名“{a.filename}”", a.filename, "filename") for a in msg.attachments]
+    sources += [("发件人名称", msg.sender_name, "display"), ("正文", own, "body")]
+    for where, text, tag in sources:
+        for s, name, n in _ranked(text or "", d):
+            times = f" {n} 次" if n > 1 else ""
+            out.append((s.name, Evidence("school.name", f"{where}中出现“{name}”{times} → {s.name}"),
+                        tag))
+    for token in re.split(r"[^a-z]+", sender.partition("@")[0]) if public else ():
+        if s := d.by_label.get(token):
+            out.append((s.name, Evidence("school.localpart",
+                                         f"发件人 {sender} 的用户名含 {token} → {s.name}"), "local"))
+    return out
+
+
+def _identify(msg: ParsedMessage, d: Directory, known: Mapping[str, str],
+              depth: int) -> tuple[list[_Cand], str | None]:
+    """Candidates, the winner first, and a district overriding the directory's (or None)."""
+    own, inline = split_forward(msg.text)
+    cands = _own_candidates(msg, own, d, known)
+    outer = cands[0][0] if cands else None
+    for inner in (*msg.forwarded, *([inline] if inline else ())) if depth < MAX_DEPTH else ():
+        sub, district = _identify(inner, d, known, depth + 1)
+        if sub:
+            break
+    else:
+        return cands, None
+    school, who = sub[0][0], inner.sender or inner.sender_name or "（地址不详）"
+    ev = Evidence("school.forwarded", f"转发邮件的原发件人 {who} → {school}")
+    if outer is None:
+        return [(school, ev, "forwarded"), *sub], district
+    quoted = inner is inline and _REPLY.match(_norm(msg.subject))  # a reply's quote, no forward
+    if outer == school or not d.is_lead(outer) or quoted:
+        return [*cands, (school, ev, "forwarded"), *sub], None
+    # a district lead school forwarding: the original school wins, and takes the
+    # leader's district when it has none of its own
+    ev = Evidence(ev.rule, f"{ev.detail}（由片区组长单位 {outer} 转发）")
+    lead, found = d.by_name[outer], d.by_name.get(school)
+    if district is None and not (found and found.district):
+        district = lead.district
+        sub = [*sub, (school, Evidence("school.district", f"由{district}组长单位 {outer} 转发 → "
+                                                          f"{district}"), "district")]
+    return [(school, ev, "forwarded"), *sub, *cands], district
+
+
+def identify_school(msg: ParsedMessage, directory: Directory,
+                    known_senders: Mapping[str, str] = {}) -> SchoolMatch:
+    """Decide which school *msg* comes from (order: see the module docstring).
+
+    ``known_senders`` maps lower-cased confirmed addresses to school names.  A
+    forward (message/rfc822 part, or an inline block, see :func:`split_forward`)
+    is identified recursively; its school wins when the outer sender is a
+    district lead school (unless it is the quote in a "回复：" reply) or names
+    no school.  Evidence: the winner's strongest item per rule; conflicts: the
+    strongest item per rule and other school.  Nothing found:
+    ``SchoolMatch(None, None, (), ())``.
+    """
+    cands, district = _identify(msg, directory, known_senders, 0)
+    if not cands:
+        return NO_MATCH
+    win, seen, evidence, conflicts = cands[0][0], set(), [], []
+    for school, ev, _ in cands:
+        key = ev.rule if school == win else (school, ev.rule)
+        if key not in seen:
+            seen.add(key)
+            (evidence if school == win else conflicts).append(ev)
+    found = directory.by_name.get(win)
+    return SchoolMatch(win, district or (found.district if found else ""),
+                       tuple(evidence), tuple(conflicts))

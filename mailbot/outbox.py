@@ -1,0 +1,127 @@
+"""The transactional outbox: mail is written in the deciding transaction, sent later.
+
+:func:`enqueue` stores the finished message (stable Message-ID) with status
+``pending``.  :func:`deliver` sends what is due, one row at a time:
+pending -> sending (committed) -> SMTP -> sent (committed).  A crash after
+the send leaves the row ``sending``; the next run marks it ``unconfirmed``
+and never re-sends it by itself, so nothing goes out twice.  Temporary
+failures retry with backoff; permanent refusals end as ``failed``.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from . import db
+from .config import Config, resolve_file, secret
+from .errors import MailbotError, MailServerError
+from .models import OutboxMail
+from .smtp import is_permanent, send
+
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min ... capped at one hour."""
+    return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def enqueue(session: Session, kind: str, mail: EmailMessage, message_pk: int | None = None,
+            now: datetime | None = None) -> OutboxMail:
+    """Add *mail* to the outbox inside the caller's transaction."""
+    now = now or datetime.now(UTC)
+    row = OutboxMail(kind=kind, message_pk=message_pk, recipient=str(mail["To"]),
+                     subject=str(mail["Subject"]), message_id=str(mail["Message-ID"]),
+                     raw=mail.as_bytes(policy=policy.SMTP), status="pending", attempts=0,
+                     next_attempt_at=now, last_error="", created_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    unconfirmed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _fault(point: str) -> None:
+    if os.environ.get("MAILBOT_FAULT") == point:
+        os._exit(137)
+
+
+def deliver(engine: Engine, cfg: Config, now: datetime | None = None,
+            ignore_backoff: bool = False) -> DeliveryReport:
+    """Send every due pending mail; stop at the first connection failure."""
+    now = now or datetime.now(UTC)
+    report = DeliveryReport()
+    with db.transaction(engine) as s:
+        for row in s.scalars(select(OutboxMail).where(OutboxMail.status == "sending")):
+            row.status, row.last_error = "unconfirmed", "发送中断：可能已发出，未自动重发 (interrupted)"
+            report.unconfirmed += 1
+        query = select(OutboxMail.id).where(OutboxMail.status == "pending")
+        if not ignore_backoff:
+            query = query.where(OutboxMail.next_attempt_at <= now)
+        due = list(s.scalars(query.order_by(OutboxMail.id)))
+    ca = str(resolve_file(cfg, cfg.smtp.ca_file)) if cfg.smtp.ca_file else ""
+    for pk in due:
+        with db.transaction(engine) as s:
+            row = s.get(OutboxMail, pk, with_for_update=True)
+            if row is None or row.status != "pending":
+                continue
+            row.status, row.attempts = "sending", row.attempts + 1
+            raw, attempts = row.raw, row.attempts
+        try:
+            send(cfg.smtp, secret("MAILBOT_SMTP_PASSWORD"),
+                 email.message_from_bytes(raw, policy=policy.default), ca)
+        except MailServerError as e:
+            permanent = is_permanent(e)
+            with db.transaction(engine) as s:
+                row = s.get(OutboxMail, pk)
+                row.status = "failed" if permanent else "pending"
+                row.last_error = str(e)[:1000]
+                row.next_attempt_at = now + backoff(attempts)
+            report.errors.append(str(e))
+            if permanent:
+                report.failed += 1
+                continue
+            report.deferred += 1
+            break
+        _fault("after-send")
+        with db.transaction(engine) as s:
+            row = s.get(OutboxMail, pk)
+            row.status, row.sent_at, row.last_error = "sent", datetime.now(UTC), ""
+        report.sent += 1
+    return report
+
+
+def retry(engine: Engine, pk: int) -> OutboxMail:
+    """Put a failed or unconfirmed mail back in the queue, due now."""
+    with db.transaction(engine) as s:
+        row = s.get(OutboxMail, pk)
+        if row is None:
+            raise MailbotError(f"发件箱中没有编号为 {pk} 的邮件 (no such outbox mail)")
+        if row.status == "sent":
+            raise MailbotError(f"发件箱邮件 {pk} 已发送，不再重发 (already sent)")
+        row.status, row.next_attempt_at = "pending", datetime.now(UTC)
+        return row
+
+
+def listing(engine: Engine, everything: bool = False) -> list[OutboxMail]:
+    """Outbox rows: by default those not yet sent."""
+    with db.transaction(engine) as s:
+        query = select(OutboxMail).order_by(OutboxMail.id)
+        if not everything:
+            query = query.where(OutboxMail.status != "sent")
+        return list(s.scalars(query))

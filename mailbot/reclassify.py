@@ -1,0 +1,39 @@
+"""Re-run the rules over recorded mail, after the secretariat edits rules or config."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select
+
+from . import db
+from .models import Message
+from .parse import ParseError, parse_message
+from .pipeline import Desk, apply_verdict, verdict_for
+
+
+def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
+               everything: bool = False) -> dict[str, int]:
+    """Re-classify the messages *ids*, or all (``everything``), or those still
+    ``needs_school``; each in its own transaction.  Returns counts of
+    changed / unchanged / unreadable messages."""
+    counts = {"changed": 0, "unchanged": 0, "unreadable": 0}
+    query = select(Message.id).order_by(Message.id)
+    if ids:
+        query = query.where(Message.id.in_(ids))
+    elif not everything:
+        query = query.where(Message.status == "needs_school")
+    with db.transaction(engine) as s:
+        targets = list(s.scalars(query))
+    for pk in targets:
+        with db.transaction(engine) as s:
+            msg = s.get(Message, pk)
+            try:
+                parsed = parse_message(desk.store.path(msg.raw_path).read_bytes())
+            except (ParseError, OSError):
+                counts["unreadable"] += 1
+                continue
+            before = (msg.status, msg.school, msg.district, list(msg.kinds), msg.late)
+            verdict, status, reason = verdict_for(s, desk, parsed, db.aware(msg.received_at))
+            apply_verdict(msg, verdict, status, reason)
+            after = (msg.status, msg.school, msg.district, list(msg.kinds), msg.late)
+            counts["changed" if after != before else "unchanged"] += 1
+    return counts

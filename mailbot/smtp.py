@@ -1,0 +1,76 @@
+"""The only module that speaks SMTP (stdlib smtplib).
+
+:func:`send` delivers one ready-made message: implicit TLS (465) or STARTTLS
+(587), AUTH with the password from ``MAILBOT_SMTP_PASSWORD``, a timeout, and
+every failure turned into one clear :class:`MailServerError` sentence.
+:func:`is_permanent` tells a refusal that retrying will not fix.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+
+from .config import Smtp
+from .errors import MailServerError
+
+
+class SmtpRefused(MailServerError):
+    """The server answered with an error code; ``code`` is it (e.g. 550, 535)."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+def is_permanent(error: MailServerError) -> bool:
+    """True for a 5xx refusal of the message or its recipient (not of our login)."""
+    return isinstance(error, SmtpRefused) and 500 <= error.code < 600 and error.code != 535
+
+
+def _explain(code: int, text: str) -> str:
+    if code == 535 and ("authorization code" in text.lower() or "授权码" in text):
+        return "SMTP 登录失败：QQ 邮箱需要使用 16 位授权码而不是登录密码 (use the authorization code)"
+    if code == 535:
+        return "SMTP 登录失败：用户名或密码（授权码）错误 (authentication failed)"
+    if code == 550 and "frequency" in text.lower():
+        return "SMTP 服务器限制连接频率，请稍后再试 (connection frequency limited)"
+    return f"SMTP 服务器拒绝 ({code}): {text}"
+
+
+def send(cfg: Smtp, password: str, message: EmailMessage, ca_file: str = "",
+         timeout: float = 60) -> None:
+    """Send *message* to its To/Cc recipients through the configured server."""
+    where = f"{cfg.host}:{cfg.port}"
+    if not cfg.host:
+        raise MailServerError("未配置 SMTP 服务器 [smtp] host (no SMTP server configured)")
+    context = ssl.create_default_context(cafile=ca_file or None)
+    try:
+        if cfg.security == "tls":
+            client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=timeout, context=context)
+        else:
+            client = smtplib.SMTP(cfg.host, cfg.port, timeout=timeout)
+        with client:
+            if cfg.security == "starttls":
+                client.starttls(context=context)
+            if cfg.username:
+                if not password:
+                    raise MailServerError("未设置 SMTP 密码：请设置环境变量 MAILBOT_SMTP_PASSWORD "
+                                          "(SMTP password missing)")
+                client.login(cfg.username, password)
+            refused = client.send_message(message)
+        if refused:
+            address, (code, text) = next(iter(refused.items()))
+            raise SmtpRefused(f"收件人 {address} 被拒收: "
+                              + _explain(code, text.decode("utf-8", "replace")), code)
+    except smtplib.SMTPResponseException as e:
+        text = e.smtp_error.decode("utf-8", "replace") if isinstance(e.smtp_error, bytes) \
+            else str(e.smtp_error)
+        raise SmtpRefused(_explain(e.smtp_code, text), e.smtp_code) from None
+    except smtplib.SMTPRecipientsRefused as e:
+        address, (code, text) = next(iter(e.recipients.items()))
+        raise SmtpRefused(f"收件人 {address} 被拒收: "
+                          + _explain(code, text.decode("utf-8", "replace")), code) from None
+    except (smtplib.SMTPException, OSError) as e:
+        raise MailServerError(f"无法通过 SMTP 服务器 {where} 发信 (cannot send): {e}") from None

@@ -1,0 +1,181 @@
+"""Links in mail bodies are found, cleaned, classified and described."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mailbot.classify.evidence import Evidence
+from mailbot.classify.links import Link, find_links, load_link_rules, platform_of, video_evidence
+from mailbot.parse import parse_message
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = load_link_rules(ROOT / "rules" / "links.toml")
+DATA = Path(__file__).parent / "data"
+
+
+def urls(text: str, hrefs=()) -> list[tuple[str, str]]:
+    return [(link.url, link.platform) for link in find_links(text, hrefs, RULES)]
+
+
+@pytest.mark.parametrize("url, platform", [
+    ("https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv", "wechat_article"),
+    ("https://mp.weixin.qq.com/s?__biz=MzA3&mid=2650&idx=1&sn=8a9b&chksm=ab#rd", "wechat_article"),
+    ("https://weixin.qq.com/sph/AbCd12", "wechat_channels"),
+    ("https://channels.weixin.qq.com/web/pages/feed?eid=x", "wechat_channels"),
+    ("https://www.bilibili.com/video/BV1xK4y1C7aB?share_source=copy", "bilibili"),
+    ("https://www.bilibili.com/video/av170001", "bilibili"),
+    ("https://m.bilibili.com/video/BV1xK4y1C7aB", "bilibili"),
+    ("https://b23.tv/AbC123", "bilibili"),
+    ("https://v.douyin.com/iRNBmcJ8/", "douyin"),
+    ("https://www.douyin.com/video/7301234567890123456", "douyin"),
+    ("https://www.iesdouyin.com/share/video/7301234567890123456/", "douyin"),
+    ("https://v.kuaishou.com/Jx2Ab3", "kuaishou"),
+    ("https://www.kuaishou.com/short-video/3xabc123", "kuaishou"),
+    ("https://v.qq.com/x/cover/mzc00200abc/x0045def.html", "tencent_video"),
+    ("https://v.qq.com/x/page/x0045def.html", "tencent_video"),
+    ("https://weibo.com/1234567890/NabcD", "weibo"),
+    ("https://m.weibo.cn/status/4950000000000000", "weibo"),
+    ("https://video.weibo.com/show?fid=1034:49500", "weibo"),
+    ("https://v.youku.com/v_show/id_XNTk3MDAwMDAwMA==.html", "youku"),
+    ("http://mail.qq.com/cgi-bin/ftnExs_download?t=exs_ftn_download&k=abc&code=def", "qq_large_attachment"),
+    ("https://wx.mail.qq.com/ftn/download?func=3&key=abc&code=def&k=ghi", "qq_large_attachment"),
+    ("https://iwx.mail.qq.com/ftn/download?func=3&key=abc", "qq_large_attachment"),
+    ("https://exmail.qq.com/cgi-bin/ftnExs_download?k=abc&s=email", "qq_large_attachment"),
+    ("https://mail.163.com/large-attachment-download/index.html?p=X-NETEASE-HUGE-ATTACHMENT&file=a",
+     "netease_large_attachment"),
+    ("https://fs.163.com/fs/display/?p=X-NETEASE-HUGE-ATTACHMENT&file=abc",
+     "netease_large_attachment"),
+    ("https://dashi.163.com/html/cloud-attachment-download/index.html?fid=1",
+     "netease_large_attachment"),
+    ("https://mail.126.com/large-attachment-download/index.html?p=X-NETEASE-HUGE-ATTACHMENT",
+     "netease_large_attachment"),
+    ("https://pan.baidu.com/s/1AbCdEfGhIjKlMnOpQrStUv?pwd=ab12", "baidu_pan"),
+    ("https://www.scu.edu.cn/info/1011/12345.htm", "other"),
+    ("https://v.qq.com/", "other"),
+    ("https://mp.weixin.qq.com/", "other"),
+])
+def test_platform_of(url, platform):
+    assert platform_of(url, RULES) == platform
+
+
+@pytest.mark.parametrize("text, hrefs, expect", [
+    # full-width punctuation right after a URL
+    ("请查看https://b23.tv/AbC123。谢谢", (), [("https://b23.tv/AbC123", "bilibili")]),
+    ("链接：https://b23.tv/AbC123，视频：https://v.qq.com/x/page/x0045def.html）", (),
+     [("https://b23.tv/AbC123", "bilibili"),
+      ("https://v.qq.com/x/page/x0045def.html", "tencent_video")]),
+    # ASCII punctuation, brackets and quotes
+    ("see (https://www.scu.edu.cn/a.htm). Or \"https://b23.tv/Q1\"!", (),
+     [("https://www.scu.edu.cn/a.htm", "other"), ("https://b23.tv/Q1", "bilibili")]),
+    ("<https://b23.tv/Q2>, https://zh.wikipedia.org/wiki/A_(B)", (),
+     [("https://b23.tv/Q2", "bilibili"), ("https://zh.wikipedia.org/wiki/A_(B)", "other")]),
+    # &amp; in hrefs; duplicates across text and hrefs keep the first
+    ("文章 https://mp.weixin.qq.com/s?__biz=MzA3&mid=2650&sn=8a9b#rd",
+     ("https://mp.weixin.qq.com/s?__biz=MzA3&amp;mid=2650&amp;sn=8a9b#rd",
+      "https://b23.tv/AbC123", "https://b23.tv/AbC123"),
+     [("https://mp.weixin.qq.com/s?__biz=MzA3&mid=2650&sn=8a9b#rd", "wechat_article"),
+      ("https://b23.tv/AbC123", "bilibili")]),
+    # entities without ';' are query parameters, not entities
+    ("", ("https://www.scu.edu.cn/x?a=1&para=2&amp;b=3",),
+     [("https://www.scu.edu.cn/x?a=1&para=2&b=3", "other")]),
+    # Douyin share text with a bare-looking code after the URL
+    ("7.89 复制打开抖音，看看【成都大学后勤的作品】后勤亮点 https://v.douyin.com/iRNBmcJ8/ yGI:/ 12/01", (),
+     [("https://v.douyin.com/iRNBmcJ8/", "douyin")]),
+    # bare well-known hosts without scheme
+    ("抖音v.douyin.com/iRNBmcJ8/ 和 b23.tv/xY12z；网盘pan.baidu.com/s/1AbCdEf", (),
+     [("https://v.douyin.com/iRNBmcJ8/", "douyin"), ("https://b23.tv/xY12z", "bilibili"),
+      ("https://pan.baidu.com/s/1AbCdEf", "baidu_pan")]),
+    # non-web schemes are ignored; provider signature images dropped
+    ("写信 mailto:a@scu.edu.cn 电话 tel:028-1234", ("mailto:a@scu.edu.cn", "tel:02884760000",
+     "cid:img001@qq.com", "javascript:void(0)", "https://thirdqq.qlogo.cn/g?b=sdk&k=1",
+     "//v.qq.com/x/page/x0045def.html"),
+     [("https://v.qq.com/x/page/x0045def.html", "tencent_video")]),
+    ("", (), []),
+])
+def test_find_links_cleaning(text, hrefs, expect):
+    assert urls(text, hrefs) == expect
+
+
+def test_baidu_pan_password_on_next_line_and_in_url():
+    text = ("视频放在百度网盘：\n链接：https://pan.baidu.com/s/1AbCdEfGhIjKlMnOpQrStUv \n"
+            "提取码：x7k9\n另一个 https://pan.baidu.com/s/1ZzZzZzZzZzZzZzZzZzZzZ?pwd=ab12 密码: qqqq\n"
+            "第三个 https://pan.baidu.com/s/1NoCodeNoCodeNoCodeNoCo\n\n\n提取码: late")
+    pans = find_links(text, (), RULES)
+    assert [p.password for p in pans] == ["x7k9", "ab12", ""]
+    assert find_links("链接: https://pan.baidu.com/s/1Ab 提取码: Ab3d 复制这段内容", (),
+                      RULES)[0].password == "Ab3d"
+
+
+QQ_TWO = """从QQ邮箱发来的超大附件
+
+2024年后勤亮点视频.mp4 (486.52M, 2024年10月05日 11:31 到期)
+进入下载页面：https://wx.mail.qq.com/ftn/download?func=3&key=abc&code=def&k=ghi
+
+活动方案(终版).docx (1.2G, 2024年10月6日 9:05 到期)
+进入下载页面：http://mail.qq.com/cgi-bin/ftnExs_download?t=exs_ftn_download&k=xyz&code=uv
+"""
+
+
+def test_qq_large_attachments_each_get_their_metadata():
+    a, b = find_links(QQ_TWO, (), RULES)
+    assert a == Link("https://wx.mail.qq.com/ftn/download?func=3&key=abc&code=def&k=ghi",
+                     "qq_large_attachment", "2024年后勤亮点视频.mp4", "486.52M", "2024-10-05T11:31")
+    assert (b.title, b.size, b.expires) == ("活动方案(终版).docx", "1.2G", "2024-10-06T09:05")
+    assert video_evidence((a, b)) == (Evidence(
+        "link.qq_large_attachment", f"QQ邮箱超大附件视频 2024年后勤亮点视频.mp4 {a.url}"),)
+
+
+def test_netease_large_attachment_name_after_link():
+    text = ("从网易163邮箱发来的超大附件\n"
+            "https://mail.163.com/large-attachment-download/index.html?p=X-NETEASE-HUGE-ATTACHMENT"
+            "&file=f1&title=a\n"
+            "亮点视频.MOV (80.96M, 2026年8月17日 0:49 到期)\n"
+            "https://fs.163.com/fs/display/?p=X-NETEASE-HUGE-ATTACHMENT&file=f2\n"
+            "照片.zip (3.5M, 2026年8月18日 10:00 到期)\n")
+    a, b = find_links(text, (), RULES)
+    assert (a.platform, a.title, a.size, a.expires) == (
+        "netease_large_attachment", "亮点视频.MOV", "80.96M", "2026-08-17T00:49")
+    assert (b.title, b.expires) == ("照片.zip", "2026-08-18T10:00")
+    assert [e.rule for e in video_evidence((a, b))] == ["link.netease_large_attachment"]
+
+
+def test_html_large_attachment_metadata_paired_in_order():
+    text = ("从QQ邮箱发来的超大附件\n\n一.mp4 (10M, 2024年10月05日 11:31 到期)\n进入下载页面\n"
+            "二.avi (20M, 2024年10月06日 11:31 到期)\n进入下载页面")
+    hrefs = ("https://wx.mail.qq.com/ftn/download?k=1", "https://wx.mail.qq.com/ftn/download?k=2")
+    assert [(x.title, x.size) for x in find_links(text, hrefs, RULES)] == [
+        ("一.mp4", "10M"), ("二.avi", "20M")]
+
+
+def test_video_evidence_counts_video_platforms_only():
+    links = find_links("https://b23.tv/AbC123 https://mp.weixin.qq.com/s/AbCd "
+                       "https://pan.baidu.com/s/1Ab https://www.scu.edu.cn/ "
+                       "https://wx.mail.qq.com/ftn/download?k=9", (), RULES)
+    assert video_evidence(links) == (
+        Evidence("link.bilibili", "B站视频链接 https://b23.tv/AbC123"),
+        Evidence("link.wechat_article", "微信推文链接 https://mp.weixin.qq.com/s/AbCd"))
+
+
+@pytest.mark.parametrize("name, expect", [
+    ("html_only_gbk_links.eml", [
+        ("https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv", "wechat_article"),
+        ("https://www.bilibili.com/video/BV1xK4y1C7aB?share_source=copy&vd_source=1", "bilibili")]),
+    ("html_only_utf8_links.eml", [
+        ("https://b23.tv/Ab12Cd3", "bilibili"),
+        ("https://mp.weixin.qq.com/s?__biz=MzA3&mid=2650&idx=1&sn=8a9b#rd", "wechat_article")]),
+])
+def test_links_in_parsed_fixture(name, expect):
+    msg = parse_message((DATA / name).read_bytes())
+    assert urls(msg.text, msg.hrefs) == expect
+
+
+def test_bad_rules_are_reported(tmp_path):
+    bad = tmp_path / "links.toml"
+    bad.write_text('[[platform]]\nname = "tiktok"\npatterns = []\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="tiktok"):
+        load_link_rules(bad)
+    bad.write_text("[[platform]]\nname = \"douyin\"\npatterns = ['''(''']\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="douyin"):
+        load_link_rules(bad)

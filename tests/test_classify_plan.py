@@ -1,0 +1,356 @@
+"""Activity plans: document text extraction and the six template fields."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import subprocess
+import tomllib
+import zipfile
+from email.message import EmailMessage
+from pathlib import Path
+
+import docx
+import pytest
+
+from mailbot.classify import plan as plan_mod
+from mailbot.classify.plan import (
+    DEFAULT_RULES,
+    FIELDS,
+    PlanCheck,
+    check_plan,
+    document_text,
+    plan_rules,
+)
+from mailbot.parse import Attachment, parse_message
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+# The template attached to the notice (川高后思协〔2024〕2 号), as printed, placeholders and all.
+TEMPLATE = """附件：活动方案模板
+
+“道中华之美 美后勤之道”
+四川 xx 高校博物馆（校史馆）@接力行活动
+
+一、活动背景：根据本校博物馆（校史馆）特色，结合通
+
+知要求来介绍。
+
+二、活动组织：xx 高校后勤党委（或党总支）
+
+三、活动时间：
+
+四、活动地点：
+
+五、活动流程：
+
+六、活动联系人及电话：
+
+注：
+
+1.请做好应急预案，保障安全。
+
+2.请做好宣传工作。
+
+（1）“七.一”后，将参观新闻文档发给片区组长，片区汇总后报思
+
+政会秘书处，秘书处将发布在思政会网站。
+"""
+
+FILLED = """“道中华之美 美后勤之道”四川大学博物馆（校史馆）@接力行活动方案
+一、活动背景：为贯彻落实思政会通知要求，结合四川大学博物馆馆藏丰富的特色，组织后勤党员走进博物馆。
+二、活动组织：四川大学后勤保障部党委
+三、活动时间：2024年7月5日（星期五）14:30—16:40
+四、活动地点：四川大学博物馆（望江校区）
+五、活动流程：1. 14:30 集合、签到；2. 14:40—15:40 讲解员带领参观；3. 16:30 合影留念。
+六、活动联系人及电话：王老师 028-85401236"""
+
+TABLE_ROWS = [("活动背景", "弘扬中华优秀传统文化，组织后勤党员参观校史馆。"),
+              ("活动组织", "西南交通大学后勤党委"),
+              ("活动时间", "2024年7月11日 上午9:30"),
+              ("活动地点", "西南交通大学校史馆（犀浦校区）"),
+              ("活动流程", "集合签到；参观校史馆；座谈交流；合影"),
+              ("活动联系人及电话", "王喆 13908001234")]
+
+
+def att(name: str, payload: bytes, ctype: str = "application/octet-stream") -> Attachment:
+    return Attachment(name, ctype, payload, False, None)
+
+
+def docx_bytes(paragraphs=(), rows=(), header_table=None) -> bytes:
+    """A real .docx written by python-docx: paragraphs, then a label | value table."""
+    d = docx.Document()
+    for p in paragraphs:
+        d.add_paragraph(p)
+    if rows:
+        table = d.add_table(rows=0, cols=2)
+        for label, value in rows:
+            cells = table.add_row().cells
+            cells[0].text, cells[1].text = label, value
+    if header_table:
+        table = d.add_table(rows=2, cols=len(header_table[0]))
+        for r, row in enumerate(header_table):
+            for c, text in enumerate(row):
+                table.cell(r, c).text = text
+    out = io.BytesIO()
+    d.save(out)
+    return out.getvalue()
+
+
+def pdf_bytes(lines: list[str], cjk: bool = False) -> bytes:
+    """A one-page PDF.  Chinese uses the predefined STSong-Light CID font with the
+    UniGB-UTF16-H CMap (no font embedded), which text extractors decode as UTF-16."""
+    if cjk:
+        shows = " ".join(f"<{s.encode('utf-16-be').hex()}> Tj T*" for s in lines)
+        font = [(b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UTF16-H"
+                b" /DescendantFonts [6 0 R] >>"),
+                (b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo"
+                b" << /Registry (Adobe) /Ordering (GB1) /Supplement 4 >> /FontDescriptor 7 0 R >>"),
+                (b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox"
+                b" [0 -200 1000 900] /ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880"
+                b" /StemV 93 >>")]
+    else:
+        shows = " ".join(f"({s}) Tj T*" for s in lines)
+        font = [b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    stream = f"BT /F1 12 Tf 16 TL 56 780 Td {shows} ET".encode()
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+            b" /Resources << /Font << /F1 5 0 R >> >> >>"),
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream), *font]
+    out, offsets = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"), []
+    for i, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (i, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
+
+
+# ------------------------------------------------------------------ check_plan
+def test_the_notice_template_itself_has_every_field_missing():
+    result = check_plan([TEMPLATE], 2024)
+    assert result == PlanCheck((), FIELDS, "", "", "", "", "")
+
+
+def test_a_filled_plan_in_a_docx_table_is_complete_and_its_values_are_read():
+    text = document_text(att("附件1.docx", docx_bytes(["活动方案"], TABLE_ROWS)))
+    result = check_plan(["您好，附件是我校方案。", text], 2024)
+    assert result.found == FIELDS and result.missing == ()
+    assert (result.visit_date, result.visit_time) == ("2024-07-11", "09:30")
+    assert result.place == "西南交通大学校史馆（犀浦校区）"
+    assert result.contact == "王喆 13908001234" and result.phone == "13908001234"
+
+
+def test_a_plan_without_the_contact_field_misses_only_that():
+    text = "\n".join(line for line in FILLED.split("\n") if "联系人" not in line)
+    result = check_plan([text + "\n\n成都大学后勤处党支部\n2024年8月20日"], 2024)
+    assert result.missing == ("活动联系人及电话",)
+    assert result.contact == "" and result.phone == ""
+
+
+def test_a_body_only_plan_is_read_from_the_mail_text():
+    raw = EmailMessage()
+    raw["From"], raw["Subject"] = "houqin@scu.edu.cn", "四川大学活动方案"
+    raw.set_content("思政会秘书处老师：\n　　您好！现将我部活动方案报送如下：\n"
+                    + "\n".join("　　" + line for line in FILLED.split("\n")))
+    msg = parse_message(raw.as_bytes())
+    result = check_plan([msg.text], 2024)
+    assert result.missing == ()
+    assert (result.visit_date, result.visit_time, result.phone) == ("2024-07-05", "14:30",
+                                                                   "028-85401236")
+    assert result.place == "四川大学博物馆（望江校区）"
+
+
+def test_the_whole_notice_is_not_a_plan():
+    notice = TEMPLATE.replace("附件：活动方案模板", "三、活动时间\n\n2024 年 6 月-10 月\n\n"
+                              "（一）活动组织\n\n各高校后勤党组织根据后勤工作实际\n\n六、联系方式\n\n"
+                              "（一）各片区组长单位联系人\n\n")
+    assert len(check_plan([notice], 2024).found) < 3
+
+
+@pytest.mark.parametrize("text, found", [
+    ("一、活动背景：弘扬传统文化", ("活动背景",)),                         # "一、label："
+    ("1.活动背景：弘扬传统文化", ("活动背景",)),                           # "1.label"
+    ("【活动时间】2024年7月5日", ("活动时间",)),                           # 【label】
+    ("活动地点: 校史馆", ("活动地点",)),                                    # ASCII colon
+    ("活动地点\t校史馆", ("活动地点",)),                                    # table cell
+    ("三、活动时间：\n2024年7月5日", ("活动时间",)),                       # value on next line
+    ("一、活动背景\n弘扬传统文化，\n走进校史馆。", ("活动背景",)),        # heading + paragraph
+    ("三、时间：7月5日", ("活动时间",)),                                    # short label, numbered
+    ("时间：14:30\t内容：参观", ()),                                        # 流程 table header: no
+    ("时间\t内容\n14:30\t签到", ()),
+    ("活动时间安排如下", ()),                                                # label + more words
+    ("二、活动组织：xx 高校后勤党委（或党总支）", ()),                     # template placeholder
+    ("二、活动组织：XX高校后勤党委", ()),
+    ("三、活动时间：待定", ()),
+    ("二、活动组织：后勤党委", ("活动组织",)),                              # short real content
+    ("联系人：王喆，电话 028-87600512。", ("活动联系人及电话",)),          # variant
+    ("联系方式：13800001111", ("活动联系人及电话",)),
+    ("一、活动背景：甲二、活动组织：乙三、活动时间：7月5日", FIELDS[:3]),  # run-on line
+    ("活动时间\t活动地点\n2024年7月5日\t校史馆", ("活动时间", "活动地点")),  # header row
+    ("六、活动联系人及电话：\n\n注：\n1.请做好应急预案。", ()),            # note is no content
+])
+def test_field_labels(text, found):
+    assert check_plan([text], 2024).found == found
+
+
+@pytest.mark.parametrize("value, day, time", [
+    ("2024年7月5日", "2024-07-05", ""),
+    ("2024 年 7 月 5 日 14:30", "2024-07-05", "14:30"),
+    ("7月5日下午14:30", "2024-07-05", "14:30"),
+    ("7月5日下午2:30", "2024-07-05", "14:30"),
+    ("2024.7.5 上午9点半", "2024-07-05", "09:30"),
+    ("2024-07-05 14时", "2024-07-05", "14:00"),
+    ("2024/7/5（星期五）14：30—16：40", "2024-07-05", "14:30"),
+    ("2024年13月40日", "", ""),
+    ("下周五", "", ""),
+])
+def test_visit_date_and_time(value, day, time):
+    result = check_plan([f"三、活动时间：{value}"], 2024)
+    assert (result.visit_date, result.visit_time) == (day, time)
+
+
+@pytest.mark.parametrize("contact, phone", [
+    ("王老师 028-85401236", "028-85401236"),
+    ("王老师（028）85401236", "028-85401236"),
+    ("罗老师 0833-2276123", "0833-2276123"),
+    ("陈老师 138 0800 1234", "13808001234"),
+    ("陈老师 13808001234，办公室 028-61831234", "13808001234"),
+    ("陈老师，电话另告", ""),
+])
+def test_phone_from_contact(contact, phone):
+    result = check_plan([f"六、活动联系人及电话：{contact}"], 2024)
+    assert result.phone == phone
+
+
+def test_values_come_from_the_text_with_most_fields():
+    body = "联系人：李娜 13900001111"
+    assert check_plan([body, FILLED], 2024).contact == "王老师 028-85401236"
+    doc_without_contact = "\n".join(x for x in FILLED.split("\n") if "联系人" not in x)
+    result = check_plan([body, doc_without_contact], 2024)
+    assert result.missing == () and result.phone == "13900001111"
+
+
+def test_rules_file_plan_table_matches_the_built_in_defaults():
+    table = tomllib.loads((ROOT / "rules" / "kinds.toml").read_text(encoding="utf-8"))["plan"]
+    assert tuple(table["fields"]) == FIELDS
+    assert plan_rules(table) == DEFAULT_RULES
+
+
+def test_plan_rules_reject_a_label_claimed_by_two_fields():
+    with pytest.raises(ValueError, match="两项"):
+        plan_rules({"variants": {"活动时间": ["日期"], "活动地点": ["日期"]}})
+
+
+# --------------------------------------------------------------- document_text
+def test_docx_paragraphs_and_tables_in_document_order():
+    text = document_text(att("方案.docx", docx_bytes(["标题", "正文"], TABLE_ROWS[:2])))
+    assert text.split("\n") == ["标题", "正文", "活动背景\t" + TABLE_ROWS[0][1],
+                                "活动组织\t西南交通大学后勤党委"]
+
+
+def test_docx_with_merged_cells_lists_each_cell_once():
+    d = docx.Document()
+    table = d.add_table(rows=1, cols=3)
+    table.cell(0, 1).merge(table.cell(0, 2))
+    table.cell(0, 0).text, table.cell(0, 1).text = "活动地点", "校史馆"
+    out = io.BytesIO()
+    d.save(out)
+    assert document_text(att("a.docx", out.getvalue())) == "活动地点\t校史馆"
+
+
+def test_wps_file_that_is_really_docx_is_sniffed():
+    payload = docx_bytes([FILLED])
+    assert check_plan([document_text(att("方案.wps", payload, "application/kswps"))],
+                      2024).missing == ()
+
+
+def test_minimal_docx_without_relationships_falls_back_to_its_xml():
+    spec = importlib.util.spec_from_file_location("make_fixtures", DATA / "make_fixtures.py")
+    fx = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fx)
+    assert document_text(att("x.docx", fx.docx("四川师范大学后勤党委 活动方案"))) == \
+        "四川师范大学后勤党委 活动方案"
+
+
+def test_odt_text():
+    xml = ('<office:document-content xmlns:office="o" xmlns:text="t" xmlns:table="b"><office:body>'
+           "<text:p>一、活动背景：甲</text:p><table:table><table:table-row><table:table-cell>"
+           "<text:p>活动地点</text:p></table:table-cell><table:table-cell><text:p>校史馆</text:p>"
+           "</table:table-cell></table:table-row></table:table></office:body>"
+           "</office:document-content>")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        z.writestr("content.xml", xml)
+    text = document_text(att("方案.odt", buf.getvalue()))
+    assert check_plan([text], 2024).found == ("活动背景", "活动地点")
+
+
+def test_pdf_ascii_text_is_extracted():
+    text = document_text(att("plan.pdf", pdf_bytes(["Time: 2024-09-12 15:00", "Place: museum"])))
+    assert "Time: 2024-09-12 15:00" in text and "Place: museum" in text
+
+
+def test_pdf_chinese_plan_is_read():
+    lines = FILLED.split("\n")
+    text = document_text(att("乐山师范学院活动方案.pdf", pdf_bytes(lines, cjk=True)))
+    result = check_plan([text], 2024)
+    assert result.missing == () and result.visit_date == "2024-07-05"
+
+
+@pytest.mark.parametrize("name, ctype, payload, expect", [
+    ("名单.txt", "text/plain", "活动地点：校史馆".encode("gb18030"), "活动地点：校史馆"),
+    ("方案.html", "text/html", "<p>活动地点：校史馆</p>".encode(), "活动地点：校史馆"),
+    ("IMG_0231.JPG", "image/jpeg", b"\xff\xd8\xff\xe0" + bytes(100), ""),
+    ("视频.mp4", "video/mp4", b"\x00\x00\x00\x18ftypmp42" + bytes(100), ""),
+    ("坏文件.docx", "application/octet-stream", b"PK\x03\x04garbage", ""),
+    ("坏文件.pdf", "application/pdf", b"%PDF-1.4\nnot really", ""),
+    ("空.doc", "application/msword", b"", ""),
+])
+def test_other_files(name, ctype, payload, expect):
+    assert document_text(att(name, payload, ctype)).strip() == expect
+
+
+def test_legacy_ole_file_never_raises_and_goes_to_antiword_then_catdoc(monkeypatch):
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+    assert document_text(att("报名表.wps", ole)) == ""  # real tools, unreadable file
+    calls = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append(cmd[0])
+        if cmd[0] == "antiword":
+            raise subprocess.TimeoutExpired(cmd, kwargs["timeout"])
+        return subprocess.CompletedProcess(cmd, 0, "活动地点：校史馆\n".encode(), b"")
+
+    monkeypatch.setattr(plan_mod.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(plan_mod.subprocess, "run", fake_run)
+    assert document_text(att("方案.doc", ole)) == "活动地点：校史馆\n"
+    assert calls == ["antiword", "catdoc"]
+    calls.clear()
+    assert document_text(att("方案.rtf", b"{\\rtf1 abc}")) == "活动地点：校史馆\n"
+    assert calls == ["catdoc"]
+
+
+def test_ole_file_the_tools_cannot_read_gives_its_utf16_text():
+    """A WPS/Word OLE2 file keeps Chinese text as UTF-16LE; when antiword and catdoc
+    fail on it (no FIB, fast-saved, odd WPS writer), those runs of text are used."""
+    ole = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1528)
+           + FILLED.replace("\n", "\r").encode("utf-16-le") + bytes(300))
+    text = document_text(att("宜宾学院活动方案.wps", ole, "application/kswps"))
+    result = check_plan([text], 2024)
+    assert result.missing == () and result.phone == "028-85401236"
+
+
+def test_missing_tools_give_empty_text(monkeypatch):
+    monkeypatch.setattr(plan_mod.shutil, "which", lambda name: None)
+    assert document_text(att("方案.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))) == ""
+
+
+def test_real_fixture_docx_attachment():
+    msg = parse_message((DATA / "qqmail_gb18030_attachment.eml").read_bytes())
+    (doc,) = msg.attachments
+    assert "活动方案" in document_text(doc)

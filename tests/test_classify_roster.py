@@ -1,0 +1,118 @@
+"""The secretariat's roster spreadsheet: read, checked, written, applied to the directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from mailbot.classify.roster import RosterRow, read_roster, write_roster
+from mailbot.classify.school import DirectoryError, identify_school, load_directory
+from mailbot.parse import parse_message
+
+RULES = Path(__file__).resolve().parent.parent / "rules" / "schools.toml"
+DIRECTORY = load_directory(RULES)
+
+
+def xlsx(path: Path, rows: list[list]) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    book.create_sheet("说明").append(["第二张表不读"])
+    book.save(path)
+    return path
+
+
+def test_xlsx_rows_and_problems(tmp_path):
+    path = xlsx(tmp_path / "名单.xlsx", [
+        ["2024年接力行联系人名单"],                                            # 1: title row
+        ["学校名称", "所属片区", "联系人", "联系邮箱（多个用分号隔开）"],       # 2: header
+        ["成都大学", "成都第二片区", "唐勇", "HQC_cdu@qq.com; 12345678@qq.com"],  # 3
+        ["川大", None, "王老师", "a@scu.edu.cn、b@qq.com"],                     # 4: alias
+        ["四川大学", "", "李老师", "c@qq.com"],                                # 5: merged with 4
+        ["成都理工大学", "成都第五片区", "", "x@qq.com"],                      # 6: bad district
+        ["四川大写", "", "", "y@qq.com"],                                      # 7: unknown school
+        [None, "川南片区", "张老师", ""],                                      # 8: empty school
+        ["宜宾学院", "川南片区", "", "bad-address 88888888"],                  # 9: bad addresses
+        ["西华大学", "", "", "hqc_cdu@qq.com 唐勇<tangyong@cdu.edu.cn>"],      # 10: taken
+        [None, None, None, None],                                              # 11: blank
+    ])
+    rows, problems = read_roster(path, DIRECTORY)
+    assert rows == [
+        RosterRow(3, "成都大学", "成都第二片区", "唐勇", ("hqc_cdu@qq.com", "12345678@qq.com")),
+        RosterRow(4, "四川大学", "", "王老师、李老师", ("a@scu.edu.cn", "b@qq.com", "c@qq.com")),
+        RosterRow(6, "成都理工大学", "", "", ("x@qq.com",)),
+        RosterRow(9, "宜宾学院", "川南片区", "", ()),
+        RosterRow(10, "西华大学", "", "", ("tangyong@cdu.edu.cn",)),
+    ]
+    assert [p.split("：")[0] for p in problems] == ["第6行", "第7行", "第8行", "第9行", "第9行",
+                                                   "第10行"]
+    assert "片区“成都第五片区”不存在" in problems[0]
+    assert "学校“四川大写”不在学校名录中，是否为“四川大学”？" in problems[1]
+    assert "学校为空" in problems[2]
+    assert "邮箱“bad-address”格式不正确" in problems[3]
+    assert "是否为“88888888@qq.com”" in problems[4]
+    assert "已登记为 成都大学" in problems[5]
+
+
+def test_gbk_csv_as_saved_by_chinese_excel(tmp_path):
+    path = tmp_path / "名单.csv"
+    path.write_bytes("学校,片区,联系人,邮箱\r\n西南石油大学,成都第四片区,何老师,swpu_hq@126.com\r\n"
+                     "川农,川西片区,刘丹,hqfw@sicau.edu.cn，liudan@qq.com\r\n".encode("gbk"))
+    rows, problems = read_roster(path, DIRECTORY)
+    assert problems == []
+    assert [(r.line, r.school, r.district, r.addresses) for r in rows] == [
+        (2, "西南石油大学", "成都第四片区", ("swpu_hq@126.com",)),
+        (3, "四川农业大学", "川西片区", ("hqfw@sicau.edu.cn", "liudan@qq.com")),
+    ]
+
+
+def test_utf8_bom_csv_with_english_header(tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_bytes("School,District,Contact,Emails\n宜宾学院,川南片区,邓婷,\"a@qq.com; b@163.com\"\n"
+                     .encode("utf-8-sig"))
+    rows, problems = read_roster(path, DIRECTORY)
+    assert problems == []
+    assert rows == [RosterRow(2, "宜宾学院", "川南片区", "邓婷", ("a@qq.com", "b@163.com"))]
+
+
+@pytest.mark.parametrize("name, content, problem", [
+    ("no_school.csv", "片区,邮箱\n川南片区,a@qq.com\n".encode(), "第1行：表头中没有“学校”列"),
+    ("old.xls", b"\xd0\xcf\x11\xe0", "另存为 .xlsx 或 .csv"),
+    ("empty.csv", b"", "文件是空的"),
+])
+def test_unreadable_rosters(tmp_path, name, content, problem):
+    path = tmp_path / name
+    path.write_bytes(content)
+    rows, problems = read_roster(path, DIRECTORY)
+    assert rows == [] and len(problems) == 1 and problem in problems[0]
+
+
+def test_written_roster_extends_the_directory(tmp_path):
+    roster = tmp_path / "roster.toml"
+    write_roster([RosterRow(2, "宜宾学院", "川南片区", "邓婷 \"小邓\"", ("dt2024@qq.com",)),
+                  RosterRow(3, "成都大学", "", "", ("77777@qq.com",))], roster)
+    directory = load_directory(RULES, roster)
+    yibin = directory.by_name["宜宾学院"]
+    assert (yibin.district, yibin.addresses) == ("川南片区", ("dt2024@qq.com",))
+    cdu = directory.by_name["成都大学"]
+    assert (cdu.district, cdu.addresses) == ("成都第二片区", ("77777@qq.com",))
+    msg = parse_message(b"From: <DT2024@qq.com>\r\nSubject: news\r\n\r\nhello\r\n")
+    m = identify_school(msg, directory)
+    assert (m.school, m.district, m.evidence[0].rule) == ("宜宾学院", "川南片区", "school.address")
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ('school = "不存在大学"\naddresses = []', "不在学校名录中"),
+    ('school = "宜宾学院"\ndistrict = "川中片区"', "不存在"),
+    ('school = "成都大学"\ndistrict = "川南片区"', "组长单位"),
+    (('school = "宜宾学院"\naddresses = ["a@qq.com"]\n[[entry]]\nschool = "西华大学"\n'
+      'addresses = ["a@qq.com"]'), "同时属于"),
+])
+def test_bad_roster_toml_is_refused(tmp_path, entry, problem):
+    roster = tmp_path / "roster.toml"
+    roster.write_text(f"[[entry]]\n{entry}\n", encoding="utf-8")
+    with pytest.raises(DirectoryError, match=problem):
+        load_directory(RULES, roster)

@@ -1,0 +1,244 @@
+"""Which school sent a message: one case per rule, on the shipped rules/schools.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import replace
+from email.message import EmailMessage
+from email.utils import formataddr
+from pathlib import Path
+
+import pytest
+
+from mailbot.classify.school import (
+    Directory,
+    DirectoryError,
+    School,
+    SchoolMatch,
+    find_school_by_name,
+    identify_school,
+    load_directory,
+)
+from mailbot.parse import parse_message
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "rules" / "schools.toml"
+DIRECTORY = load_directory(RULES)
+
+
+def email(sender="hq2024@qq.com", name="", subject="材料报送", body="老师好，材料见附件。",
+          files=(), forward: EmailMessage | None = None) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = formataddr((name, sender))
+    msg["To"] = "contact@scgxhq.test"
+    msg["Subject"] = subject
+    msg.set_content(body)
+    for filename in files:
+        msg.add_attachment(b"PK\x03\x04", maintype="application", subtype="octet-stream",
+                           filename=filename)
+    if forward is not None:
+        msg.add_attachment(forward)  # message/rfc822
+    return msg
+
+
+def parsed(**kw):
+    return parse_message(email(**kw).as_bytes())
+
+
+QQ_FORWARD = """请审阅。
+
+------------------ 原始邮件 ------------------
+发件人: "达职院后勤"<hq8812@qq.com>;
+发送时间: 2024年9月10日(星期二) 上午10:21
+收件人: "川职院后勤"<hqcyc@scvtc.edu.cn>;
+主题: 达州职业技术学院后勤2024亮点视频
+
+老师好，视频链接：https://www.bilibili.com/video/BV1xx
+"""
+OUTLOOK_ZH_FORWARD = """转发给您，请审阅。
+
+发件人: 王老师 <hqfw@sicau.edu.cn>
+发送时间: 2024年7月5日 10:00
+收件人: 成都大学后勤处 <hqc@cdu.edu.cn>
+主题: 新闻稿
+
+新闻稿见正文。
+四川农业大学后勤服务总公司
+"""
+FOXMAIL_FORWARD = """您好：转发如下。
+
+-----原始邮件-----
+发件人："宜宾学院后勤" <hq_dangzhibu@yibinu.edu.cn>
+发送时间：2024年10月8日 17:50
+收件人："川南组长" <hqjjc@suse.edu.cn>
+主题：参观校史馆新闻稿
+
+新闻稿如下……
+"""
+OUTLOOK_EN_FORWARD = """FYI
+
+-----Original Message-----
+From: Li Lei [mailto:hq@swjtu.edu.cn]
+Sent: Monday, July 8, 2024 9:00 AM
+To: 344523819@qq.com
+Subject: 活动方案
+
+方案见附件。
+"""
+INNER = email("hq_dangzhibu@yibinu.edu.cn", "宜宾学院后勤党支部", "参观校史馆新闻稿",
+              "新闻稿如下。\n\n宜宾学院后勤党支部")
+
+# id, message, known senders, expected school, first evidence rule, text expected in
+# the first evidence, text expected in some conflict (None: no conflicts)
+CASES = [
+    ("domain", parsed(sender="houqin@scu.edu.cn"), {}, "四川大学", "school.domain",
+     "scu.edu.cn", None),
+    ("subdomain", parsed(sender="zhang@mail.scu.edu.cn"), {}, "四川大学", "school.domain",
+     "mail.scu.edu.cn（属 scu.edu.cn）", None),
+    ("subdomain-label-boundary", parsed(sender="x@stu.tfswufe.edu.cn"), {}, "西南财经大学天府学院",
+     "school.domain", "tfswufe.edu.cn", None),
+    ("public-domain-not-used", parsed(sender="scu@qq.com"), {}, None, None, None, None),
+    ("public-subdomain-not-used", parsed(sender="houqin@vip.163.com"), {}, None, None, None, None),
+    ("confirmed-address", parsed(sender="12345678@qq.com"), {"12345678@qq.com": "成都大学"},
+     "成都大学", "school.address", "曾确认为 成都大学", None),
+    ("confirmed-address-beats-domain", parsed(sender="hq@scu.edu.cn"), {"hq@scu.edu.cn": "川大锦江"},
+     "四川大学锦江学院", "school.address", "曾确认为 四川大学锦江学院", "scu.edu.cn"),
+    ("alias-in-subject", parsed(subject="西南交大后勤党委活动方案"), {}, "西南交通大学",
+     "school.name", "主题中出现“西南交大”", None),
+    ("short-alias-token", parsed(subject="【新闻】川大后勤参观活动"), {}, "四川大学", "school.name",
+     "“川大”", None),
+    ("longest-name-wins", parsed(subject="四川大学锦江学院后勤新闻稿"), {}, "四川大学锦江学院",
+     "school.name", "四川大学锦江学院", None),
+    ("longest-name-wins-2", parsed(subject="成都理工大学工程技术学院活动方案"), {},
+     "成都理工大学工程技术学院", "school.name", "成都理工大学工程技术学院", None),
+    ("filename", parsed(files=["电子科技大学成都学院活动方案.docx"]), {}, "电子科技大学成都学院",
+     "school.name", "附件名“电子科技大学成都学院活动方案.docx”", None),
+    ("display-name", parsed(name="川师大后勤", subject="推文链接"), {}, "四川师范大学",
+     "school.name", "发件人名称中出现“川师大”", None),
+    ("signature", parsed(body="老师好，新闻稿见附件。\n\n成都信息工程大学后勤党总支\n2024年7月18日"), {},
+     "成都信息工程大学", "school.name", "署名", None),
+    ("visit-target-not-sender",
+     parsed(subject="四川大学博物馆参观新闻稿",
+            body="我校后勤党委赴四川大学博物馆参观学习。\n\n成都大学后勤处\n2024年7月5日"), {},
+     "成都大学", "school.name", "署名中出现“成都大学”", "主题中出现“四川大学”"),
+    ("visit-target-only", parsed(body="我们组织党员走进四川大学博物馆参观。"), {},
+     None, None, None, None),
+    ("no-false-alias-in-words", parsed(subject="四川大型活动", body="完成大量工作，形成体系。"), {},
+     None, None, None, None),
+    ("no-daxuesheng", parsed(subject="四川大学生运动会志愿服务"), {}, None, None, None, None),
+    ("latin-alias-whole-word", parsed(subject="SCUT report", body="see www.scu.edu.cn"), {},
+     None, None, None, None),
+    ("localpart", parsed(sender="cdut_houqin@163.com"), {}, "成都理工大学", "school.localpart",
+     "cdut", None),
+    ("forwarded-rfc822-lead", parsed(sender="hqjjc@suse.edu.cn", subject="转发：新闻稿",
+                                     forward=INNER), {},
+     "宜宾学院", "school.forwarded", "hq_dangzhibu@yibinu.edu.cn", "suse.edu.cn"),
+    ("inline-qq-forward-lead", parsed(sender="hqcyc@scvtc.edu.cn", subject="转发：视频",
+                                      body=QQ_FORWARD), {},
+     "达州职业技术学院", "school.forwarded", "hq8812@qq.com", "scvtc.edu.cn"),
+    ("outlook-zh-forward", parsed(sender="hqc@cdu.edu.cn", body=OUTLOOK_ZH_FORWARD), {},
+     "四川农业大学", "school.forwarded", "hqfw@sicau.edu.cn", "cdu.edu.cn"),
+    ("foxmail-forward", parsed(sender="hqjjc@suse.edu.cn", body=FOXMAIL_FORWARD), {},
+     "宜宾学院", "school.forwarded", "yibinu.edu.cn", "suse.edu.cn"),
+    ("outlook-en-forward-unknown-outer", parsed(body=OUTLOOK_EN_FORWARD), {},
+     "西南交通大学", "school.forwarded", "hq@swjtu.edu.cn", None),
+    ("forward-by-non-lead-keeps-sender", parsed(sender="houqin@scu.edu.cn", forward=INNER), {},
+     "四川大学", "school.domain", "scu.edu.cn", "转发邮件的原发件人"),
+    ("lead-forwards-without-original", parsed(sender="hqjjc@suse.edu.cn",
+                                              subject="转发：宜宾学院新闻稿"), {},
+     "四川轻化工大学", "school.domain", "suse.edu.cn", "主题中出现“宜宾学院”"),
+    ("lead-visiting-another-school", parsed(sender="hqc@cdu.edu.cn", subject="四川大学博物馆参观新闻"),
+     {}, "成都大学", "school.domain", "cdu.edu.cn", "主题中出现“四川大学”"),
+    ("lead-reply-quote-is-not-a-forward", parsed(sender="hqjjc@suse.edu.cn", subject="回复：回执",
+                                                 body=FOXMAIL_FORWARD), {},
+     "四川轻化工大学", "school.domain", "suse.edu.cn", "yibinu.edu.cn"),
+    ("conflict-recorded", parsed(sender="hq@scu.edu.cn", subject="成都大学后勤活动方案"), {},
+     "四川大学", "school.domain", "scu.edu.cn", "主题中出现“成都大学”"),
+    ("no-evidence", parsed(), {}, None, None, None, None),
+]
+
+
+@pytest.mark.parametrize("msg, known, school, rule, detail, conflict",
+                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_identify_school(msg, known, school, rule, detail, conflict):
+    m = identify_school(msg, DIRECTORY, known)
+    assert m.school == school, m
+    if school is None:
+        assert m == SchoolMatch(None, None, (), ())
+        return
+    assert m.evidence[0].rule == rule
+    assert detail in m.evidence[0].detail, m.evidence
+    if conflict is None:
+        assert m.conflicts == ()
+    else:
+        assert any(conflict in e.detail for e in m.conflicts), m.conflicts
+
+
+def config_districts() -> dict[str, str]:
+    config = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
+    return {d["name"]: d["lead_school"] for d in config["districts"]}
+
+
+def test_districts_match_config():
+    assert dict(DIRECTORY.leads) == config_districts()
+
+
+@pytest.mark.parametrize("district, lead", config_districts().items())
+def test_lead_schools_carry_their_district(district, lead):
+    school = DIRECTORY.by_name[lead]
+    assert school.district == district
+    m = identify_school(parsed(sender=f"houqin@{school.domains[0]}"), DIRECTORY)
+    assert (m.school, m.district) == (lead, district)
+
+
+def test_other_schools_have_no_district():
+    assert sum(1 for s in DIRECTORY.schools if s.district) == 8
+    m = identify_school(parsed(sender="houqin@scu.edu.cn"), DIRECTORY)
+    assert m.district == ""
+
+
+def test_forward_from_lead_gives_leaders_district_to_unassigned_school():
+    m = identify_school(parsed(sender="hqjjc@suse.edu.cn", forward=INNER), DIRECTORY)
+    assert (m.school, m.district) == ("宜宾学院", "川南片区")
+    assert any(e.rule == "school.district" for e in m.evidence)
+
+
+def test_registered_address_in_directory():
+    schools = tuple(replace(s, addresses=("77777@qq.com",)) if s.name == "成都大学" else s
+                    for s in DIRECTORY.schools)
+    directory = Directory(schools, DIRECTORY.public_domains, DIRECTORY.leads)
+    m = identify_school(parsed(sender="77777@QQ.com"), directory)
+    assert (m.school, m.district, m.evidence[0].rule) == ("成都大学", "成都第二片区", "school.address")
+
+
+@pytest.mark.parametrize("text, school", [
+    ("学校：成都大学", "成都大学"), ("川大", "四川大学"), ("成都理工", "成都理工大学"),
+    ("四川大学锦江学院后勤", "四川大学锦江学院"), ("我们是成中医的", "成都中医药大学"),
+    ("随便写写", None), ("", None),
+])
+def test_find_school_by_name(text, school):
+    found = find_school_by_name(text, DIRECTORY)
+    assert (found.name if found else None) == school
+
+
+def test_rules_file_counts():
+    assert len(DIRECTORY.schools) >= 150
+    assert {"qq.com", "163.com", "gmail.com"} <= DIRECTORY.public_domains
+
+
+@pytest.mark.parametrize("schools, problem", [
+    ((School("甲大学", aliases=("甲大",)), School("乙大学", aliases=("甲大",))), "同时属于"),
+    ((School("甲大学", domains=("a.edu.cn",)), School("乙大学", domains=("a.edu.cn",))), "同时属于"),
+    ((School("甲大学", domains=("qq.com",)),), "公共邮箱"),
+    ((School("甲大学", district="成都第九片区"),), "不存在"),
+])
+def test_directory_rejects_bad_data(schools, problem):
+    with pytest.raises(DirectoryError, match=problem):
+        Directory(schools, frozenset({"qq.com"}), {})
+
+
+def test_load_directory_rejects_unknown_field(tmp_path):
+    path = tmp_path / "schools.toml"
+    path.write_text('[[school]]\nname = "甲大学"\nalias = ["甲大"]\n', encoding="utf-8")
+    with pytest.raises(DirectoryError, match="未知字段 alias"):
+        load_directory(path)

@@ -1,0 +1,41 @@
+"""The schema: alembic migrations match the models and run both ways, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from mailbot import db
+from mailbot.errors import StorageError
+from mailbot.models import Base
+
+
+def _alembic(conn) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(db.MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def test_migrations_match_models_and_downgrade(db_url):
+    engine = db.connect(db_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    with engine.begin() as conn:
+        command.downgrade(_alembic(conn), "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    engine.dispose()
+    engine = db.connect(db_url)
+    assert {"messages", "attachments", "links", "imap_uids", "known_senders"} <= set(
+        inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_unreachable_database_is_a_clear_error():
+    with pytest.raises(StorageError, match="无法连接数据库"):
+        db.connect("postgresql+psycopg://nobody@127.0.0.1:1/none")
