@@ -17,6 +17,8 @@ import click
 from . import config as config_mod
 from . import db
 from . import outbox as outbox_mod
+from .classify.roster import read_roster, write_roster
+from .classify.school import load_directory
 from .errors import ConfigError, MailbotError
 from .pipeline import build_desk, process
 from .poll import poll_once
@@ -160,6 +162,28 @@ def reclassify(obj: _Obj, ids: tuple[int, ...], everything: bool) -> None:
     counts = reclassify_messages(obj.engine(), build_desk(obj.cfg), list(ids), everything)
     click.echo(f"重新分类：变化 {counts['changed']} 封，不变 {counts['unchanged']} 封"
                + (f"，无法读取 {counts['unreadable']} 封" if counts["unreadable"] else ""))
+
+
+@cli.group()
+def schools() -> None:
+    """The school directory (rules/schools.toml) and the secretariat's roster."""
+
+
+@schools.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def schools_import(obj: _Obj, path: Path) -> None:
+    """Load the roster (.xlsx or .csv: 学校, 片区, 联系人, 邮箱) into rules/roster.toml."""
+    directory = load_directory(obj.cfg.rules_dir / "schools.toml")
+    rows, problems = read_roster(path, directory)
+    target = obj.cfg.rules_dir / "roster.toml"
+    if rows:
+        write_roster(rows, target)
+    click.echo(f"已导入 {len(rows)} 所学校的名单 -> {target}" if rows else "没有可导入的行")
+    for problem in problems:
+        click.echo(f"  未采用：{problem}")
+    if rows:
+        click.echo("提示：运行 mailbot reclassify 让已收邮件按新名单重新识别")
 
 
 @cli.command("check-config")

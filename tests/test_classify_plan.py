@@ -13,7 +13,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from mailbot.classify import plan as plan_mod
+from mailbot.classify import documents as documents_mod
 from mailbot.classify.plan import (
     DEFAULT_RULES,
     FIELDS,
@@ -326,8 +326,8 @@ def test_legacy_ole_file_never_raises_and_goes_to_antiword_then_catdoc(monkeypat
             raise subprocess.TimeoutExpired(cmd, kwargs["timeout"])
         return subprocess.CompletedProcess(cmd, 0, "活动地点：校史馆\n".encode(), b"")
 
-    monkeypatch.setattr(plan_mod.shutil, "which", lambda name: "/usr/bin/" + name)
-    monkeypatch.setattr(plan_mod.subprocess, "run", fake_run)
+    monkeypatch.setattr(documents_mod.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(documents_mod.subprocess, "run", fake_run)
     assert document_text(att("方案.doc", ole)) == "活动地点：校史馆\n"
     assert calls == ["antiword", "catdoc"]
     calls.clear()
@@ -346,7 +346,7 @@ def test_ole_file_the_tools_cannot_read_gives_its_utf16_text():
 
 
 def test_missing_tools_give_empty_text(monkeypatch):
-    monkeypatch.setattr(plan_mod.shutil, "which", lambda name: None)
+    monkeypatch.setattr(documents_mod.shutil, "which", lambda name: None)
     assert document_text(att("方案.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))) == ""
 
 

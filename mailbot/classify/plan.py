@@ -9,25 +9,16 @@ names, their accepted variants and the template's placeholder texts are data
 
 from __future__ import annotations
 
-import io
 import re
-import shutil
-import subprocess
-import tempfile
 import unicodedata
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from html import unescape
 
-from ..charsets import decode_bytes, html_to_text
-from ..parse import Attachment
+from .documents import document_text  # noqa: F401  (re-exported)
 
 FIELDS = ("活动背景", "活动组织", "活动时间", "活动地点", "活动流程", "活动联系人及电话")
 TIME_FIELD, PLACE_FIELD, CONTACT_FIELD = FIELDS[2], FIELDS[3], FIELDS[5]
-MAX_BYTES, MAX_CHARS, MAX_PDF_PAGES = 50 * 1024 * 1024, 200_000, 50  # reading limits
-TOOL_TIMEOUT = 20  # seconds for antiword / catdoc
 _CN = "一二三四五六七八九十"
 _NUM = (rf"(?:[{_CN}]+\s*[、.]|\(\s*[{_CN}\d]+\s*\)|\d{{1,2}}\s*[、.)](?!\d)|第[{_CN}]+[、,]?"
         r"|[●•·▪■◆*-])")
@@ -35,8 +26,6 @@ _CHAPTER = rf"(?:[{_CN}]+\s*[、.]|\(\s*[{_CN}]+\s*\)|第[{_CN}]+[、,]?)"
 _STOP = re.compile(rf"\s*(?:[{_CN}]+\s*[、.]|注\s*[:：]|注意事项|备注|附件|附\s*:)")
 _PUNCT = re.compile(r"[\W_]+")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-_UTF16_RUN = re.compile(  # readable text: Chinese, its punctuation, printable ASCII
-    r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e\u2014-\u201d\u2026 -~\r\n\t]{4,}")
 _DATE_FULL = re.compile(r"(20\d{2})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})(?!\d)")
 _DATE_MD = re.compile(r"(?<![\d.])(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
 _TIME = re.compile(r"(上午|下午|晚上|中午|早上)?\s*(?<!\d)(\d{1,2})\s*(?::\s*(\d{2})|[点时]"
@@ -128,128 +117,6 @@ DEFAULTS: dict = {  # the same data as [plan] in rules/kinds.toml (a test keeps 
     "placeholder_marks": ["xx", "××", "XX", "某某"],
 }
 DEFAULT_RULES = plan_rules({})
-
-
-def document_text(att: Attachment) -> str:
-    """Text of a document attachment; "" for images, other files and any failure.
-
-    The format is sniffed from the bytes, not the name (a ".wps" from WPS
-    Office is often a .docx zip or an OLE file): .docx through python-docx
-    (paragraphs and tables in document order; raw XML if python-docx refuses
-    it), .odt from its XML, PDF through pypdf (first pages only), Word 97 /
-    WPS OLE files and RTF through antiword or catdoc (subprocess with a
-    timeout, when installed; for OLE files the raw UTF-16 text when that
-    holds more Chinese), .txt/.html decoded.  Never raises.
-    """
-    try:
-        data = att.payload
-        if not data or len(data) > MAX_BYTES:
-            return ""
-        name = att.filename.lower().strip(" .")
-        if data.startswith(b"PK\x03\x04"):
-            text = _zip_text(data)
-        elif b"%PDF-" in data[:1024]:
-            text = _pdf_text(data)
-        elif data.startswith((b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"{\\rtf")):
-            text = _tool_text(data, rtf=data.startswith(b"{\\rtf"))
-        elif att.content_type == "text/html" or name.endswith((".htm", ".html")):
-            text = html_to_text(decode_bytes(data)[0])[0]
-        elif att.content_type == "text/plain" or name.endswith((".txt", ".csv")):
-            text = decode_bytes(data)[0]
-        else:
-            text = ""
-        return text[:MAX_CHARS]
-    except Exception:  # noqa: BLE001 - a broken document must never stop the mail
-        return ""
-
-
-def _zip_text(data: bytes) -> str:
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        names = {i.filename for i in z.infolist() if i.file_size <= MAX_BYTES}  # no zip bombs
-        if "word/document.xml" in names:
-            try:
-                return _docx_text(data)
-            except Exception:  # noqa: BLE001 - no rels, strict OOXML...: read the XML
-                return _xml_text(z.read("word/document.xml"), "w")
-        if "content.xml" in names:  # OpenDocument (.odt)
-            return _xml_text(z.read("content.xml"), "text", "table:table-cell")
-    return ""
-
-
-def _docx_text(data: bytes) -> str:
-    import docx
-    from docx.table import Table
-
-    def cell_text(cell) -> list[str]:
-        lines = [p.text for p in cell.paragraphs]
-        for table in cell.tables:
-            lines += rows(table)
-        return [x for x in lines if x.strip()]
-
-    def rows(table) -> list[str]:
-        out = []
-        for row in table.rows:
-            seen, cells = set(), []
-            for cell in row.cells:
-                if id(cell._tc) not in seen:  # merged cells repeat
-                    seen.add(id(cell._tc))
-                    cells.append(cell_text(cell))
-            if len(cells) == 1:  # a one-cell "frame" table: keep its lines
-                out += cells[0]
-            else:
-                out.append("\t".join(" ".join(c) for c in cells))
-        return out
-
-    lines = []
-    for block in docx.Document(io.BytesIO(data)).iter_inner_content():
-        lines += rows(block) if isinstance(block, Table) else [block.text]
-    return "\n".join(lines)
-
-
-def _xml_text(xml: bytes, ns: str, cell: str = "w:tc") -> str:
-    """Crude text of WordprocessingML / ODF XML: paragraphs on lines, cells tab-separated."""
-    text = xml.decode("utf-8", "replace")
-    text = re.sub(rf"</{ns}:p>\s*(?=</{cell}>)", "", text)
-    text = re.sub(rf"</{cell}>", "\t", text)
-    text = re.sub(rf"</{ns}:p>|</(?:w:tr|table:table-row)>|<{ns}:(?:br|line-break)\b[^>]*>",
-                  "\n", text)
-    text = re.sub(rf"<{ns}:tab\b[^>]*>", "\t", text)
-    return unescape(re.sub(r"<[^>]+>", "", text)).strip()
-
-
-def _pdf_text(data: bytes) -> str:
-    from pypdf import PdfReader
-
-    reader = PdfReader(io.BytesIO(data))
-    if reader.is_encrypted:
-        reader.decrypt("")
-    return "\n".join(page.extract_text() or "" for page in reader.pages[:MAX_PDF_PAGES])
-
-
-def _tool_text(data: bytes, rtf: bool) -> str:
-    """Word 97 / WPS (OLE) or RTF through antiword, then catdoc; for OLE files
-    the UTF-16 text runs of the raw file when that holds more Chinese."""
-    commands = [] if rtf else [["antiword", "-m", "UTF-8.txt", "-w", "0"]]
-    commands.append(["catdoc", "-d", "utf-8", "-w"])
-    text = ""
-    with tempfile.NamedTemporaryFile(suffix=".rtf" if rtf else ".doc") as f:
-        f.write(data)
-        f.flush()
-        for cmd in (c for c in commands if shutil.which(c[0])):
-            try:
-                done = subprocess.run([*cmd, f.name], capture_output=True, timeout=TOOL_TIMEOUT,
-                                      check=False, stdin=subprocess.DEVNULL)
-            except (OSError, subprocess.SubprocessError):
-                continue
-            if done.returncode == 0 and done.stdout.strip():
-                text = done.stdout.decode("utf-8", "replace")
-                break
-    if not rtf:  # what `strings -el` would show: Word keeps Chinese text as UTF-16LE
-        wide = data[: len(data) // 2 * 2].decode("utf-16-le", "replace")
-        runs = "\n".join(_UTF16_RUN.findall(wide))
-        if len(_HAN.findall(runs)) > len(_HAN.findall(text)):
-            text = runs.replace("\r", "\n")
-    return text
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,55 @@
+"""The secretariat's loop: explain a decision, import a roster, reclassify."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from email.message import EmailMessage
+
+from conftest import ROOT, run_cli, write_config
+
+
+def _mail(path, sender: str, subject: str, body: str) -> str:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, "contact@scgxhq.test", subject
+    msg["Message-ID"] = f"<{path.stem}@qq.com>"
+    msg["Date"] = "Tue, 16 Jul 2024 10:00:00 +0800"
+    msg.set_content(body)
+    path.write_bytes(msg.as_bytes())
+    return str(path)
+
+
+def test_explain_roster_import_and_reclassify(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules, ignore=shutil.ignore_patterns("roster.toml"))
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}", extra=f'[rules]\ndir = "{rules}"')
+    eml = _mail(tmp_path / "a.eml", "1234567@qq.com", "新闻稿",
+                "老师好，新闻稿在正文：\n我处党员参观校史馆，收获很大。" * 3 + "\n小王")
+    run_cli("import", eml, config=cfg)
+    (row,) = json.loads(run_cli("submissions", "--json", config=cfg).stdout)
+    assert row["status"] == "needs_school" and row["school"] is None
+    shown = run_cli("explain", str(row["id"]), config=cfg).stdout
+    assert "学校    未识别" in shown and "状态    待确认学校" in shown
+
+    roster = tmp_path / "名单.csv"
+    roster.write_bytes("学校,片区,联系人,邮箱\n成都大学,成都第二片区,唐勇,1234567@qq.com\n"
+                       "火星大学,,,x@y.z\n".encode("gb18030"))
+    out = run_cli("schools", "import", str(roster), config=cfg).stdout
+    assert "已导入 1 所学校" in out and "第3行" in out and "火星大学" in out
+    assert (rules / "roster.toml").is_file()
+
+    assert "变化 1 封" in run_cli("reclassify", config=cfg).stdout
+    (row,) = json.loads(run_cli("submissions", "--json", config=cfg).stdout)
+    assert (row["school"], row["district"], row["status"]) == ("成都大学", "成都第二片区",
+                                                               "accepted")
+    shown = run_cli("explain", str(row["id"]), config=cfg).stdout
+    assert "1234567@qq.com" in shown and "[school.address]" in shown
+    assert "不变 1 封" in run_cli("reclassify", "--all", config=cfg).stdout
+
+
+def test_explain_unknown_id_is_one_sentence(tmp_path):
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    proc = run_cli("explain", "42", config=cfg, check=False)
+    assert proc.returncode == 1 and "没有编号为 42 的邮件" in proc.stderr
