@@ -17,6 +17,7 @@ import click
 from . import config as config_mod
 from . import db
 from . import outbox as outbox_mod
+from . import receipts as receipts_mod
 from .classify.roster import read_roster, write_roster
 from .classify.school import load_directory
 from .errors import ConfigError, MailbotError
@@ -107,6 +108,9 @@ def outbox_group(ctx: click.Context, everything: bool) -> None:
         click.echo(f"#{row.id:<4} {row.status:<11} {row.kind:<8} {row.recipient}  {row.subject}"
                    + (f"\n      {row.last_error}" if row.last_error else ""))
     click.echo(f"共 {len(rows)} 封")
+    with db.transaction(ctx.obj.engine()) as s:
+        for b in receipts_mod.bouncing(s):
+            click.echo(f"退信地址（暂停回执）：{b.address}  {b.reason}")
 
 
 @outbox_group.command("retry")

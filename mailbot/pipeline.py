@@ -20,7 +20,10 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import db, receipts
+from .classify.auto import is_bounce
 from .classify.engine import Classification, RuleBook, classify, load_rulebook
+from .classify.kinds import own_text
+from .classify.school import find_school_by_name
 from .config import Campaign, Config
 from .filing import FileStore, Stored, sha256
 from .models import Attachment, Link, Message
@@ -77,6 +80,8 @@ class Intake:
     status: str = "needs_school"
     reason: str = ""
     verdict: Classification | None = None
+    joins: Message | None = None  # the submission this mail replies to (via its receipt)
+    stated_school: str | None = None
     raw_stored: Stored | None = None
     files: list[tuple[int, object, Stored, bool]] = field(default_factory=list)
     message: Message | None = None
@@ -122,6 +127,58 @@ def judge(ctx: Context, it: Intake) -> bool:
     return False
 
 
+def join_reply(ctx: Context, it: Intake) -> bool:
+    """A person's reply to a receipt joins the submission the receipt was for."""
+    p = it.parsed
+    if p is None or it.status not in receipts.RECEIPT_STATUSES:
+        return False
+    number = receipts.referenced_number(p.subject, p.headers)
+    found = receipts.find_receipt(ctx.session, number) if number else None
+    if found is None:
+        return False
+    it.joins = found.message
+    named = receipts.stated_school(own_text(p.text, ctx.desk.rules.kinds))
+    school = find_school_by_name(named, ctx.desk.rules.directory) if named else None
+    it.stated_school = school.name if school else None
+    it.status = "ignored"
+    it.reason = f"回复回执 {number}，已并入 #{it.joins.id} (reply merged into #{it.joins.id})"
+    return False
+
+
+def merge_reply(ctx: Context, it: Intake) -> bool:
+    """Add the reply's school, files and links to the joined submission; re-acknowledge."""
+    target, reply = it.joins, it.message
+    if target is None or reply is None or not it.created:
+        return False
+    if it.stated_school:
+        school = ctx.desk.rules.directory.by_name[it.stated_school]
+        target.school, target.district = school.name, school.district or None
+        if target.status == "needs_school":
+            target.status, target.status_reason = "accepted", ""
+        target.evidence = [e for e in target.evidence if e["field"] != "school"] + [
+            {"field": "school", "rule": "school.reply",
+             "detail": f"发件人 {reply.sender} 回复回执写明学校：{school.name}"}]
+        if reply.sender:
+            db.remember_sender(ctx.session, reply.sender, school.name, "reply")
+    for att in reply.attachments:
+        target.attachments.append(Attachment(
+            position=len(target.attachments), filename=att.filename,
+            content_type=att.content_type, size=att.size, sha256=att.sha256, path=att.path,
+            inline=att.inline, forwarded=att.forwarded))
+    known = {ln.url for ln in target.links}
+    for ln in (it.verdict.links if it.verdict else ()):
+        if ln.url not in known:
+            target.links.append(Link(position=len(target.links), url=ln.url,
+                                     platform=ln.platform, title=ln.title, size=ln.size,
+                                     expires=ln.expires, password=ln.password))
+    target.kinds = [k for k in ("plan", "news", "video")
+                    if k in target.kinds or (it.verdict and k in it.verdict.kinds)]
+    ctx.session.flush()
+    if ctx.desk.send_receipts:
+        receipts.queue_update(ctx.session, ctx.desk.cfg, target)
+    return False
+
+
 def file_raw(ctx: Context, it: Intake) -> bool:
     it.raw_stored = ctx.desk.store.put("raw", it.raw, ".eml")
     return False
@@ -159,6 +216,17 @@ def record(ctx: Context, it: Intake) -> bool:
     return False
 
 
+def track_bounces(ctx: Context, it: Intake) -> bool:
+    """A bounce of our receipt stops receipts to that address; its next mail resumes them."""
+    if it.message is None or not it.created:
+        return False
+    if it.status == "ignored" and it.joins is None and it.parsed and is_bounce(it.parsed):
+        receipts.note_bounce(ctx.session, it.raw)
+    elif it.status in receipts.RECEIPT_STATUSES:
+        receipts.clear_bounce(ctx.session, it.message.sender)
+    return False
+
+
 def queue_receipt(ctx: Context, it: Intake) -> bool:
     if it.message is None or not it.created or not ctx.desk.send_receipts:
         return False
@@ -186,8 +254,8 @@ def apply_verdict(msg: Message, verdict: Classification | None, status: str,
 
 
 Stage = Callable[[Context, Intake], bool]
-STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, judge, file_raw,
-                             file_attachments, record, queue_receipt)
+STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, judge, join_reply, file_raw,
+                             file_attachments, record, merge_reply, track_bounces, queue_receipt)
 
 
 def run(ctx: Context, it: Intake, stages: tuple[Stage, ...] = STAGES) -> Intake:

@@ -22,6 +22,7 @@ from .config import Config, resolve_file, secret
 from .imap import ImapMailbox
 from .outbox import DeliveryReport, deliver
 from .pipeline import Desk, process
+from .receipts import release_held
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ def poll_once(cfg: Config, engine: Engine, desk: Desk) -> PollReport:
                 report.by_status[status] = report.by_status.get(status, 0) + 1
                 _fault("after-commit")
             _apply_pending(box, engine, folder, uidvalidity)
+    with db.transaction(engine) as s:
+        release_held(s, cfg)
     report.delivery = deliver(engine, cfg)
     return report
 

@@ -7,12 +7,13 @@ the per-address limits.  Sending is the outbox's job.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import outbox
@@ -29,6 +30,8 @@ PLATFORM_ZH = {
     "netease_large_attachment": "网易邮箱超大附件", "baidu_pan": "百度网盘", "other": "链接",
 }
 RECEIPT_STATUSES = ("accepted", "needs_school")
+_LOOP_HEADERS = (("Auto-Submitted", "auto-replied"), ("Precedence", "bulk"),
+                 ("X-Auto-Response-Suppress", "All"))
 
 
 def may_receive(status: str, sender: str | None, own: frozenset[str]) -> str | None:
@@ -88,8 +91,10 @@ def _problems(r: dict) -> list[str]:
     return problems
 
 
-def build_receipt(cfg: Config, r: dict, number: str, now: datetime | None = None) -> EmailMessage:
-    """The receipt mail for submission *r* (a ``report.submission`` dict)."""
+def build_receipt(cfg: Config, r: dict, number: str, now: datetime | None = None,
+                  update: int = 0) -> EmailMessage:
+    """The receipt mail for submission *r* (a ``report.submission`` dict);
+    *update* > 0 makes the n-th updated receipt (own Message-ID, marked in the subject)."""
     now = now or datetime.now(UTC)
     tz = ZoneInfo(cfg.campaign.timezone)
     school_reason = next((e["detail"] for e in r["evidence"] if e["field"] == "school"), "")
@@ -101,22 +106,22 @@ def build_receipt(cfg: Config, r: dict, number: str, now: datetime | None = None
         "kinds": "、".join(KIND_ZH.get(k, k) for k in r["kinds"]),
         "files": r["attachments"], "links": [_link_view(x) for x in r["links"]],
         "problems": _problems(r), "deadlines": _deadlines(cfg, now.astimezone(tz).date()),
-        "leader": _leader(cfg, r["district"]),
+        "leader": _leader(cfg, r["district"]), "update": update,
     }
     override = cfg.receipts.template_dir
     domain = (cfg.smtp.from_address or cfg.mailbox.username).rpartition("@")[2] or "mailbot"
     mail = EmailMessage()
     mail["From"] = formataddr((cfg.smtp.from_name, cfg.smtp.from_address))
     mail["To"] = r["sender"]
-    mail["Subject"] = f"[回执 {number}] {r['subject']}".strip()
+    mark = "（更新）" if update else ""
+    mail["Subject"] = f"[回执 {number}]{mark} {r['subject']}".strip()
     mail["Date"] = format_datetime(now.astimezone(tz))
-    mail["Message-ID"] = f"<receipt-{number}@{domain}>"
+    mail["Message-ID"] = f"<receipt-{number}{f'-u{update}' if update else ''}@{domain}>"
     if r["message_id"]:
         mail["In-Reply-To"] = f"<{r['message_id']}>"
         mail["References"] = f"<{r['message_id']}>"
-    mail["Auto-Submitted"] = "auto-replied"
-    mail["Precedence"] = "bulk"
-    mail["X-Auto-Response-Suppress"] = "All"
+    for name, value in _LOOP_HEADERS:
+        mail[name] = value
     mail["X-Loop"] = cfg.smtp.from_address
     mail.set_content(render("receipt/receipt.txt", override, **context))
     mail.add_alternative(render("receipt/receipt.html", override, **context), subtype="html")
@@ -147,10 +152,8 @@ def queue(session: Session, cfg: Config, message: Message, own: frozenset[str],
     session.flush()
     receipt.number = receipt_number(cfg.receipts.prefix, cfg.campaign.year or now.year,
                                     receipt.id)
-    recent = list(session.scalars(select(OutboxMail.created_at).where(
-        OutboxMail.kind == "receipt", OutboxMail.recipient == message.sender,
-        OutboxMail.created_at > now - timedelta(days=1))))
-    if over_limit([_aware(t) for t in recent], now, cfg.receipts.per_hour, cfg.receipts.per_day):
+    if over_limit(_sent_times(session, message.sender, now), now, cfg.receipts.per_hour,
+                  cfg.receipts.per_day):
         return receipt
     r = submission(message, ZoneInfo(cfg.campaign.timezone))
     receipt.outbox = outbox.enqueue(session, "receipt", build_receipt(cfg, r, receipt.number, now),
@@ -158,5 +161,125 @@ def queue(session: Session, cfg: Config, message: Message, own: frozenset[str],
     return receipt
 
 
+def _sent_times(session: Session, address: str, now: datetime) -> list[datetime]:
+    return [_aware(t) for t in session.scalars(select(OutboxMail.created_at).where(
+        OutboxMail.kind == "receipt", OutboxMail.recipient == address,
+        OutboxMail.created_at > now - timedelta(days=1)))]
+
+
+def release_held(session: Session, cfg: Config, now: datetime | None = None) -> int:
+    """Send one combined receipt per address whose held receipts are now within limits."""
+    now = now or datetime.now(UTC)
+    held = list(session.scalars(select(Receipt).where(Receipt.outbox_pk.is_(None))
+                                .order_by(Receipt.id)))
+    by_address: dict[str, list[Receipt]] = {}
+    for receipt in held:
+        if receipt.message.sender and not session.get(BouncingAddress, receipt.message.sender):
+            by_address.setdefault(receipt.message.sender, []).append(receipt)
+    tz = ZoneInfo(cfg.campaign.timezone)
+    released = 0
+    for address, group in by_address.items():
+        if over_limit(_sent_times(session, address, now), now, cfg.receipts.per_hour,
+                      cfg.receipts.per_day):
+            continue
+        items = [{"number": rc.number, "r": submission(rc.message, tz),
+                  "kinds": "、".join(KIND_ZH.get(k, k) for k in rc.message.kinds)}
+                 for rc in group]
+        row = outbox.enqueue(session, "receipt", _combined(cfg, address, items, now),
+                             group[0].message_pk, now)
+        for rc in group:
+            rc.outbox = row
+        released += 1
+    return released
+
+
+def _combined(cfg: Config, address: str, items: list[dict], now: datetime) -> EmailMessage:
+    first = items[0]
+    context = {"name": first["r"]["sender_name"], "items": items, "secretariat": cfg.secretariat}
+    override = cfg.receipts.template_dir
+    domain = (cfg.smtp.from_address or cfg.mailbox.username).rpartition("@")[2] or "mailbot"
+    mail = EmailMessage()
+    mail["From"] = formataddr((cfg.smtp.from_name, cfg.smtp.from_address))
+    mail["To"] = address
+    mail["Subject"] = f"[回执 {first['number']} 等 {len(items)} 封] 合并回执"
+    mail["Date"] = format_datetime(now.astimezone(ZoneInfo(cfg.campaign.timezone)))
+    mail["Message-ID"] = f"<receipt-{first['number']}-c{len(items)}@{domain}>"
+    refs = " ".join(f"<{it['r']['message_id']}>" for it in items if it["r"]["message_id"])
+    if refs:
+        mail["References"] = refs
+    for name, value in _LOOP_HEADERS:
+        mail[name] = value
+    mail["X-Loop"] = cfg.smtp.from_address
+    mail.set_content(render("receipt/combined.txt", override, **context))
+    mail.add_alternative(render("receipt/combined.html", override, **context), subtype="html")
+    return mail
+
+
 def _aware(t: datetime) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+_NUMBER = re.compile(r"\[回执\s*([A-Za-z]*\d{4}-\d{4,})\]")
+_REF = re.compile(r"<receipt-([A-Za-z]*\d{4}-\d{4,})(?:-u\d+)?@")
+_SCHOOL_LINE = re.compile(r"^\s*(?:学校|单位|学校名称)\s*[:：]\s*(\S.{0,40}?)\s*$", re.MULTILINE)
+
+
+def referenced_number(subject: str, headers: dict[str, str]) -> str | None:
+    """The receipt number a reply refers to (subject tag, or In-Reply-To/References)."""
+    if m := _NUMBER.search(subject):
+        return m.group(1)
+    refs = headers.get("in-reply-to", "") + " " + headers.get("references", "")
+    m = _REF.search(refs)
+    return m.group(1) if m else None
+
+
+def stated_school(text: str) -> str | None:
+    """The school a reply states on a line of its own, e.g. "学校：成都大学"."""
+    m = _SCHOOL_LINE.search(text)
+    return m.group(1).strip("。.，, ") if m else None
+
+
+def find_receipt(session: Session, number: str) -> Receipt | None:
+    return session.scalar(select(Receipt).where(Receipt.number == number))
+
+
+def queue_update(session: Session, cfg: Config, message: Message,
+                 now: datetime | None = None) -> OutboxMail | None:
+    """Queue one updated receipt for *message* (after a reply added to it)."""
+    receipt = message.receipt
+    if receipt is None or message.sender is None or session.get(BouncingAddress, message.sender):
+        return None
+    now = now or datetime.now(UTC)
+    sent = session.scalar(select(func.count()).select_from(OutboxMail).where(
+        OutboxMail.kind == "receipt", OutboxMail.message_pk == message.id)) or 0
+    r = submission(message, ZoneInfo(cfg.campaign.timezone))
+    return outbox.enqueue(session, "receipt",
+                          build_receipt(cfg, r, receipt.number, now, update=sent + 1),
+                          message.id, now)
+
+
+_BOUNCED = re.compile(rb"<receipt-([A-Za-z]*\d{4}-\d{4,})(?:-u\d+)?@")
+
+
+def note_bounce(session: Session, raw: bytes, now: datetime | None = None) -> list[str]:
+    """Mark the recipients of our receipts quoted in a bounce as bouncing; return them."""
+    marked = []
+    for number in dict.fromkeys(m.decode() for m in _BOUNCED.findall(raw)):
+        receipt = find_receipt(session, number)
+        address = receipt.message.sender if receipt else None
+        if address and session.get(BouncingAddress, address) is None:
+            session.add(BouncingAddress(address=address, since=now or datetime.now(UTC),
+                                        reason=f"回执 {number} 被退回"))
+            marked.append(address)
+    return marked
+
+
+def clear_bounce(session: Session, address: str | None) -> None:
+    """Mail from *address* arrived again: receipts to it resume."""
+    if address and (row := session.get(BouncingAddress, address)):
+        session.delete(row)
+        session.flush()
+
+
+def bouncing(session: Session) -> list[BouncingAddress]:
+    return list(session.scalars(select(BouncingAddress).order_by(BouncingAddress.since)))

@@ -37,6 +37,6 @@ def environment(override: str = "") -> Environment:
     return env
 
 
-def render(name: str, override: str = "", **context) -> str:
+def render(name: str, override: str = "", /, **context) -> str:
     """Render the template *name* (e.g. "receipt/receipt.txt") with *context*."""
     return environment(override).get_template(name).render(**context)

@@ -70,9 +70,12 @@ def db_url(request, tmp_path) -> str:
 
 
 def write_config(path: Path, stack: dict[str, str] | None, data_dir: Path, db: str,
-                 receipts: bool = False, extra: str = "", **mailbox) -> Path:
+                 receipts: bool | dict = False, extra: str = "", **mailbox) -> Path:
     """A config file aimed at the local stack (or at nothing when *stack* is None);
-    *mailbox* keys override the [mailbox] settings; *extra* is appended TOML."""
+    *mailbox* keys override the [mailbox] settings; *receipts* turns receipts on (a dict
+    also sets [receipts] keys); *extra* is appended TOML."""
+    limits = "".join(f"{k} = {v}\n" for k, v in (receipts.items() if isinstance(receipts, dict)
+                                                  else ()))
     settings = {"host": "localhost", "port": int(stack["MAILSTACK_IMAPS_PORT"]) if stack else 1,
                 "security": "tls", "ca_file": stack["MAILSTACK_CA_FILE"] if stack else "",
                 "username": stack["MAILSTACK_CONTACT"] if stack else "contact@scgxhq.test"}
@@ -93,7 +96,7 @@ ca_file = "{settings['ca_file']}"
 
 [receipts]
 enabled = {"true" if receipts else "false"}
-
+{limits}
 [storage]
 data_dir = "{data_dir}"
 database_url = "{db}"

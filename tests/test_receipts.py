@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, reset_mailbox, run_cli, write_config
+from conftest import ROOT, deliver, reset_mailbox, run_cli, write_config
 from imapclient import IMAPClient
 
 pytestmark = pytest.mark.mailstack
@@ -175,3 +175,85 @@ def test_no_receipt_for_corpus_bounces(tmp_path):
             env={"MAILBOT_SMTP_PASSWORD": "x"})
     assert all(r["receipt"] is None for r in rows(cfg))
     assert "共 0 封" in run_cli("outbox", "--all", config=cfg).stdout
+
+
+def test_reply_with_school_fixes_it_and_the_address_is_remembered(desk):
+    stack, cfg = desk
+    qq = "2894561730@qq.com"
+    submit(stack, qq, "视频链接", "https://www.bilibili.com/video/BV1xx411c7mD\n小王")
+    wait_contact(stack, 1)
+    run_cli("poll", "--once", config=cfg)
+    (receipt,) = inbox(stack, qq, 1)
+    submit(stack, qq, "Re: " + receipt["Subject"],
+           "学校：成都大学\n另补一个链接 https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv\n\n"
+           "------------------ 原始邮件 ------------------\n> 请回复学校",
+           {"In-Reply-To": receipt["Message-ID"], "References": receipt["Message-ID"]})
+    wait_contact(stack, 2)
+    run_cli("poll", "--once", config=cfg)
+    first, reply = rows(cfg)
+    assert (first["school"], first["district"], first["status"]) == ("成都大学", "成都第二片区",
+                                                                     "accepted")
+    assert {ln["platform"] for ln in first["links"]} == {"bilibili", "wechat_article"}
+    assert reply["status"] == "ignored" and f"#{first['id']}" in reply["status_reason"]
+    mails = inbox(stack, qq, 2)
+    assert len(mails) == 2 and "（更新）" in mails[1]["Subject"]
+    assert "成都大学" in mails[1].get_body(("plain",)).get_content()
+    submit(stack, qq, "新闻稿", "新闻稿见正文。我处党员参观校史馆。" * 5)
+    wait_contact(stack, 3)
+    run_cli("poll", "--once", config=cfg)
+    third = rows(cfg)[2]
+    assert third["school"] == "成都大学" and third["status"] == "accepted"
+    assert any(e["rule"] == "school.address" for e in third["evidence"])
+
+
+def test_bounced_receipt_pauses_the_address_until_it_writes_again(desk):
+    stack, cfg = desk
+    submit(stack, SCHOOL, "活动方案", "四川大学后勤活动方案")
+    wait_contact(stack, 1)
+    run_cli("poll", "--once", config=cfg)
+    (receipt,) = inbox(stack, SCHOOL, 1)
+    dsn = (f"From: MAILER-DAEMON@scgxhq.test\r\nTo: {stack['MAILSTACK_CONTACT']}\r\n"
+           "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn1@scgxhq.test>\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;"
+           " boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nmailbox full\r\n--b\r\n"
+           "Content-Type: text/rfc822-headers\r\n\r\n"
+           f"Message-ID: {receipt['Message-ID']}\r\nTo: {SCHOOL}\r\n--b--\r\n").encode()
+    deliver(stack, dsn)
+    out = run_cli("poll", "--once", config=cfg).stdout
+    assert "已忽略 1" in out and "发出" not in out
+    assert f"退信地址（暂停回执）：{SCHOOL}" in run_cli("outbox", config=cfg).stdout
+    submit(stack, SCHOOL, "新闻稿", "四川大学后勤新闻稿。" * 5)
+    wait_contact(stack, 3)
+    assert "发出 1 封" in run_cli("poll", "--once", config=cfg).stdout
+    assert "退信地址" not in run_cli("outbox", config=cfg).stdout
+    assert len(inbox(stack, SCHOOL, 2)) == 2
+
+
+def test_over_the_limit_receipts_are_combined_later(mailstack, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from mailbot import config, db, outbox, receipts
+    for user in (mailstack["MAILSTACK_CONTACT"], SCHOOL):
+        reset_mailbox(user)
+    cfg_path = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
+                            f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                            receipts={"per_hour": 2, "per_day": 20})
+    for i in range(4):
+        submit(mailstack, SCHOOL, f"新闻稿{i}", "四川大学后勤新闻稿。" * 5)
+    wait_contact(mailstack, 4)
+    assert "发出 2 封" in run_cli("poll", "--once", config=cfg_path).stdout
+    held = [r for r in rows(cfg_path) if r["receipt"] and not r["receipt"]["sent_at"]]
+    assert len(held) == 2
+    cfg = config.load(cfg_path)
+    engine = db.connect(cfg.storage.database_url)
+    with db.transaction(engine) as s:
+        assert receipts.release_held(s, cfg) == 0          # still within the hour
+    with db.transaction(engine) as s:
+        assert receipts.release_held(s, cfg, datetime.now(UTC) + timedelta(hours=2)) == 1
+    assert outbox.deliver(engine, cfg, ignore_backoff=True).sent == 1
+    mails = inbox(mailstack, SCHOOL, 3)
+    assert len(mails) == 3 and "等 2 封] 合并回执" in mails[2]["Subject"]
+    body = mails[2].get_body(("plain",)).get_content()
+    assert all(r["receipt"]["number"] in body for r in held)
+    assert mails[2]["Auto-Submitted"] == "auto-replied"
+    assert all(r["receipt"]["sent_at"] for r in rows(cfg_path))

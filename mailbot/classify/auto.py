@@ -24,6 +24,16 @@ def is_daemon_address(address: str) -> bool:
     return bool(_DAEMONS.match(address))
 
 
+def is_bounce(msg: ParsedMessage) -> bool:
+    """A delivery failure report: a DSN, or mail from a mailer daemon or with a null return path."""
+    ctype = msg.headers.get("content-type", "").lower()
+    return_path = msg.headers.get("return-path", "").strip().strip("<>").strip()
+    return ("report-type=delivery-status" in ctype.replace(" ", "")
+            or bool(msg.headers.get("x-failed-recipients"))
+            or ("return-path" in msg.headers and not return_path)
+            or any(a and is_daemon_address(a) for a in (msg.sender, return_path)))
+
+
 def auto_reason(msg: ParsedMessage, own_addresses: frozenset[str] = frozenset()) -> str | None:
     """Why *msg* is machine-generated and must get no reply, or None for a person's mail.
 

@@ -1,0 +1,50 @@
+"""smtp.py against the real Postfix: TLS modes, AUTH, clear errors; render.py overrides."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+import pytest
+
+from mailbot.config import Smtp
+from mailbot.errors import MailServerError
+from mailbot.render import render
+from mailbot.smtp import SmtpRefused, _explain, is_permanent, send
+
+
+def _mail(to: str) -> EmailMessage:
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"] = "contact@scgxhq.test", to, "测试：UTF-8 主题"
+    m.set_content("正文")
+    return m
+
+
+def test_qq_authorization_code_error_is_explained():
+    text = "Login Fail. Please enter your authorization code to login."
+    assert "授权码" in _explain(535, text)
+    assert not is_permanent(SmtpRefused(_explain(535, text), 535))
+    assert is_permanent(SmtpRefused("x", 550)) and not is_permanent(SmtpRefused("x", 451))
+
+
+@pytest.mark.mailstack
+def test_send_and_refusals_on_the_local_postfix(mailstack):
+    cfg = Smtp(host="localhost", port=int(mailstack["MAILSTACK_SMTP_PORT"]), security="starttls",
+               username=mailstack["MAILSTACK_CONTACT"], from_address=mailstack["MAILSTACK_CONTACT"])
+    ca = mailstack["MAILSTACK_CA_FILE"]
+    send(cfg, mailstack["MAILSTACK_PASSWORD"], _mail("houqin@scu.edu.cn"), ca)
+    with pytest.raises(SmtpRefused) as refused:
+        send(cfg, mailstack["MAILSTACK_PASSWORD"], _mail("someone@example.com"), ca)
+    assert refused.value.code >= 500 and is_permanent(refused.value)
+    with pytest.raises(MailServerError, match="无法通过 SMTP 服务器 localhost:1"):
+        send(Smtp(host="localhost", port=1, security="starttls"), "", _mail("a@b.c"), ca)
+
+
+def test_site_override_template_wins(tmp_path):
+    (tmp_path / "receipt").mkdir()
+    (tmp_path / "receipt" / "combined.txt").write_text("本校定制：{{ items | length }}",
+                                                       encoding="utf-8")
+    assert render("receipt/combined.txt", str(tmp_path), items=[1, 2], name="", secretariat=None) \
+        == "本校定制：2"
+    bundled = render("receipt/combined.txt", "", items=[], name="王老师",
+                     secretariat={"name": "秘书处"})
+    assert bundled.startswith("王老师，您好")
