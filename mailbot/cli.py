@@ -21,6 +21,7 @@ from . import receipts as receipts_mod
 from .classify.roster import read_roster, write_roster
 from .classify.school import load_directory
 from .errors import ConfigError, MailbotError
+from .jobs import Daemon
 from .pipeline import build_desk, process
 from .poll import poll_once
 from .reclassify import reclassify as reclassify_messages
@@ -74,6 +75,15 @@ def _echo_delivery(d) -> None:
                    + (f"，未确认 {d.unconfirmed} 封" if d.unconfirmed else ""))
     for err in (d.errors if d else [])[:3]:
         click.echo(f"  发信问题：{err}", err=True)
+
+
+@cli.command()
+@click.pass_obj
+def run(obj: _Obj) -> None:
+    """Run the daemon: poll, send receipts, (digests) on schedule, until SIGTERM."""
+    logging.getLogger().setLevel(logging.INFO)
+    Daemon(obj.cfg, obj.engine()).run()
+    click.echo("mailbot 已停止 (stopped)")
 
 
 @cli.command("import")

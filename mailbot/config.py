@@ -37,7 +37,7 @@ class Mailbox:
     processed_action: str = "seen"
     processed_folder: str = "mailbot已处理"
     batch_size: int = 50
-    poll_interval_minutes: int = 10
+    poll_interval_seconds: int = 120
 
 
 @dataclass(frozen=True)
@@ -208,14 +208,14 @@ def _mailbox(c: _Checker, t: dict) -> Mailbox:
         processed_action=c.get(t, "mailbox", "processed_action", str, "seen", choices=ACTIONS),
         processed_folder=c.get(t, "mailbox", "processed_folder", str, "mailbot已处理"),
         batch_size=c.get(t, "mailbox", "batch_size", int, 50),
-        poll_interval_minutes=c.get(t, "mailbox", "poll_interval_minutes", int, 10),
+        poll_interval_seconds=c.get(t, "mailbox", "poll_interval_seconds", int, 120),
     )
     if not 0 < mb.port < 65536:
         c.fail("mailbox.port", f"端口 {mb.port} 无效 (bad port)")
     if mb.batch_size < 1:
         c.fail("mailbox.batch_size", "应至少为 1 (must be >= 1)")
-    if mb.poll_interval_minutes < 1:
-        c.fail("mailbox.poll_interval_minutes", "应至少为 1 (must be >= 1)")
+    if mb.poll_interval_seconds < 1:
+        c.fail("mailbox.poll_interval_seconds", "应至少为 1 (must be >= 1)")
     if mb.processed_action == "move" and not mb.processed_folder:
         c.fail("mailbox.processed_folder", "processed_action = \"move\" 时必须填写")
     if mb.ca_file and not _resolve(c.path, mb.ca_file).is_file():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -42,8 +43,13 @@ def _fault(point: str) -> None:
         os._exit(137)
 
 
-def poll_once(cfg: Config, engine: Engine, desk: Desk) -> PollReport:
-    """Poll every configured folder once; return what happened."""
+def poll_once(cfg: Config, engine: Engine, desk: Desk,
+              should_stop: Callable[[], bool] = lambda: False) -> PollReport:
+    """Poll every configured folder once; return what happened.
+
+    *should_stop* is asked between messages: when it says yes, the poll ends
+    after the message in hand (each message is committed on its own).
+    """
     report = PollReport()
     mb = cfg.mailbox
     ca = str(resolve_file(cfg, mb.ca_file)) if mb.ca_file else ""
@@ -54,6 +60,8 @@ def poll_once(cfg: Config, engine: Engine, desk: Desk) -> PollReport:
                 start = db.last_uid(s, box.account, folder, uidvalidity)
             _apply_pending(box, engine, folder, uidvalidity)
             for item in box.fetch(box.uids_after(start), mb.batch_size):
+                if should_stop():
+                    break
                 report.fetched += 1
                 _fault("after-fetch")
 
@@ -66,6 +74,8 @@ def poll_once(cfg: Config, engine: Engine, desk: Desk) -> PollReport:
                 report.duplicates += not it.created
                 status = it.message.status
                 report.by_status[status] = report.by_status.get(status, 0) + 1
+                log.info("uid=%s folder=%s id=%s school=%s kinds=%s status=%s", item.uid, folder,
+                         it.message.id, it.message.school, ",".join(it.message.kinds), status)
                 _fault("after-commit")
             _apply_pending(box, engine, folder, uidvalidity)
     with db.transaction(engine) as s:

@@ -1,0 +1,108 @@
+"""``mailbot run``: the daemon — APScheduler jobs for polling and sending.
+
+Jobs never overlap (``max_instances=1``), missed runs are coalesced, an IMAP
+or SMTP failure backs off exponentially (with jitter) instead of hammering the
+provider, and SIGTERM/SIGINT let the message in hand finish before exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+
+from . import db
+from .config import Config
+from .errors import MailbotError
+from .outbox import deliver
+from .pipeline import Desk, build_desk
+from .poll import poll_once
+from .receipts import release_held
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = 30 * 60
+
+
+class Backoff:
+    """After a failure, wait 2^n × base seconds (±20 % jitter, capped) before trying again."""
+
+    def __init__(self, base: float):
+        self.base, self.failures, self.until = base, 0, 0.0
+
+    def ready(self) -> bool:
+        return time.monotonic() >= self.until
+
+    def failed(self) -> float:
+        self.failures += 1
+        delay = min(self.base * 2 ** (self.failures - 1), MAX_BACKOFF) * random.uniform(0.8, 1.2)
+        self.until = time.monotonic() + delay
+        return delay
+
+    def succeeded(self) -> None:
+        self.failures, self.until = 0, 0.0
+
+
+class Daemon:
+    """The scheduled jobs of one ``mailbot run`` process."""
+
+    def __init__(self, cfg: Config, engine: Engine, desk: Desk | None = None):
+        self.cfg, self.engine = cfg, engine
+        self.desk = desk or build_desk(cfg)
+        self.stopping = threading.Event()
+        self.poll_backoff = Backoff(min(cfg.mailbox.poll_interval_seconds, 60))
+        self.send_backoff = Backoff(30)
+
+    def poll_job(self) -> None:
+        if not self.poll_backoff.ready() or self.stopping.is_set():
+            return
+        started = time.monotonic()
+        try:
+            report = poll_once(self.cfg, self.engine, self.desk, self.stopping.is_set)
+        except MailbotError as e:
+            log.warning("poll failed, retrying in %.0f s: %s", self.poll_backoff.failed(), e)
+            return
+        self.poll_backoff.succeeded()
+        log.info("poll: fetched=%d recorded=%d duplicates=%d ms=%d", report.fetched,
+                 report.recorded, report.duplicates, (time.monotonic() - started) * 1000)
+
+    def send_job(self) -> None:
+        if not self.send_backoff.ready() or self.stopping.is_set():
+            return
+        with db.transaction(self.engine) as s:
+            release_held(s, self.cfg)
+        report = deliver(self.engine, self.cfg)
+        if report.deferred:
+            log.warning("send deferred, retrying in %.0f s: %s", self.send_backoff.failed(),
+                        report.errors[-1])
+        else:
+            self.send_backoff.succeeded()
+        if report.sent or report.failed:
+            log.info("send: sent=%d failed=%d", report.sent, report.failed)
+
+    def scheduler(self) -> BackgroundScheduler:
+        sched = BackgroundScheduler(timezone=self.cfg.campaign.timezone, job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
+        now = datetime.now(UTC)
+        sched.add_job(self.poll_job, "interval", id="poll", next_run_time=now,
+                      seconds=self.cfg.mailbox.poll_interval_seconds)
+        sched.add_job(self.send_job, "interval", id="send", seconds=15,
+                      next_run_time=now + timedelta(seconds=2))
+        return sched
+
+    def run(self) -> None:
+        """Run until SIGTERM/SIGINT; the job in hand finishes its message first."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stopping.set())
+        sched = self.scheduler()
+        sched.start()
+        log.info("mailbot run: polling %s every %d s", self.cfg.mailbox.username,
+                 self.cfg.mailbox.poll_interval_seconds)
+        self.stopping.wait()
+        log.info("stopping: finishing the job in hand")
+        sched.shutdown(wait=True)

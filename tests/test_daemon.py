@@ -1,0 +1,65 @@
+"""`mailbot run` as a real process against the local Dovecot and Postfix."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import MAILSTACK, ROOT, reset_mailbox, write_config
+from test_receipts import SCHOOL, inbox, submit
+
+pytestmark = pytest.mark.mailstack
+
+
+def start_daemon(cfg: Path, log: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "mailbot.cli", "--config", str(cfg), "run"],
+                            stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, env=os.environ.copy(), cwd=ROOT)
+
+
+@pytest.fixture
+def daemon(mailstack, tmp_path):
+    for user in (mailstack["MAILSTACK_CONTACT"], SCHOOL):
+        reset_mailbox(user)
+    cfg = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}", receipts=True,
+                       poll_interval_seconds=1)
+    log = tmp_path / "daemon.log"
+    proc = start_daemon(cfg, log)
+    yield mailstack, proc, log
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def test_daemon_answers_within_seconds_and_stops_cleanly(daemon):
+    stack, proc, log = daemon
+    submit(stack, SCHOOL, "四川大学后勤活动方案", "活动方案见正文。四川大学后勤保障部")
+    receipts = inbox(stack, SCHOOL, 1, timeout=30)
+    assert len(receipts) == 1 and receipts[0]["Subject"].startswith("[回执 JLX2024-")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    text = log.read_text(encoding="utf-8")
+    assert "已停止" in text and "status=accepted" in text and "Traceback" not in text
+
+
+def test_daemon_recovers_from_an_imap_outage(daemon):
+    stack, proc, log = daemon
+    conf = Path(stack["MAILBOT_CONFIG"]).parent / "etc" / "dovecot.conf"
+    time.sleep(2)
+    subprocess.run(["doveadm", "-c", str(conf), "stop"], check=True, capture_output=True)
+    try:
+        time.sleep(4)
+        assert proc.poll() is None
+    finally:
+        subprocess.run([str(MAILSTACK), "start"], check=True, capture_output=True, timeout=120)
+    submit(stack, SCHOOL, "四川大学后勤新闻稿", "新闻稿见正文。" * 5 + "\n四川大学后勤保障部")
+    assert len(inbox(stack, SCHOOL, 1, timeout=60)) == 1
+    assert "poll failed" in log.read_text(encoding="utf-8")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
