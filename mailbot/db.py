@@ -13,7 +13,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -35,6 +35,8 @@ def connect(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
         with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":  # two processes starting at once migrate once
+                conn.execute(text("SELECT pg_advisory_xact_lock(7240625)"))
             cfg = AlembicConfig()
             cfg.set_main_option("script_location", str(MIGRATIONS))
             cfg.attributes["connection"] = conn
@@ -98,7 +100,12 @@ def last_uid(session: Session, account: str, folder: str, uidvalidity: int) -> i
 
 def record_uid(session: Session, account: str, folder: str, uidvalidity: int, uid: int,
                message: Message) -> None:
-    """Remember that this UID holds *message* (its processed action still to do)."""
+    """Remember that this UID holds *message* (its processed action still to do);
+    a UID another process recorded first is left as it is."""
+    if session.scalar(select(ImapUid.id).where(
+            ImapUid.account == account, ImapUid.folder == folder,
+            ImapUid.uidvalidity == uidvalidity, ImapUid.uid == uid)) is not None:
+        return
     session.add(ImapUid(account=account, folder=folder, uidvalidity=uidvalidity, uid=uid,
                         message_pk=message.id, action_done=False))
 

@@ -59,6 +59,12 @@ def db_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'mailbot.sqlite3'}"
         return
+    yield request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """A new, empty PostgreSQL schema on the server at 127.0.0.1:5432, dropped afterwards."""
     schema = "t_" + uuid.uuid4().hex[:12]
     admin = create_engine(PG_ADMIN_URL)
     with admin.begin() as conn:
