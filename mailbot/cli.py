@@ -13,17 +13,21 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 from . import config as config_mod
 from . import db
 from . import outbox as outbox_mod
 from . import receipts as receipts_mod
+from .classify.engine import load_rulebook
 from .classify.roster import read_roster, write_roster
 from .classify.school import load_directory
 from .errors import ConfigError, MailbotError
 from .jobs import Daemon
 from .pipeline import build_desk, process
-from .poll import poll_once
+from .poll import poll_and_record
+from .progress import matrix, schools_by_district
 from .reclassify import reclassify as reclassify_messages
 from .report import STATUS_ZH, explanation, submission, table
 from .sources import iter_messages
@@ -62,7 +66,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 @click.pass_obj
 def poll(obj: _Obj, once: bool) -> None:
     """Fetch new mail from the contact mailbox (IMAP) and record it."""
-    rep = poll_once(obj.cfg, obj.engine(), build_desk(obj.cfg))
+    rep = poll_and_record(obj.cfg, obj.engine(), build_desk(obj.cfg))
     by = "，".join(f"{STATUS_ZH.get(k, k)} {v}" for k, v in sorted(rep.by_status.items()))
     click.echo(f"收取 {rep.fetched} 封，新登记 {rep.recorded} 封，重复 {rep.duplicates} 封"
                + (f"（{by}）" if by else ""))
@@ -198,6 +202,37 @@ def schools_import(obj: _Obj, path: Path) -> None:
         click.echo(f"  未采用：{problem}")
     if rows:
         click.echo("提示：运行 mailbot reclassify 让已收邮件按新名单重新识别")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def status(obj: _Obj, as_json: bool) -> None:
+    """Progress per district (school × deliverable), last poll, queues, last error."""
+    cfg, engine = obj.cfg, obj.engine()
+    tz = ZoneInfo(cfg.campaign.timezone)
+    directory = load_rulebook(cfg.rules_dir).directory
+    with db.transaction(engine) as s:
+        rows = [submission(m, tz) for m in db.submissions(s)]
+        state = {"last_poll": db.get_state(s, "last_poll"),
+                 "last_error": db.get_state(s, "last_error"), **db.counts(s)}
+    grid = matrix(rows, schools_by_district(directory, [d.name for d in cfg.districts]))
+    state["districts"] = [{"district": d, "school": sc, **sent} for d, sc, sent in grid]
+    if as_json:
+        click.echo(json.dumps(state, ensure_ascii=False, indent=2))
+        return
+    console = Console()
+    table = Table(title=f"{cfg.campaign.name} 报送进度")
+    for column in ("片区", "学校", "活动方案", "新闻", "视频/推文"):
+        table.add_column(column)
+    for d, sc, sent in grid:
+        table.add_row(d, sc, *("✓" if sent[k] else "—" for k in ("plan", "news", "video")))
+    console.print(table)
+    last = state["last_poll"]
+    console.print(f"最近一次收信：{last.get('at', '从未')}，邮件 {state['messages']}，"
+                  f"发件箱 {state['outbox']}")
+    if state["last_error"]:
+        console.print(f"[red]最近的错误：{state['last_error']['at']} {state['last_error']['error']}")
 
 
 @cli.command("check-config")

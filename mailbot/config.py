@@ -26,10 +26,23 @@ BUNDLED_RULES = Path(__file__).resolve().parent.parent / "rules"
 SECRET_KEYS = {"password", "passwd", "secret", "token", "authcode"}
 
 
+# Known providers: (IMAP host, port, security), (SMTP host, port, security), notes.
+PROVIDERS: dict[str, tuple[tuple[str, int, str], tuple[str, int, str]]] = {
+    "qq": (("imap.qq.com", 993, "tls"), ("smtp.qq.com", 465, "tls")),
+    "163": (("imap.163.com", 993, "tls"), ("smtp.163.com", 465, "tls")),
+    "126": (("imap.126.com", 993, "tls"), ("smtp.126.com", 465, "tls")),
+    "exmail": (("imap.exmail.qq.com", 993, "tls"), ("smtp.exmail.qq.com", 465, "tls")),
+    "outlook": (("outlook.office365.com", 993, "tls"), ("smtp.office365.com", 587, "starttls")),
+    "coremail": (("", 993, "tls"), ("", 465, "tls")),   # campus Coremail: give host
+    "custom": (("", 993, "tls"), ("", 465, "tls")),
+}
+
+
 @dataclass(frozen=True)
 class Mailbox:
     host: str
     username: str
+    provider: str = "custom"
     port: int = 993
     security: str = "tls"
     ca_file: str = ""
@@ -198,11 +211,14 @@ def _mailbox(c: _Checker, t: dict) -> Mailbox:
     if not folders or not all(isinstance(f, str) and f for f in folders):
         c.fail("mailbox.folders", "应为非空的文件夹名列表 (expected a list of folder names)")
         folders = ["INBOX"]
+    provider = c.get(t, "mailbox", "provider", str, "custom", choices=tuple(PROVIDERS))
+    (host, port, security), _ = PROVIDERS[provider]
     mb = Mailbox(
-        host=c.get(t, "mailbox", "host", str, "", required=True),
+        provider=provider,
+        host=c.get(t, "mailbox", "host", str, host, required=not host),
         username=c.get(t, "mailbox", "username", str, "", required=True),
-        port=c.get(t, "mailbox", "port", int, 993),
-        security=c.get(t, "mailbox", "security", str, "tls", choices=SECURITY),
+        port=c.get(t, "mailbox", "port", int, port),
+        security=c.get(t, "mailbox", "security", str, security, choices=SECURITY),
         ca_file=c.get(t, "mailbox", "ca_file", str, ""),
         folders=tuple(folders),
         processed_action=c.get(t, "mailbox", "processed_action", str, "seen", choices=ACTIONS),
@@ -223,9 +239,15 @@ def _mailbox(c: _Checker, t: dict) -> Mailbox:
     return mb
 
 
-def _smtp(c: _Checker, t: dict) -> Smtp:
+def _smtp(c: _Checker, t: dict, mailbox: Mailbox) -> Smtp:
+    """[smtp]; host, port and security default to the mailbox provider's, the
+    login and sender address to the mailbox's."""
     c.unknown(t, "smtp", _fields(Smtp))
-    s = Smtp(**{k: c.get(t, "smtp", k, int if k == "port" else str, getattr(Smtp, k),
+    (host, port, security) = PROVIDERS[mailbox.provider][1]
+    defaults = {"host": host, "port": port, "security": security,
+                "username": mailbox.username, "from_address": mailbox.username}
+    s = Smtp(**{k: c.get(t, "smtp", k, int if k == "port" else str,
+                         defaults.get(k, getattr(Smtp, k)),
                          choices=SECURITY if k == "security" else ())
                 for k in _fields(Smtp)})
     if s.ca_file and not _resolve(c.path, s.ca_file).is_file():
@@ -342,9 +364,10 @@ def load(path: Path | str | None = None) -> Config:
         raise ConfigError([f"{path}: TOML 语法错误 (syntax error): {e}"]) from None
     c.unknown(data, "", {"mailbox", "smtp", "storage", "campaign", "secretariat", "districts",
                          "rules", "receipts"})
+    mailbox = _mailbox(c, c.table(data, "mailbox"))
     cfg = Config(path=path.resolve(),
-                 mailbox=_mailbox(c, c.table(data, "mailbox")),
-                 smtp=_smtp(c, c.table(data, "smtp")),
+                 mailbox=mailbox,
+                 smtp=_smtp(c, c.table(data, "smtp"), mailbox),
                  storage=_storage(c, c.table(data, "storage")),
                  campaign=_campaign(c, c.table(data, "campaign")),
                  secretariat=_secretariat(c, c.table(data, "secretariat")),

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from .errors import StorageError
-from .models import ImapUid, KnownSender, Message, Receipt
+from .models import AppState, ImapUid, KnownSender, Message, OutboxMail, Receipt
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -164,3 +164,24 @@ def remember_sender(session: Session, address: str, school: str, source: str) ->
         row = KnownSender(address=address.lower())
         session.add(row)
     row.school, row.source, row.confirmed_at = school, source, datetime.now(UTC)
+
+
+def set_state(session: Session, key: str, value: dict) -> None:
+    row = session.get(AppState, key)
+    if row is None:
+        row = AppState(key=key)
+        session.add(row)
+    row.value, row.updated_at = value, datetime.now(UTC)
+
+
+def get_state(session: Session, key: str) -> dict:
+    row = session.get(AppState, key)
+    return dict(row.value) if row else {}
+
+
+def counts(session: Session) -> dict[str, dict[str, int]]:
+    """Messages by status and outbox mail by status."""
+    msgs = dict(session.execute(select(Message.status, func.count()).group_by(Message.status)).all())
+    out = dict(session.execute(select(OutboxMail.status, func.count())
+                               .group_by(OutboxMail.status)).all())
+    return {"messages": msgs, "outbox": out}

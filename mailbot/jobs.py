@@ -22,7 +22,7 @@ from .config import Config
 from .errors import MailbotError
 from .outbox import deliver
 from .pipeline import Desk, build_desk
-from .poll import poll_once
+from .poll import poll_and_record
 from .receipts import release_held
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class Daemon:
             return
         started = time.monotonic()
         try:
-            report = poll_once(self.cfg, self.engine, self.desk, self.stopping.is_set)
+            report = poll_and_record(self.cfg, self.engine, self.desk, self.stopping.is_set)
         except MailbotError as e:
             log.warning("poll failed, retrying in %.0f s: %s", self.poll_backoff.failed(), e)
             return

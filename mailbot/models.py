@@ -179,3 +179,13 @@ class BouncingAddress(Base):
     address: Mapped[str] = mapped_column(Text, primary_key=True)
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class AppState(Base):
+    """Small facts the daemon keeps between runs (last poll, last error, digest periods)."""
+
+    __tablename__ = "app_state"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -15,11 +15,13 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
 from . import db
 from .config import Config, resolve_file, secret
+from .errors import MailbotError
 from .imap import ImapMailbox
 from .outbox import DeliveryReport, deliver
 from .pipeline import Desk, process
@@ -81,6 +83,22 @@ def poll_once(cfg: Config, engine: Engine, desk: Desk,
     with db.transaction(engine) as s:
         release_held(s, cfg)
     report.delivery = deliver(engine, cfg)
+    return report
+
+
+def poll_and_record(cfg: Config, engine: Engine, desk: Desk,
+                    should_stop: Callable[[], bool] = lambda: False) -> PollReport:
+    """:func:`poll_once`, remembering when it ran and its last error (for ``mailbot status``)."""
+    now = datetime.now(UTC).isoformat()
+    try:
+        report = poll_once(cfg, engine, desk, should_stop)
+    except MailbotError as e:
+        with db.transaction(engine) as s:
+            db.set_state(s, "last_error", {"at": now, "error": str(e)})
+        raise
+    with db.transaction(engine) as s:
+        db.set_state(s, "last_poll", {"at": now, "fetched": report.fetched,
+                                      "recorded": report.recorded})
     return report
 
 

@@ -49,3 +49,16 @@ def test_toml_syntax_error_names_the_file(tmp_path):
     p.write_text("[mailbox\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="TOML 语法错误"):
         config.load(p)
+
+
+def test_provider_preset_fills_hosts_and_check_config_says_what_is_missing(tmp_path):
+    p = tmp_path / "qq.toml"
+    p.write_text('[mailbox]\nprovider = "qq"\nusername = "344523819@qq.com"\n', encoding="utf-8")
+    cfg = config.load(p)
+    assert (cfg.mailbox.host, cfg.mailbox.port, cfg.mailbox.security) == ("imap.qq.com", 993, "tls")
+    assert (cfg.smtp.host, cfg.smtp.port, cfg.smtp.from_address) == ("smtp.qq.com", 465,
+                                                                      "344523819@qq.com")
+    p.write_text('[mailbox]\nprovider = "coremail"\nusername = "a@b.edu.cn"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        config.load(p)
+    assert any("mailbox.host" in m for m in e.value.problems)

@@ -18,16 +18,36 @@ LABELLED = ROOT / "tests" / "data" / "labelled"
 LABELS = tomllib.loads((LABELLED / "labels.toml").read_text(encoding="utf-8"))["mail"]
 
 
+CONFIG = ROOT / "config.example.toml"
+
+
 @pytest.fixture(scope="module")
-def listing(tmp_path_factory) -> dict[str, dict]:
+def env(tmp_path_factory) -> dict[str, str]:
     tmp = tmp_path_factory.mktemp("labelled")
     env = {"MAILBOT_DATA_DIR": str(tmp / "data"),
            "MAILBOT_DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}"}
-    config = ROOT / "config.example.toml"
-    files = [str(LABELLED / m["file"]) for m in LABELS]
-    run_cli("import", *files, config=config, env=env)
-    rows = json.loads(run_cli("submissions", "--json", config=config, env=env).stdout)
+    run_cli("import", *[str(LABELLED / m["file"]) for m in LABELS], config=CONFIG, env=env)
+    return env
+
+
+@pytest.fixture(scope="module")
+def listing(env) -> dict[str, dict]:
+    rows = json.loads(run_cli("submissions", "--json", config=CONFIG, env=env).stdout)
     return {r["source"].rsplit("/", 1)[1]: r for r in rows}
+
+
+def test_status_matrix_counts_only_accepted_mail(env, listing):
+    status = json.loads(run_cli("status", "--json", config=CONFIG, env=env).stdout)
+    grid = {(d["district"], d["school"]): d for d in status["districts"]}
+    for label in LABELS:
+        if label["status"] == "accepted":
+            row = listing[label["file"]]
+            cell = grid[(row["district"] or "未分配片区", label["school"])]
+            assert all(cell[k] for k in label["kinds"])
+    assert {d["district"] for d in status["districts"]} >= {"成都第一片区", "川南片区", "未分配片区"}
+    assert status["messages"]["accepted"] == sum(m["status"] == "accepted" for m in LABELS)
+    human = run_cli("status", config=CONFIG, env=env).stdout
+    assert "报送进度" in human and "四川师范大学" in human
 
 
 def _links(items) -> list[tuple[str, str]]:

@@ -1,0 +1,44 @@
+"""Who has sent what: the school × deliverable matrix, per district (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+KINDS = ("plan", "news", "video")
+UNASSIGNED = "未分配片区"
+
+
+def matrix(rows: Sequence[dict], schools_by_district: Mapping[str, Sequence[str]]
+           ) -> list[tuple[str, str, dict[str, bool]]]:
+    """(district, school, {plan, news, video: sent?}) for every school of every district,
+    then the schools with accepted mail but no district (under "未分配片区").
+
+    Only ``accepted`` submissions count; *rows* are ``report.submission`` dicts.
+    """
+    sent: dict[str, set[str]] = {}
+    district_of: dict[str, str | None] = {}
+    for r in rows:
+        if r["status"] == "accepted" and r["school"]:
+            sent.setdefault(r["school"], set()).update(r["kinds"])
+            district_of.setdefault(r["school"], r["district"])
+    out, listed = [], set()
+    for district, schools in schools_by_district.items():
+        for school in schools:
+            out.append((district, school, {k: k in sent.get(school, ()) for k in KINDS}))
+            listed.add(school)
+    order = {name: i for i, name in enumerate(schools_by_district)}
+    extra = sorted(set(sent) - listed, key=lambda sc: (order.get(district_of[sc], len(order)),
+                                                       district_of[sc] or "", sc))
+    for school in extra:
+        out.append((district_of[school] or UNASSIGNED, school,
+                    {k: k in sent[school] for k in KINDS}))
+    return out
+
+
+def schools_by_district(directory, district_names: Sequence[str]) -> dict[str, list[str]]:
+    """District name -> official names of its schools (directory and roster), in config order."""
+    out: dict[str, list[str]] = {name: [] for name in district_names}
+    for school in directory.schools:
+        if school.district in out:
+            out[school.district].append(school.name)
+    return out
