@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,18 +18,24 @@ from rich.console import Console
 from rich.table import Table
 
 from . import config as config_mod
-from . import db
+from . import db, digest_run
 from . import outbox as outbox_mod
 from . import receipts as receipts_mod
 from .classify.engine import load_rulebook
 from .classify.roster import read_roster, write_roster
 from .classify.school import load_directory
+from .digest import Period
+from .digest_files import xlsx_summary
 from .errors import ConfigError, MailbotError
+from .export import export_zip
+from .filing import FileStore
 from .jobs import Daemon
 from .pipeline import build_desk, process
 from .poll import poll_and_record
 from .progress import matrix, schools_by_district
+from .reclassify import quarantined as quarantined_messages
 from .reclassify import reclassify as reclassify_messages
+from .reclassify import release as release_message
 from .report import STATUS_ZH, explanation, submission, table
 from .sources import iter_messages
 
@@ -202,6 +209,86 @@ def schools_import(obj: _Obj, path: Path) -> None:
         click.echo(f"  未采用：{problem}")
     if rows:
         click.echo("提示：运行 mailbot reclassify 让已收邮件按新名单重新识别")
+
+
+@cli.command()
+@click.option("--district", help="Only this district.")
+@click.option("--secretariat", is_flag=True, help="Only the secretariat's summary.")
+@click.option("--dry-run", "outdir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write HTML, text, xlsx and ics into this folder instead of sending.")
+@click.option("--send", is_flag=True, help="Queue and send the digests now.")
+@click.pass_obj
+def digest(obj: _Obj, district: str | None, secretariat: bool, outdir: Path | None,
+           send: bool) -> None:
+    """District digests and the secretariat's summary: preview or send."""
+    if bool(outdir) == send:
+        raise click.UsageError("请选择 --dry-run 目录 或 --send 之一 (one of --dry-run DIR / --send)")
+    engine, cfg = obj.engine(), obj.cfg
+    names = digest_run.audiences(cfg, district, secretariat)
+    for o in digest_run.run(engine, cfg, names, outdir=outdir):
+        click.echo(f"{o.audience}：{DIGEST_ZH.get(o.result, o.result)}")
+    if outdir:
+        click.echo(f"预览文件在 {outdir}")
+    else:
+        _echo_delivery(outbox_mod.deliver(engine, cfg))
+
+
+@cli.command()
+@click.option("--district", help="Only this district's schools.")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--zip", "zip_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def export(obj: _Obj, district: str | None, xlsx_path: Path | None, zip_path: Path | None) -> None:
+    """Export what was received: --xlsx FILE (summary workbook) or --zip FILE (files)."""
+    if bool(xlsx_path) == bool(zip_path):
+        raise click.UsageError("请选择 --xlsx 文件 或 --zip 文件 之一 (one of --xlsx / --zip)")
+    cfg, engine = obj.cfg, obj.engine()
+    name = digest_run.audiences(cfg, district)[0] if district else digest_run.SECRETARIAT
+    with db.transaction(engine) as s:
+        rows = [submission(m, ZoneInfo(cfg.campaign.timezone)) for m in db.submissions(s)]
+    now = datetime.now(UTC)
+    d = digest_run.build(cfg, name, rows, Period(None, now), now)
+    if xlsx_path:
+        xlsx_path.write_bytes(xlsx_summary(d))
+        click.echo(f"已导出汇总表 {xlsx_path}（{len(d.items)} 封材料）")
+    else:
+        store = FileStore(cfg.storage.data_dir)
+        n = export_zip(d.items, lambda p: store.path(p).read_bytes(), zip_path)
+        click.echo(f"已导出 {n} 个文件到 {zip_path}（片区/学校/类别，清单 manifest.csv）")
+
+
+DIGEST_ZH = {"queued": "已排队发送", "written": "已写出预览", "nothing new": "自上次以来没有新材料，未发送",
+             "no address": "配置中没有邮箱，未发送", "already queued": "本期已发送过"}
+
+
+@cli.group()
+def quarantine() -> None:
+    """Quarantined mail: list, release (file it after all), reprocess."""
+
+
+@quarantine.command("list")
+@click.pass_obj
+def quarantine_list(obj: _Obj) -> None:
+    rows = quarantined_messages(obj.engine())
+    for m in rows:
+        click.echo(f"#{m.id:<4} {m.sender or '(无发件人)'}  {m.subject}\n      原因: {m.status_reason}")
+    click.echo(f"共 {len(rows)} 封已隔离")
+
+
+@quarantine.command("release")
+@click.argument("pk", type=int)
+@click.pass_obj
+def quarantine_release(obj: _Obj, pk: int) -> None:
+    m = release_message(obj.engine(), build_desk(obj.cfg, False), pk)
+    click.echo(f"#{pk} 已放行：{STATUS_ZH.get(m.status, m.status)}，附件 {len(m.attachments)} 个")
+
+
+@quarantine.command("reprocess")
+@click.argument("pk", type=int)
+@click.pass_obj
+def quarantine_reprocess(obj: _Obj, pk: int) -> None:
+    counts = reclassify_messages(obj.engine(), build_desk(obj.cfg), [pk])
+    click.echo(f"#{pk} 重新处理：{'有变化' if counts['changed'] else '无变化'}")
 
 
 @cli.command()

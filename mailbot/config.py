@@ -123,6 +123,17 @@ class Receipts:
 
 
 @dataclass(frozen=True)
+class DigestSettings:
+    enabled: bool = True
+    day_of_week: str = "mon"
+    time: str = "09:00"
+    reminder_days_before: int = 7
+    cc: tuple[str, ...] = ()
+    attach_limit_mb: int = 20
+    template_dir: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     mailbox: Mailbox
@@ -133,6 +144,7 @@ class Config:
     districts: tuple[District, ...] = field(default=())
     rules_dir: Path = BUNDLED_RULES
     receipts: Receipts = Receipts()
+    digest: DigestSettings = DigestSettings()
 
 
 def default_path() -> Path:
@@ -336,6 +348,27 @@ def _receipts(c: _Checker, t: dict) -> Receipts:
     return r
 
 
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _digest(c: _Checker, t: dict) -> DigestSettings:
+    c.unknown(t, "digest", _fields(DigestSettings))
+    cc = c.get(t, "digest", "cc", list, [])
+    d = DigestSettings(enabled=c.get(t, "digest", "enabled", bool, True),
+                       day_of_week=c.get(t, "digest", "day_of_week", str, "mon", choices=DAYS),
+                       time=c.get(t, "digest", "time", str, "09:00"),
+                       reminder_days_before=c.get(t, "digest", "reminder_days_before", int, 7),
+                       cc=tuple(str(x) for x in cc),
+                       attach_limit_mb=c.get(t, "digest", "attach_limit_mb", int, 20),
+                       template_dir=c.get(t, "digest", "template_dir", str, ""))
+    hour, _, minute = d.time.partition(":")
+    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        c.fail("digest.time", f"时间 {d.time!r} 无效，应为 HH:MM (bad time)")
+    if any("@" not in x for x in d.cc):
+        c.fail("digest.cc", "应为邮箱地址列表 (expected e-mail addresses)")
+    return d
+
+
 def _rules_dir(c: _Checker, t: dict) -> Path:
     c.unknown(t, "rules", {"dir"})
     value = c.get(t, "rules", "dir", str, "")
@@ -363,7 +396,7 @@ def load(path: Path | str | None = None) -> Config:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([f"{path}: TOML 语法错误 (syntax error): {e}"]) from None
     c.unknown(data, "", {"mailbox", "smtp", "storage", "campaign", "secretariat", "districts",
-                         "rules", "receipts"})
+                         "rules", "receipts", "digest"})
     mailbox = _mailbox(c, c.table(data, "mailbox"))
     cfg = Config(path=path.resolve(),
                  mailbox=mailbox,
@@ -373,7 +406,8 @@ def load(path: Path | str | None = None) -> Config:
                  secretariat=_secretariat(c, c.table(data, "secretariat")),
                  districts=_districts(c, data.get("districts", [])),
                  rules_dir=_rules_dir(c, c.table(data, "rules")),
-                 receipts=_receipts(c, c.table(data, "receipts")))
+                 receipts=_receipts(c, c.table(data, "receipts")),
+                 digest=_digest(c, c.table(data, "digest")))
     if c.problems:
         raise ConfigError(c.problems)
     return cfg

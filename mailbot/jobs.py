@@ -13,11 +13,12 @@ import signal
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
-from . import db
+from . import db, digest_run
 from .config import Config
 from .errors import MailbotError
 from .outbox import deliver
@@ -46,6 +47,34 @@ class Backoff:
 
     def succeeded(self) -> None:
         self.failures, self.until = 0, 0.0
+
+
+def reminder_times(cfg: Config, now: datetime) -> list[datetime]:
+    """The extra digest runs: ``reminder_days_before`` days before each phase's due date,
+    at the digest time (campaign time zone), those still ahead of *now*."""
+    tz = ZoneInfo(cfg.campaign.timezone)
+    hour, minute = (int(x) for x in cfg.digest.time.split(":"))
+    out = set()
+    for phase in cfg.campaign.phases:
+        if phase.due:
+            day = phase.due - timedelta(days=cfg.digest.reminder_days_before)
+            when = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+            if when > now:
+                out.add(when)
+    return sorted(out)
+
+
+def last_slot(cfg: Config, now: datetime) -> datetime:
+    """The most recent weekly digest time at or before *now*."""
+    tz = ZoneInfo(cfg.campaign.timezone)
+    hour, minute = (int(x) for x in cfg.digest.time.split(":"))
+    local = now.astimezone(tz)
+    for back in range(8):
+        day = (local - timedelta(days=back)).date()
+        when = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+        if day.strftime("%a").lower() == cfg.digest.day_of_week and when <= now:
+            return when
+    raise AssertionError("unreachable")
 
 
 class Daemon:
@@ -85,6 +114,23 @@ class Daemon:
         if report.sent or report.failed:
             log.info("send: sent=%d failed=%d", report.sent, report.failed)
 
+    def digest_job(self) -> None:
+        """Queue the digests due (each audience once per period) and send them."""
+        if self.stopping.is_set():
+            return
+        names = digest_run.audiences(self.cfg)
+        outcomes = digest_run.run(self.engine, self.cfg, names)
+        log.info("digest: %s", ", ".join(f"{o.audience}={o.result}" for o in outcomes))
+        self.send_job()
+
+    def digest_overdue(self, now: datetime) -> bool:
+        """True when some audience's last digest ended before the last weekly slot."""
+        slot = last_slot(self.cfg, now)
+        with db.transaction(self.engine) as s:
+            ends = [db.get_state(s, f"digest:{n}").get("end")
+                    for n in digest_run.audiences(self.cfg)]
+        return any(e and datetime.fromisoformat(e) < slot for e in ends)
+
     def scheduler(self) -> BackgroundScheduler:
         sched = BackgroundScheduler(timezone=self.cfg.campaign.timezone, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
@@ -93,6 +139,16 @@ class Daemon:
                       seconds=self.cfg.mailbox.poll_interval_seconds)
         sched.add_job(self.send_job, "interval", id="send", seconds=15,
                       next_run_time=now + timedelta(seconds=2))
+        if self.cfg.digest.enabled:
+            hour, minute = (int(x) for x in self.cfg.digest.time.split(":"))
+            sched.add_job(self.digest_job, "cron", id="digest", day_of_week=self.cfg.digest.day_of_week,
+                          hour=hour, minute=minute)
+            if self.digest_overdue(now):  # the daemon was down at the last slot: catch up once
+                sched.add_job(self.digest_job, "date", id="digest-catch-up",
+                              run_date=now + timedelta(seconds=5))
+            for when in reminder_times(self.cfg, now):
+                sched.add_job(self.digest_job, "date", id=f"reminder-{when:%Y%m%d}",
+                              run_date=when)
         return sched
 
     def run(self) -> None:

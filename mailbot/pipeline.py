@@ -109,10 +109,10 @@ def parse(ctx: Context, it: Intake) -> bool:
 
 
 def verdict_for(session: Session, desk: Desk, parsed: ParsedMessage,
-                received_at: datetime) -> tuple[Classification, str, str]:
+                received_at: datetime, trusted: bool = False) -> tuple[Classification, str, str]:
     """Classify *parsed*; return the classification, the status and its reason."""
     verdict = classify(parsed, desk.rules, desk.campaign, received_at,
-                       db.KnownSenders(session), desk.own_addresses)
+                       db.KnownSenders(session), desk.own_addresses, trusted)
     if not parsed.sender and verdict.status != "ignored":
         return verdict, "quarantined", "没有可识别的发件人地址 (no sender address)"
     return verdict, verdict.status, verdict.reason
@@ -187,10 +187,21 @@ def file_raw(ctx: Context, it: Intake) -> bool:
 def file_attachments(ctx: Context, it: Intake) -> bool:
     if it.parsed is None or it.status == "quarantined":
         return False  # a quarantined mail's files stay inside its .eml, never filed
-    for att, forwarded in _all_attachments(it.parsed):
-        stored = ctx.desk.store.put("files", att.payload, att.filename)
-        it.files.append((len(it.files), att, stored, forwarded))
+    it.files = store_attachments(ctx.desk.store, it.parsed)
     return False
+
+
+def store_attachments(store: FileStore, parsed: ParsedMessage) -> list:
+    """File every attachment (forwarded mail's too): [(position, attachment, stored, forwarded)]."""
+    return [(pos, att, store.put("files", att.payload, att.filename), forwarded)
+            for pos, (att, forwarded) in enumerate(_all_attachments(parsed))]
+
+
+def attachment_rows(files: list) -> list[Attachment]:
+    return [Attachment(position=pos, filename=db.clean(att.filename),
+                       content_type=db.clean(att.content_type), size=stored.size,
+                       sha256=stored.sha256, path=stored.path, inline=att.inline,
+                       forwarded=forwarded) for pos, att, stored, forwarded in files]
 
 
 def record(ctx: Context, it: Intake) -> bool:
@@ -205,11 +216,7 @@ def record(ctx: Context, it: Intake) -> bool:
         recorded_at=now, source=db.clean(it.source), size=len(it.raw),
         raw_path=it.raw_stored.path, notes=list(p.defects) if p else [])
     apply_verdict(msg, it.verdict, it.status, it.reason)
-    for pos, att, stored, forwarded in it.files:
-        msg.attachments.append(Attachment(
-            position=pos, filename=db.clean(att.filename), content_type=db.clean(att.content_type),
-            size=stored.size, sha256=stored.sha256, path=stored.path, inline=att.inline,
-            forwarded=forwarded))
+    msg.attachments.extend(attachment_rows(it.files))
     ctx.session.add(msg)
     ctx.session.flush()
     it.message, it.created = msg, True

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 
 from . import db
+from .errors import MailbotError
 from .models import Message
 from .parse import ParseError, parse_message
-from .pipeline import Desk, apply_verdict, verdict_for
+from .pipeline import Desk, apply_verdict, attachment_rows, store_attachments, verdict_for
 
 
 def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
@@ -37,3 +38,32 @@ def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
             after = (msg.status, msg.school, msg.district, list(msg.kinds), msg.late)
             counts["changed" if after != before else "unchanged"] += 1
     return counts
+
+
+def quarantined(engine: Engine) -> list[Message]:
+    with db.transaction(engine) as s:
+        return list(s.scalars(select(Message).where(Message.status == "quarantined")
+                              .order_by(Message.id)))
+
+
+def release(engine: Engine, desk: Desk, pk: int) -> Message:
+    """The secretariat vouches for quarantined mail #pk: classify it trusting its
+    attachments, file them, and record who decided (no receipt is sent)."""
+    with db.transaction(engine) as s:
+        msg = s.get(Message, pk)
+        if msg is None or msg.status != "quarantined":
+            raise MailbotError(f"#{pk} 不是已隔离的邮件 (not quarantined)")
+        try:
+            parsed = parse_message(desk.store.path(msg.raw_path).read_bytes())
+        except ParseError as e:
+            raise MailbotError(f"#{pk} 无法解析，不能放行 (unreadable): {e}") from None
+        verdict, status, reason = verdict_for(s, desk, parsed, db.aware(msg.received_at),
+                                              trusted=True)
+        if status == "quarantined":
+            raise MailbotError(f"#{pk} 仍无法受理：{reason}")
+        apply_verdict(msg, verdict, status, reason)
+        msg.evidence = msg.evidence + [{"field": "status", "rule": "status.released",
+                                        "detail": "秘书处已放行隔离邮件"}]
+        if not msg.attachments:
+            msg.attachments.extend(attachment_rows(store_attachments(desk.store, parsed)))
+        return msg

@@ -88,15 +88,19 @@ def _sender_only(msg: ParsedMessage) -> ParsedMessage:
 
 def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_at: datetime,
              known_senders: Mapping[str, str] = {},
-             own_addresses: frozenset[str] = frozenset()) -> Classification:
+             own_addresses: frozenset[str] = frozenset(),
+             trusted: bool = False) -> Classification:
     """Decide status, school, district, kinds, lateness, links and plan completeness.
+
+    *trusted* (the secretariat released the mail from quarantine) skips the
+    dangerous-attachment rules.
 
     Machine-generated mail is ``ignored`` and dangerous mail ``quarantined``:
     neither is a submission, so both get no kinds, links or plan check.  A
     robot's school comes from its sender address alone (its text quotes others).
     """
     auto = auto_reason(msg, own_addresses)
-    danger = dangerous_attachments(msg, rules.danger)
+    danger = () if trusted else dangerous_attachments(msg, rules.danger)
     if auto or danger:
         match = identify_school(_sender_only(msg) if auto else msg, rules.directory,
                                 known_senders)

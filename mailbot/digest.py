@@ -1,0 +1,265 @@
+"""Periodic digests: what each district's schools sent, and what is still missing.
+
+Pure functions over ``report.submission`` dicts (no DB, no network).  A district
+digest goes to the district leader; the secretariat digest ("秘书处") covers all
+districts plus the mail that needs a person (待确认学校, 已隔离).
+
+Rules, in one place:
+
+* the period is half-open ``[start, end)`` on ``received_at`` (start None = from
+  the beginning), so consecutive digests never show a message twice;
+* a row belongs to a district when its ``district`` is that district, or when it
+  has no district and its school is one of the district's schools;
+* "sent" (missing list, matrix) means an *accepted* message of that kind received
+  before ``period.end``; ignored / quarantined / needs_school never count;
+* a deliverable is listed as missing only once its phase has opened;
+  ``days_left`` = due date minus today in the campaign time zone (negative = 已截止);
+* visits come from accepted plans of every district (others may join) with
+  ``visit_date`` >= today; one per (school, date), the latest plan wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from .config import Config
+from .report import KIND_ZH
+
+SECRETARIAT = "秘书处"
+UNASSIGNED = "未分配片区"
+KINDS = ("plan", "news", "video")
+TOTAL_KEYS = ("messages", "accepted", "needs_school", "ignored", "quarantined", "files", "links")
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime | None
+    end: datetime
+
+    def contains(self, moment: datetime) -> bool:
+        return (self.start is None or moment >= self.start) and moment < self.end
+
+
+@dataclass(frozen=True)
+class SchoolSection:
+    school: str
+    items: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class Missing:
+    kind: str
+    kind_name: str
+    due: date | None
+    days_left: int | None
+    schools: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Visit:
+    date: str
+    time: str
+    place: str
+    host_school: str
+    contact: str
+    phone: str
+    submission_id: int
+
+
+@dataclass(frozen=True)
+class Digest:
+    audience: str
+    period: Period
+    sections: tuple[SchoolSection, ...]
+    missing: tuple[Missing, ...]
+    late: tuple[dict, ...]
+    needs_school: tuple[dict, ...]
+    quarantined: tuple[dict, ...]
+    visits: tuple[Visit, ...]
+    matrix: tuple[tuple[str, str, dict[str, bool]], ...]
+    totals: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def is_secretariat(self) -> bool:
+        return self.audience == SECRETARIAT
+
+    @property
+    def items(self) -> tuple[dict, ...]:
+        """Every item of the sections, in section order."""
+        return tuple(r for s in self.sections for r in s.items)
+
+
+# -- wording shared by the templates and the mail (digest_files) --
+
+def day_zh(day: date, year: bool = True) -> str:
+    return f"{day.year}年{day.month}月{day.day}日" if year else f"{day.month}月{day.day}日"
+
+
+def period_zh(p: Period, tz: ZoneInfo) -> str:
+    """[7/1 00:00, 7/8 00:00) -> "2024年7月1日至7月7日"; other times are shown."""
+    end = p.end.astimezone(tz)
+    start = p.start.astimezone(tz) if p.start else None
+    if end.time() == time(0) and (start is None or start.time() == time(0)):
+        last = (end - timedelta(days=1)).date()
+        if start is None:
+            return f"截至{day_zh(last)}"
+        same = start.year == last.year
+        return day_zh(start.date()) + ("" if start.date() == last else
+                                       f"至{day_zh(last, year=not same)}")
+    e = f"{day_zh(end.date())} {end:%H:%M}"
+    return f"截至{e}" if start is None else f"{day_zh(start.date())} {start:%H:%M} 至 {e}"
+
+
+def short_name(cfg: Config) -> str:
+    return getattr(cfg.campaign, "short_name", "") or "接力行"
+
+
+def received(row: dict) -> datetime:
+    """The row's ``received_at`` as an aware datetime."""
+    return datetime.fromisoformat(row["received_at"])
+
+
+def _accepted(row: dict) -> bool:
+    return row.get("status") == "accepted"
+
+
+def _in(period: Period, rows: Sequence[dict]) -> list[dict]:
+    return sorted((r for r in rows if period.contains(received(r))),
+                  key=lambda r: (received(r), r["id"]))
+
+
+def _sections(rows: Sequence[dict], order: Sequence[str]) -> tuple[SchoolSection, ...]:
+    """Accepted rows with a school, grouped per school: *order* first, then by name."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        if _accepted(r) and r.get("school"):
+            groups.setdefault(r["school"], []).append(r)
+    rank = {s: i for i, s in enumerate(order)}
+    names = sorted(groups, key=lambda s: (rank.get(s, len(rank)), s))
+    return tuple(SchoolSection(s, tuple(groups[s])) for s in names)
+
+
+def _sent(rows: Sequence[dict], end: datetime) -> dict[str, set[str]]:
+    """school -> kinds it has sent (accepted) before *end*."""
+    out: dict[str, set[str]] = {}
+    for r in rows:
+        if _accepted(r) and r.get("school") and received(r) < end:
+            out.setdefault(r["school"], set()).update(r.get("kinds") or ())
+    return out
+
+
+def _today(cfg: Config, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(cfg.campaign.timezone)).date()
+
+
+def _missing(schools: Sequence[str], sent: Mapping[str, set[str]], cfg: Config,
+             today: date) -> tuple[Missing, ...]:
+    phases = cfg.campaign.phases or ()
+    out = []
+    for kind in KINDS:
+        phase = next((p for p in phases if p.kind == kind), None)
+        if (phases and phase is None) or (phase and phase.opens and phase.opens > today):
+            continue
+        due = phase.due if phase else None
+        out.append(Missing(kind=kind, kind_name=(phase.name if phase else "") or KIND_ZH[kind],
+                           due=due, days_left=(due - today).days if due else None,
+                           schools=tuple(s for s in schools if kind not in sent.get(s, ()))))
+    return tuple(out)
+
+
+def _visits(rows: Sequence[dict], today: date) -> tuple[Visit, ...]:
+    found: dict[tuple[str, str], Visit] = {}
+    for r in sorted(rows, key=lambda r: (received(r), r["id"])):
+        info = r.get("plan_info") or {}
+        day = info.get("visit_date") or ""
+        if not (_accepted(r) and "plan" in (r.get("kinds") or ()) and day):
+            continue
+        try:
+            if date.fromisoformat(day) < today:
+                continue
+        except ValueError:
+            continue
+        school = r.get("school") or ""
+        found[(school, day)] = Visit(date=day, time=info.get("visit_time") or "",
+                                     place=info.get("place") or "", host_school=school,
+                                     contact=info.get("contact") or "",
+                                     phone=info.get("phone") or "", submission_id=r["id"])
+    return tuple(sorted(found.values(), key=lambda v: (v.date, v.time, v.host_school)))
+
+
+def _row_matrix(district: str, schools: Sequence[str], sent: Mapping[str, set[str]]):
+    return tuple((district, s, {k: k in sent.get(s, ()) for k in KINDS}) for s in schools)
+
+
+def _totals(rows: Sequence[dict]) -> dict[str, int]:
+    totals = dict.fromkeys(TOTAL_KEYS, 0)
+    totals["messages"] = len(rows)
+    for r in rows:
+        if r.get("status") in totals:
+            totals[r["status"]] += 1
+        if _accepted(r):
+            totals["files"] += len(r.get("attachments") or ())
+            totals["links"] += len(r.get("links") or ())
+    return totals
+
+
+def _belongs(row: dict, district: str, schools: set[str]) -> bool:
+    return row.get("district") == district or (not row.get("district")
+                                               and row.get("school") in schools)
+
+
+def build_district_digest(district: str, rows: Sequence[dict], schools_of_district: Sequence[str],
+                          cfg: Config, period: Period, now: datetime) -> Digest:
+    """The digest for one district leader: only that district's schools."""
+    official = set(schools_of_district)
+    mine = [r for r in rows if _belongs(r, district, official)]
+    extra = sorted({r["school"] for r in mine if _accepted(r) and r.get("school")} - official)
+    schools = [*dict.fromkeys(schools_of_district), *extra]
+    current = _in(period, mine)
+    sent, today = _sent(mine, period.end), _today(cfg, now)
+    return Digest(
+        audience=district, period=period, sections=_sections(current, schools),
+        missing=_missing(schools, sent, cfg, today),
+        late=tuple(r for r in current if _accepted(r) and r.get("late")),
+        needs_school=(), quarantined=(), visits=_visits(rows, today),
+        matrix=_row_matrix(district, schools, sent), totals=_totals(current))
+
+
+def build_secretariat_digest(rows: Sequence[dict], schools_by_district: Mapping[str, Sequence[str]],
+                             cfg: Config, period: Period, now: datetime) -> Digest:
+    """The secretariat's digest: every district, plus what needs a person."""
+    order = [d.name for d in cfg.districts]
+    districts = sorted((d for d in schools_by_district if d),
+                       key=lambda d: (order.index(d) if d in order else len(order), d))
+    for r in rows:   # districts known only from the rows (e.g. assigned by a roster)
+        if r.get("district") and r["district"] not in districts:
+            districts.append(r["district"])
+    members: dict[str, list[str]] = {d: list(dict.fromkeys(schools_by_district.get(d, ())))
+                                     for d in districts}
+    placed = {s for names in members.values() for s in names}
+    unassigned: set[str] = set()
+    for r in rows:
+        school = r.get("school")
+        if not (_accepted(r) and school) or school in placed:
+            continue
+        if r.get("district"):
+            members[r["district"]].append(school)
+            placed.add(school)
+        else:
+            unassigned.add(school)
+    sent, today = _sent(rows, period.end), _today(cfg, now)
+    groups = [*members.items(), *([(UNASSIGNED, sorted(unassigned))] if unassigned else [])]
+    all_schools = [s for _, names in groups for s in names]
+    current = _in(period, rows)
+    return Digest(
+        audience=SECRETARIAT, period=period, sections=_sections(current, all_schools),
+        missing=_missing(all_schools, sent, cfg, today),
+        late=tuple(r for r in current if _accepted(r) and r.get("late")),
+        needs_school=tuple(r for r in current if r.get("status") == "needs_school"),
+        quarantined=tuple(r for r in current if r.get("status") == "quarantined"),
+        visits=_visits(rows, today),
+        matrix=tuple(m for d, names in groups for m in _row_matrix(d, names, sent)),
+        totals=_totals(current))

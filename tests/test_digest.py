@@ -1,0 +1,297 @@
+"""Digests: who sees what, what is missing, and the files/mail built from them."""
+
+from __future__ import annotations
+
+import email
+import io
+from datetime import UTC, date, datetime
+from email import policy
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import icalendar
+import openpyxl
+import pytest
+from PIL import Image
+
+from mailbot import config
+from mailbot.digest import UNASSIGNED, Period, build_district_digest, build_secretariat_digest
+from mailbot.digest_files import (
+    digest_html,
+    digest_mail,
+    digest_text,
+    thumbnails,
+    visits_ics,
+    xlsx_summary,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+TZ = ZoneInfo("Asia/Shanghai")
+CD1, CN = "成都第一片区", "川南片区"
+SCHOOLS = {CD1: ["四川师范大学", "西南财经大学", "成都体育学院"],
+           CN: ["四川轻化工大学", "西南医科大学", "宜宾学院"]}
+WEEK = Period(datetime(2024, 7, 1, tzinfo=TZ), datetime(2024, 7, 8, tzinfo=TZ))
+NOW = datetime(2024, 7, 8, 9, 0, tzinfo=TZ)
+
+
+def _jpeg(size=(320, 200), orientation: int | None = None) -> bytes:
+    img = Image.new("RGB", size, (200, 30, 30))
+    buf = io.BytesIO()
+    exif = Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    img.save(buf, "JPEG", exif=exif.tobytes())
+    return buf.getvalue()
+
+
+FILES = {"a/photo.jpg": _jpeg(orientation=6), "a/news.docx": b"PK\x03\x04" + b"x" * 3000,
+         "a/broken.jpg": b"\xff\xd8\xff not really a jpeg"}
+
+
+def read(path: str) -> bytes:
+    return FILES[path]
+
+
+def att(name, path, ctype, sha):
+    return {"filename": name, "size": len(FILES.get(path, b"")), "sha256": sha,
+            "content_type": ctype, "path": path}
+
+
+def row(id_, school, district, when, kinds, status="accepted", **extra):
+    r = {"id": id_, "message_id": f"m{id_}@example.cn", "sender": f"hq{id_}@example.edu.cn",
+         "sender_name": "后勤", "subject": f"{school or '某校'}{'、'.join(kinds)}",
+         "received_at": when.isoformat(), "school": school, "district": district,
+         "kinds": list(kinds), "status": status, "late": False, "attachments": [], "links": [],
+         "plan_missing": [], "plan_info": {}, "evidence": [], "receipt": None,
+         "status_reason": ""}
+    r.update(extra)
+    return r
+
+
+def at(month, day, hour=10):
+    return datetime(2024, month, day, hour, 0, tzinfo=TZ)
+
+
+def visit(day, time="", place=""):
+    return {"visit_date": day, "visit_time": time, "place": place, "contact": "张老师",
+            "phone": "028-84760000"}
+
+
+ROWS = [
+    row(1, "四川师范大学", CD1, at(6, 28), ["plan"],
+        plan_info=visit("2024-07-10", "14:30", "四川师范大学狮子山校区校史馆")),
+    row(2, "西南财经大学", CD1, at(7, 3), ["news"],
+        attachments=[att("参观照片.jpg", "a/photo.jpg", "image/jpeg", "s" * 64),
+                     att("新闻稿.docx", "a/news.docx", "application/vnd.openxmlformats-"
+                         "officedocument.wordprocessingml.document", "d" * 64),
+                     att("坏图.jpg", "a/broken.jpg", "image/jpeg", "b" * 64)]),
+    row(3, "成都体育学院", CD1, at(7, 5), ["plan"], plan_missing=["活动流程"],
+        plan_info=visit("2024-07-02", "09:00")),
+    row(4, "宜宾学院", CN, at(7, 4), ["plan"], plan_info=visit("2024-07-20", "", "宜宾学院校史馆")),
+    row(5, "西南医科大学", CN, at(7, 4), ["news"], status="ignored"),
+    row(6, "四川轻化工大学", CN, at(7, 6), ["plan"], status="quarantined",
+        status_reason="附件含可执行文件"),
+    row(7, None, None, at(7, 6), ["news"], status="needs_school", sender="12345@qq.com"),
+    row(8, "西华大学", "", at(7, 5), ["video"], late=True,
+        links=[{"url": "https://mp.weixin.qq.com/s/abc", "platform": "wechat_article",
+                "title": "", "size": "", "expires": "", "password": ""}]),
+    row(9, "西南财经大学", CD1, at(7, 8, 11), ["video"]),
+]
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return config.load(ROOT / "config.example.toml")
+
+
+def district(cfg, name=CD1, period=WEEK, now=NOW, rows=ROWS):
+    return build_district_digest(name, rows, SCHOOLS[name], cfg, period, now)
+
+
+def secretariat(cfg, period=WEEK, now=NOW):
+    return build_secretariat_digest(ROWS, SCHOOLS, cfg, period, now)
+
+
+@pytest.mark.parametrize("name, schools", [(CD1, ["西南财经大学", "成都体育学院"]), (CN, ["宜宾学院"])])
+def test_district_lists_only_its_schools(cfg, name, schools):
+    d = district(cfg, name)
+    assert [s.school for s in d.sections] == schools
+    assert {r["school"] for r in d.items} <= set(SCHOOLS[name])
+    assert d.needs_school == () and d.quarantined == ()
+    assert [m[1] for m in d.matrix] == SCHOOLS[name]
+
+
+@pytest.mark.parametrize("name, kind, missing", [
+    (CD1, "plan", ["西南财经大学"]),                          # 川师 sent before the period
+    (CD1, "news", ["四川师范大学", "成都体育学院"]),
+    (CD1, "video", SCHOOLS[CD1]),                            # #9 came after period.end
+    (CN, "plan", ["四川轻化工大学", "西南医科大学"]),           # quarantined does not count
+    (CN, "news", SCHOOLS[CN]),                               # ignored does not count
+])
+def test_missing(cfg, name, kind, missing):
+    m = {x.kind: x for x in district(cfg, name).missing}[kind]
+    assert list(m.schools) == missing
+
+
+@pytest.mark.parametrize("now, kind, days", [
+    (NOW, "plan", 115),                                      # due 2024-10-31
+    (datetime(2024, 9, 29, 17, 0, tzinfo=UTC), "video", 0),  # already 9-30 in Shanghai
+    (datetime(2024, 9, 29, 15, 0, tzinfo=UTC), "video", 1),
+    (datetime(2024, 10, 1, 8, 0, tzinfo=TZ), "video", -1),
+])
+def test_days_left_in_shanghai(cfg, now, kind, days):
+    m = {x.kind: x for x in district(cfg, now=now).missing}[kind]
+    assert m.days_left == days and m.due == cfg.campaign.phases[[p.kind for p in
+                                                                 cfg.campaign.phases].index(kind)].due
+
+
+def test_deliverable_not_open_yet_is_not_missing(cfg):
+    d = district(cfg, period=Period(None, at(6, 28, 0)), now=at(6, 28, 0))
+    assert [m.kind for m in d.missing] == ["plan", "video"]    # news opens 7-1
+
+
+@pytest.mark.parametrize("period, ids", [
+    (WEEK, [2, 3]),
+    (Period(None, WEEK.end), [1, 2, 3]),
+    (Period(WEEK.end, datetime(2024, 7, 15, tzinfo=TZ)), [9]),
+    (Period(at(7, 3), at(7, 5)), [2]),                       # [start, end): #3 at 7-5 10:00 out
+])
+def test_period_filtering(cfg, period, ids):
+    assert sorted(r["id"] for r in district(cfg, period=period).items) == ids
+
+
+def test_visits_across_districts_past_dropped(cfg):
+    d = district(cfg)
+    assert [(v.date, v.time, v.host_school, v.submission_id) for v in d.visits] == [
+        ("2024-07-10", "14:30", "四川师范大学", 1), ("2024-07-20", "", "宜宾学院", 4)]
+    later = district(cfg, now=datetime(2024, 7, 15, tzinfo=TZ))
+    assert [v.host_school for v in later.visits] == ["宜宾学院"]
+
+
+def test_secretariat_digest(cfg):
+    d = secretariat(cfg)
+    assert d.audience == "秘书处"
+    assert [r["id"] for r in d.needs_school] == [7]
+    assert [r["id"] for r in d.quarantined] == [6]
+    assert [r["id"] for r in d.late] == [8]
+    groups = {}
+    for dist, school, sent in d.matrix:
+        groups.setdefault(dist, []).append((school, sent))
+    assert list(groups) == [CD1, CN, UNASSIGNED]
+    assert groups[UNASSIGNED] == [("西华大学", {"plan": False, "news": False, "video": True})]
+    assert d.totals == {"messages": 7, "accepted": 4, "needs_school": 1, "ignored": 1,
+                        "quarantined": 1, "files": 3, "links": 1}
+    text = digest_text(d, cfg)
+    for words in ("待确认学校", "已隔离", "附件含可执行文件", UNASSIGNED, "西华大学", "逾期"):
+        assert words in text
+
+
+def test_text_and_html(cfg):
+    d = district(cfg)
+    text = digest_text(d, cfg)
+    for words in ("成都第一片区材料汇总", "2024年7月1日至7月7日", "参观照片.jpg", "方案缺项：活动流程",
+                  "尚未报送", "剩余 115 天", "近期活动", "7月20日（周六）", "四川师范大学：活动方案✓",
+                  "贺健 028-85707118", "朱寒野"):
+        assert words in text, words
+    html = digest_html(d, cfg, {"s" * 64: "thumb-1@qq.com"})
+    assert 'src="cid:thumb-1@qq.com"' in html and "<script" not in html
+    empty = district(cfg, period=Period(at(7, 20), at(7, 21)))
+    assert "本期没有新材料" in digest_text(empty, cfg) and "尚未报送" in digest_text(empty, cfg)
+    odd = [row(20, "西南财经大学", CD1, at(7, 2), ["news"], subject="<script>x</script>")]
+    assert "&lt;script&gt;" in digest_html(district(cfg, rows=odd), cfg, {})
+
+
+def test_xlsx(cfg):
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx_summary(district(cfg))))
+    assert wb.sheetnames == ["汇总", "明细", "待交", "活动预告"]
+    summary = [[c.value for c in r] for r in wb["汇总"].iter_rows()]
+    assert summary[0] == ["片区", "学校", "活动方案", "新闻", "视频推文"]
+    assert summary[1] == [CD1, "四川师范大学", "✓", "✗", "✗"]
+    assert wb["明细"].max_row == 3 and wb["明细"]["B2"].value == "西南财经大学"
+    assert wb["活动预告"]["C2"].value == "四川师范大学"
+    assert wb["汇总"].column_dimensions["B"].width >= 12
+
+
+def test_ics(cfg):
+    cal = icalendar.Calendar.from_ical(visits_ics(district(cfg), cfg))
+    events = list(cal.walk("VEVENT"))
+    assert len(events) == 2
+    assert events[0]["dtstart"].dt == datetime(2024, 7, 10, 14, 30, tzinfo=TZ)
+    assert str(events[0]["uid"]) == "visit-1@mailbot"
+    assert str(events[0]["summary"]) == "四川师范大学博物馆（校史馆）参观"
+    assert events[1]["dtstart"].dt == date(2024, 7, 20)
+    assert str(events[1]["location"]) == "宜宾学院校史馆"
+
+
+def test_thumbnails():
+    png = io.BytesIO()
+    Image.new("RGBA", (50, 400), (0, 0, 255, 128)).save(png, "PNG")
+    FILES["a/logo.png"] = png.getvalue()
+    rows = [*ROWS, row(30, "宜宾学院", CN, at(7, 2), ["news"], attachments=[
+        att("logo.png", "a/logo.png", "image/png", "p" * 64),
+        att("gone.jpg", "a/gone.jpg", "image/jpeg", "g" * 64)])]
+    thumbs = thumbnails(rows, read)
+    assert set(thumbs) == {"s" * 64, "p" * 64}                 # corrupt and unreadable skipped
+    photo = Image.open(io.BytesIO(thumbs["s" * 64]))
+    assert photo.format == "JPEG" and photo.mode == "RGB"
+    assert photo.size == (100, 160)                           # 320x200 rotated by EXIF 6
+    assert max(Image.open(io.BytesIO(thumbs["p" * 64])).size) <= 160
+    assert len(thumbnails(rows, read, max_count=1)) == 1
+
+
+def _parts(mail):
+    return [(p.get_content_type(), p) for p in mail.walk()]
+
+
+def test_digest_mail(cfg):
+    mail = digest_mail(district(cfg), cfg, "houqin@sicnu.edu.cn", ["344523819@qq.com"], read)
+    parsed = email.message_from_bytes(mail.as_bytes(), policy=policy.default)
+    assert parsed["Subject"] == "【接力行】成都第一片区材料汇总 2024年7月1日至7月7日"
+    assert parsed["Message-ID"] == "<digest-d1-202407080000@qq.com>"
+    assert parsed["Auto-Submitted"] == "auto-generated" and parsed["Precedence"] == "bulk"
+    assert parsed["Cc"] == "344523819@qq.com"
+    types = [t for t, _ in _parts(parsed)]
+    assert types[:5] == ["multipart/mixed", "multipart/alternative", "text/plain",
+                         "multipart/related", "text/html"]
+    html = parsed.get_body(("html",)).get_content()
+    image = next(p for t, p in _parts(parsed) if t == "image/jpeg" and p["Content-ID"])
+    assert f'cid:{image["Content-ID"].strip("<>")}' in html
+    names = [p.get_filename() for p in parsed.iter_attachments()]
+    assert names == ["成都第一片区材料汇总-2024-07-08.xlsx", "成都第一片区近期活动-2024-07-08.ics",
+                     "参观照片.jpg", "新闻稿.docx", "坏图.jpg"]
+    assert "filename*" in mail.as_string()                     # RFC 2231
+    xlsx = next(p for p in parsed.iter_attachments() if p.get_filename().endswith(".xlsx"))
+    assert openpyxl.load_workbook(io.BytesIO(xlsx.get_content())).sheetnames[0] == "汇总"
+    assert "mailbot export" not in parsed.get_body(("plain",)).get_content()
+
+
+def test_attach_limit(cfg):
+    d = district(cfg)
+    mail = digest_mail(d, cfg, "houqin@sicnu.edu.cn", [], read, attach_limit=2000)
+    names = [p.get_filename() for p in mail.iter_attachments()]
+    assert "新闻稿.docx" not in names and "参观照片.jpg" in names
+    text = mail.get_body(("plain",)).get_content()
+    assert "新闻稿.docx" in text and "完整材料可由秘书处用 mailbot export 导出" in text
+    none = digest_mail(district(cfg, period=Period(at(7, 20), at(7, 21))), cfg, "x@y.cn", [],
+                       read)
+    assert [p.get_content_type() for p in none.iter_attachments()] == [
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "text/calendar"]
+
+
+def test_secretariat_mail_has_no_visit_ics_when_none(cfg):
+    d = secretariat(cfg, now=datetime(2024, 8, 1, tzinfo=TZ))
+    mail = digest_mail(d, cfg, "344523819@qq.com", [], read)
+    assert mail["Message-ID"].startswith("<digest-secretariat-")
+    assert [p.get_filename().rsplit(".", 1)[1] for p in mail.iter_attachments()][:2] == [
+        "xlsx", "jpg"]
+
+
+def test_schedule_reminders_and_catch_up_slot():
+    from mailbot.jobs import last_slot, reminder_times
+    cfg = config.load(ROOT / "config.example.toml")
+    now = datetime(2024, 9, 4, 12, 0, tzinfo=UTC)        # a Wednesday
+    slot = last_slot(cfg, now)
+    assert slot.weekday() == 0 and slot.strftime("%H:%M") == "09:00" and slot <= now
+    assert (now - slot).days < 7
+    reminders = reminder_times(cfg, now)
+    assert [r.date().isoformat() for r in reminders] == ["2024-09-23", "2024-10-24"]
