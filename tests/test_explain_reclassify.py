@@ -53,3 +53,24 @@ def test_explain_unknown_id_is_one_sentence(tmp_path):
                        f"sqlite:///{tmp_path / 'db.sqlite3'}")
     proc = run_cli("explain", "42", config=cfg, check=False)
     assert proc.returncode == 1 and "没有编号为 42 的邮件" in proc.stderr
+
+
+def test_quarantine_list_release_and_reprocess(tmp_path):
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    exe = ROOT / "tests" / "data" / "labelled" / "55_quarantine_docx_exe.eml"
+    run_cli("import", str(exe), config=cfg)
+    (row,) = json.loads(run_cli("submissions", "--json", config=cfg).stdout)
+    assert row["status"] == "quarantined" and row["attachments"] == []
+    listed = run_cli("quarantine", "list", config=cfg).stdout
+    assert f"#{row['id']}" in listed and "可执行" in listed and "共 1 封已隔离" in listed
+    assert "无变化" in run_cli("quarantine", "reprocess", str(row["id"]), config=cfg).stdout
+    out = run_cli("quarantine", "release", str(row["id"]), config=cfg).stdout
+    assert "已放行" in out
+    (row,) = json.loads(run_cli("submissions", "--json", config=cfg).stdout)
+    assert row["status"] == "accepted" and row["school"] == "四川警察学院"
+    assert row["attachments"] and all((tmp_path / "data" / a["path"]).is_file()
+                                      for a in row["attachments"])
+    assert any(e["rule"] == "status.released" for e in row["evidence"])
+    again = run_cli("quarantine", "release", str(row["id"]), config=cfg, check=False)
+    assert again.returncode == 1 and "不是已隔离的邮件" in again.stderr
