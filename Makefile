@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 
 all: test
 
-DEBS := antiword catdoc
+DEBS := antiword catdoc chromium fonts-noto-cjk
 
 deps:
 	@scripts/mailstack install
