@@ -7,7 +7,6 @@ is printed as one clear sentence and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import config as config_mod
-from . import db, digest_run
+from . import db, digest_run, logs
 from . import outbox as outbox_mod
 from . import receipts as receipts_mod
 from .classify.engine import load_rulebook
@@ -59,12 +59,12 @@ class _Obj:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="配置文件 (default: $MAILBOT_CONFIG or ./config.toml)")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              help="Log lines as text or as JSON objects.")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, config_path: str | None, verbose: bool, log_format: str) -> None:
     """mailbot: 联系邮箱收件登记 — poll, classify, file and acknowledge submissions."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("mailparser").setLevel(logging.INFO if verbose else logging.ERROR)
+    logs.setup(verbose or ctx.invoked_subcommand == "run", log_format)
     ctx.obj = _Obj(config_path)
 
 
@@ -92,7 +92,6 @@ def _echo_delivery(d) -> None:
 @click.pass_obj
 def run(obj: _Obj) -> None:
     """Run the daemon: poll, send receipts, (digests) on schedule, until SIGTERM."""
-    logging.getLogger().setLevel(logging.INFO)
     Daemon(obj.cfg, obj.engine()).run()
     click.echo("mailbot 已停止 (stopped)")
 
@@ -106,11 +105,15 @@ def import_(obj: _Obj, paths: tuple[Path, ...], send_receipts: bool) -> None:
     engine, desk = obj.engine(), build_desk(obj.cfg, send_receipts)
     seen = new = 0
     counts: dict[str, int] = {}
-    for raw, source in iter_messages(list(paths)):
-        it = process(engine, desk, raw, source)
-        seen += 1
-        new += it.created
-        counts[it.message.status] = counts.get(it.message.status, 0) + 1
+    with Progress(TextColumn("导入 {task.completed} 封"), BarColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("import", total=None)
+        for raw, source in iter_messages(list(paths)):   # re-running skips what is recorded
+            it = process(engine, desk, raw, source)
+            seen += 1
+            new += it.created
+            counts[it.message.status] = counts.get(it.message.status, 0) + 1
+            bar.advance(task)
     by = "，".join(f"{STATUS_ZH.get(k, k)} {v}" for k, v in sorted(counts.items()))
     click.echo(f"读取 {seen} 封，新登记 {new} 封，重复 {seen - new} 封" + (f"（{by}）" if by else ""))
     if send_receipts:

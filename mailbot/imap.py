@@ -139,6 +139,20 @@ class ImapMailbox:
                     continue
                 yield Fetched(uid, bytes(raw), item.get(b"INTERNALDATE"))
 
+    def supports_idle(self) -> bool:
+        return bool(self.client.has_capability("IDLE"))
+
+    def wait_for_new(self, timeout: float) -> bool:
+        """IDLE on the selected folder for up to *timeout* seconds; True when the server
+        announced new mail (EXISTS or RECENT), False on timeout."""
+        self._call("开始 IDLE", self.client.idle)
+        try:
+            responses = self._call("等待新邮件", self.client.idle_check, timeout)
+        finally:
+            self._call("结束 IDLE", self.client.idle_done)
+        return any(isinstance(r, tuple) and any(x in (b"EXISTS", b"RECENT") for x in r)
+                   for r in responses)
+
     def mark_processed(self, uids: list[int], action: str, folder: str) -> None:
         """Apply the processed action to *uids*: "seen", "move" to *folder*, or "none"."""
         if not uids or action == "none":

@@ -19,8 +19,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
 from . import db, digest_run
-from .config import Config
+from .config import Config, resolve_file, secret
 from .errors import MailbotError
+from .imap import ImapMailbox
 from .outbox import deliver
 from .pipeline import Desk, build_desk
 from .poll import poll_and_record
@@ -28,6 +29,7 @@ from .receipts import release_held
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 30 * 60
+IDLE_SECONDS = 60  # re-issue IDLE this often (RFC 2177: well under 29 minutes)
 
 
 class Backoff:
@@ -151,12 +153,37 @@ class Daemon:
                               run_date=when)
         return sched
 
+    def idle_loop(self, sched: BackgroundScheduler) -> None:
+        """Hold one IMAP connection in IDLE on the first folder; when the server
+        announces new mail, run the poll job now.  Servers without IDLE (163/126)
+        are left to the interval poll.  Failures reconnect with backoff."""
+        backoff = Backoff(5)
+        mb = self.cfg.mailbox
+        ca = str(resolve_file(self.cfg, mb.ca_file)) if mb.ca_file else ""
+        while not self.stopping.is_set():
+            try:
+                with ImapMailbox(mb, secret("MAILBOT_IMAP_PASSWORD"), ca) as box:
+                    if not box.supports_idle():
+                        log.info("server has no IDLE: polling every %d s", mb.poll_interval_seconds)
+                        return
+                    box.select(mb.folders[0])
+                    backoff.succeeded()
+                    while not self.stopping.is_set():
+                        if box.wait_for_new(IDLE_SECONDS):
+                            log.info("IDLE: new mail announced")
+                            sched.modify_job("poll", next_run_time=datetime.now(UTC))
+            except MailbotError as e:
+                delay = backoff.failed()
+                log.warning("IDLE connection failed, retrying in %.0f s: %s", delay, e)
+                self.stopping.wait(delay)
+
     def run(self) -> None:
         """Run until SIGTERM/SIGINT; the job in hand finishes its message first."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
         sched = self.scheduler()
         sched.start()
+        threading.Thread(target=self.idle_loop, args=(sched,), name="idle", daemon=True).start()
         log.info("mailbot run: polling %s every %d s", self.cfg.mailbox.username,
                  self.cfg.mailbox.poll_interval_seconds)
         self.stopping.wait()

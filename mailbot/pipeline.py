@@ -11,6 +11,7 @@ the mail again next time.  Nothing is ever lost.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -284,12 +285,17 @@ def process(engine: Engine, desk: Desk, raw: bytes, source: str,
     Raises only when the database or the disk fails (nothing then committed).
     """
     def attempt(stages: tuple[Stage, ...], **preset) -> Intake:
+        started = time.monotonic()
         with db.transaction(engine) as session:
             it = run(Context(session, desk),
                      Intake(raw, source, received_at, **preset), stages)
             if after:
                 after(session, it.message)
-            return it
+        m = it.message
+        log.info("%s id=%s school=%s kinds=%s status=%s%s ms=%d", source, m.id, m.school,
+                 ",".join(m.kinds or []), m.status, "" if it.created else " duplicate",
+                 (time.monotonic() - started) * 1000)
+        return it
 
     for tries in range(2):
         try:

@@ -70,14 +70,12 @@ def poll_once(cfg: Config, engine: Engine, desk: Desk,
                 def remember(session, message, where=(folder, uidvalidity, item.uid)):
                     db.record_uid(session, box.account, *where, message)
 
-                it = process(engine, desk, item.raw, f"imap:{folder}", item.internal_date,
-                             after=remember)
+                it = process(engine, desk, item.raw, f"imap:{folder}/{item.uid}",
+                             item.internal_date, after=remember)
                 report.recorded += it.created
                 report.duplicates += not it.created
                 status = it.message.status
                 report.by_status[status] = report.by_status.get(status, 0) + 1
-                log.info("uid=%s folder=%s id=%s school=%s kinds=%s status=%s", item.uid, folder,
-                         it.message.id, it.message.school, ",".join(it.message.kinds), status)
                 _fault("after-commit")
             _apply_pending(box, engine, folder, uidvalidity)
     with db.transaction(engine) as s:

@@ -119,3 +119,13 @@ def test_missing_config_and_unreachable_server_are_one_sentence(tmp_path):
     assert "无法连接 IMAP 服务器 localhost:1" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli("import", str(tmp_path / "missing.eml"), config=cfg, check=False)
     assert proc.returncode == 1 and "找不到" in proc.stderr
+
+
+def test_json_log_lines(tmp_path):
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    fixture = min((ROOT / "tests" / "data").glob("*.eml"))
+    proc = run_cli("--log-format", "json", "-v", "import", str(fixture), config=cfg)
+    lines = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+    assert lines and all({"time", "level", "logger", "message"} <= entry.keys() for entry in lines)
+    assert any(e["logger"] == "mailbot.pipeline" and "status=" in e["message"] for e in lines)

@@ -63,3 +63,23 @@ def test_daemon_recovers_from_an_imap_outage(daemon):
     assert "poll failed" in log.read_text(encoding="utf-8")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
+
+
+def test_idle_wakes_the_poll_long_before_the_interval(mailstack, tmp_path):
+    for user in (mailstack["MAILSTACK_CONTACT"], SCHOOL):
+        reset_mailbox(user)
+    cfg = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}", receipts=True,
+                       poll_interval_seconds=600)
+    log = tmp_path / "daemon.log"
+    proc = start_daemon(cfg, log)
+    try:
+        time.sleep(3)                                  # first poll done, IDLE started
+        sent = time.monotonic()
+        submit(mailstack, SCHOOL, "四川大学后勤视频", "https://b23.tv/AbC123\n四川大学后勤保障部")
+        assert len(inbox(mailstack, SCHOOL, 1, timeout=30)) == 1
+        assert time.monotonic() - sent < 30            # not the 600 s interval
+        assert "IDLE: new mail announced" in log.read_text(encoding="utf-8")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
