@@ -108,8 +108,9 @@ def import_(obj: _Obj, paths: tuple[Path, ...], send_receipts: bool) -> None:
     with Progress(TextColumn("导入 {task.completed} 封"), BarColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("import", total=None)
-        for raw, source in iter_messages(list(paths)):   # re-running skips what is recorded
-            it = process(engine, desk, raw, source)
+        limit = obj.cfg.mailbox.max_message_mb * 2**20
+        for raw, source, oversize in iter_messages(list(paths), limit):  # reruns skip recorded
+            it = process(engine, desk, raw, source, oversize=oversize)
             seen += 1
             new += it.created
             counts[it.message.status] = counts.get(it.message.status, 0) + 1

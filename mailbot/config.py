@@ -51,6 +51,7 @@ class Mailbox:
     processed_folder: str = "mailbot已处理"
     batch_size: int = 50
     poll_interval_seconds: int = 120
+    max_message_mb: int = 50
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ def _mailbox(c: _Checker, t: dict) -> Mailbox:
         processed_folder=c.get(t, "mailbox", "processed_folder", str, "mailbot已处理"),
         batch_size=c.get(t, "mailbox", "batch_size", int, 50),
         poll_interval_seconds=c.get(t, "mailbox", "poll_interval_seconds", int, 120),
+        max_message_mb=c.get(t, "mailbox", "max_message_mb", int, 50),
     )
     if not 0 < mb.port < 65536:
         c.fail("mailbox.port", f"端口 {mb.port} 无效 (bad port)")

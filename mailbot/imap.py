@@ -30,6 +30,7 @@ class Fetched:
     uid: int
     raw: bytes
     internal_date: datetime | None
+    oversize: int | None = None  # set when only the header was fetched: the message's size
 
 
 def tls_context(ca_file: str = "") -> ssl.SSLContext:
@@ -56,6 +57,21 @@ def batches(sizes: dict[int, int], max_count: int, max_bytes: int = BATCH_BYTES)
     if current:
         out.append(current)
     return out
+
+
+def plan_fetches(sizes: dict[int, int], batch_size: int, max_size: int | None = None
+                 ) -> list[tuple[list[int], bool]]:
+    """Fetch batches in ascending UID order: (uids, whole message?).  A message over
+    *max_size* gets a batch of its own that fetches only its header."""
+    out: list[tuple[list[int], bool]] = []
+    run: dict[int, int] = {}
+    for uid in sorted(sizes):
+        if max_size and sizes[uid] > max_size:
+            out += [(b, True) for b in batches(run, batch_size)] + [([uid], False)]
+            run = {}
+        else:
+            run[uid] = sizes[uid]
+    return out + [(b, True) for b in batches(run, batch_size)]
 
 
 class ImapMailbox:
@@ -127,17 +143,24 @@ class ImapMailbox:
         data = self._call("读取邮件大小", self.client.fetch, uids, [b"RFC822.SIZE"])
         return {uid: int(v.get(b"RFC822.SIZE", 0)) for uid, v in data.items()}
 
-    def fetch(self, uids: list[int], batch_size: int) -> Iterator[Fetched]:
-        """Yield the raw bytes of each UID in ascending order, without setting \\Seen."""
-        for batch in batches(self.sizes(uids), batch_size):
-            data = self._call("下载邮件", self.client.fetch, batch,
-                              [b"BODY.PEEK[]", b"INTERNALDATE"])
+    def fetch(self, uids: list[int], batch_size: int, max_size: int | None = None
+              ) -> Iterator[Fetched]:
+        """Yield the raw bytes of each UID in ascending order, without setting \\Seen.
+
+        A message larger than *max_size* is not downloaded: only its header is,
+        with ``oversize`` set to its size.
+        """
+        sizes = self.sizes(uids)
+        for batch, whole in plan_fetches(sizes, batch_size, max_size):
+            part = b"BODY.PEEK[]" if whole else b"BODY.PEEK[HEADER]"
+            data = self._call("下载邮件", self.client.fetch, batch, [part, b"INTERNALDATE"])
             for uid in sorted(data):
                 item = data[uid]
-                raw = item.get(b"BODY[]")
+                raw = item.get(b"BODY[]" if whole else b"BODY[HEADER]")
                 if raw is None:
                     continue
-                yield Fetched(uid, bytes(raw), item.get(b"INTERNALDATE"))
+                yield Fetched(uid, bytes(raw), item.get(b"INTERNALDATE"),
+                              None if whole else sizes[uid])
 
     def supports_idle(self) -> bool:
         return bool(self.client.has_capability("IDLE"))

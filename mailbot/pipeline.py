@@ -81,6 +81,7 @@ class Intake:
     status: str = "needs_school"
     reason: str = ""
     verdict: Classification | None = None
+    oversize: int | None = None  # the real size when only the header was read (too large)
     joins: Message | None = None  # the submission this mail replies to (via its receipt)
     stated_school: str | None = None
     raw_stored: Stored | None = None
@@ -125,6 +126,11 @@ def judge(ctx: Context, it: Intake) -> bool:
     it.received_at = it.received_at or it.parsed.date or datetime.now(UTC)
     it.verdict, it.status, it.reason = verdict_for(ctx.session, ctx.desk, it.parsed,
                                                    it.received_at)
+    if it.oversize and it.status != "ignored":
+        limit = ctx.desk.cfg.mailbox.max_message_mb
+        it.status = "quarantined"
+        it.reason = (f"邮件过大（{it.oversize / 2**20:.1f} MB，超过 {limit} MB 上限），仅保存了邮件头，"
+                     f"原件留在邮箱中 (message too large)")
     return False
 
 
@@ -214,7 +220,7 @@ def record(ctx: Context, it: Intake) -> bool:
         sender=db.clean(p.sender if p else None), sender_name=db.clean(p.sender_name if p else ""),
         subject=db.clean(p.subject if p else ""), sent_at=p.date if p else None,
         received_at=it.received_at or (p.date if p and p.date else None) or now,
-        recorded_at=now, source=db.clean(it.source), size=len(it.raw),
+        recorded_at=now, source=db.clean(it.source), size=it.oversize or len(it.raw),
         raw_path=it.raw_stored.path, notes=list(p.defects) if p else [])
     apply_verdict(msg, it.verdict, it.status, it.reason)
     msg.attachments.extend(attachment_rows(it.files))
@@ -237,6 +243,9 @@ def track_bounces(ctx: Context, it: Intake) -> bool:
 
 def queue_receipt(ctx: Context, it: Intake) -> bool:
     if it.message is None or not it.created or not ctx.desk.send_receipts:
+        return False
+    if it.oversize and it.status == "quarantined":
+        receipts.queue_too_large(ctx.session, ctx.desk.cfg, it.message, ctx.desk.own_addresses)
         return False
     receipts.queue(ctx.session, ctx.desk.cfg, it.message, ctx.desk.own_addresses)
     return False
@@ -278,17 +287,20 @@ AfterHook = Callable[[Session, Message], None]
 
 
 def process(engine: Engine, desk: Desk, raw: bytes, source: str,
-            received_at: datetime | None = None, after: AfterHook | None = None) -> Intake:
+            received_at: datetime | None = None, after: AfterHook | None = None,
+            oversize: int | None = None) -> Intake:
     """Record one raw message in its own transaction; *after* runs in that transaction.
 
     Returns the finished :class:`Intake` (``created`` False for a duplicate).
+    *oversize* (the real size) says *raw* is only the header of a message too
+    large to take: it is recorded as quarantined and its sender told.
     Raises only when the database or the disk fails (nothing then committed).
     """
     def attempt(stages: tuple[Stage, ...], **preset) -> Intake:
         started = time.monotonic()
         with db.transaction(engine) as session:
             it = run(Context(session, desk),
-                     Intake(raw, source, received_at, **preset), stages)
+                     Intake(raw, source, received_at, oversize=oversize, **preset), stages)
             if after:
                 after(session, it.message)
         m = it.message

@@ -61,7 +61,8 @@ def poll_once(cfg: Config, engine: Engine, desk: Desk,
             with db.transaction(engine) as s:
                 start = db.last_uid(s, box.account, folder, uidvalidity)
             _apply_pending(box, engine, folder, uidvalidity)
-            for item in box.fetch(box.uids_after(start), mb.batch_size):
+            for item in box.fetch(box.uids_after(start), mb.batch_size,
+                                  mb.max_message_mb * 2**20):
                 if should_stop():
                     break
                 report.fetched += 1
@@ -71,7 +72,7 @@ def poll_once(cfg: Config, engine: Engine, desk: Desk,
                     db.record_uid(session, box.account, *where, message)
 
                 it = process(engine, desk, item.raw, f"imap:{folder}/{item.uid}",
-                             item.internal_date, after=remember)
+                             item.internal_date, after=remember, oversize=item.oversize)
                 report.recorded += it.created
                 report.duplicates += not it.created
                 status = it.message.status

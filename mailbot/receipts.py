@@ -243,6 +243,32 @@ def find_receipt(session: Session, number: str) -> Receipt | None:
     return session.scalar(select(Receipt).where(Receipt.number == number))
 
 
+def queue_too_large(session: Session, cfg: Config, message: Message, own: frozenset[str],
+                    now: datetime | None = None) -> OutboxMail | None:
+    """Tell a person their mail was too large to take (never a robot, once per mail)."""
+    if may_receive("accepted", message.sender, own):
+        return None
+    now = now or datetime.now(UTC)
+    r = submission(message, ZoneInfo(cfg.campaign.timezone))
+    context = {"r": r, "limit": cfg.mailbox.max_message_mb, "size_mb": message.size / 2**20,
+               "secretariat": cfg.secretariat}
+    override = cfg.receipts.template_dir
+    domain = (cfg.smtp.from_address or cfg.mailbox.username).rpartition("@")[2] or "mailbot"
+    mail = EmailMessage()
+    mail["From"] = formataddr((cfg.smtp.from_name, cfg.smtp.from_address))
+    mail["To"] = message.sender
+    mail["Subject"] = f"[邮件过大，未能接收] {r['subject']}".strip()
+    mail["Date"] = format_datetime(now.astimezone(ZoneInfo(cfg.campaign.timezone)))
+    mail["Message-ID"] = f"<too-large-{message.id}-{message.sha256[:12]}@{domain}>"
+    if r["message_id"]:
+        mail["In-Reply-To"] = mail["References"] = f"<{r['message_id']}>"
+    for name, value in _LOOP_HEADERS:
+        mail[name] = value
+    mail["X-Loop"] = cfg.smtp.from_address
+    mail.set_content(render("receipt/too_large.txt", override, **context))
+    return outbox.enqueue(session, "notice", mail, message.id, now)
+
+
 def queue_update(session: Session, cfg: Config, message: Message,
                  now: datetime | None = None) -> OutboxMail | None:
     """Queue one updated receipt for *message* (after a reply added to it)."""

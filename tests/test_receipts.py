@@ -257,3 +257,25 @@ def test_over_the_limit_receipts_are_combined_later(mailstack, tmp_path):
     assert all(r["receipt"]["number"] in body for r in held)
     assert mails[2]["Auto-Submitted"] == "auto-replied"
     assert all(r["receipt"]["sent_at"] for r in rows(cfg_path))
+
+
+def test_too_large_mail_is_quarantined_unread_and_the_sender_told(mailstack, tmp_path):
+    for user in (mailstack["MAILSTACK_CONTACT"], SCHOOL):
+        reset_mailbox(user)
+    cfg = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}", receipts=True, max_message_mb=1)
+    msg = EmailMessage()
+    msg["From"], msg["To"] = SCHOOL, mailstack["MAILSTACK_CONTACT"]
+    msg["Subject"], msg["Message-ID"] = "四川大学后勤视频", "<big-1@scu.edu.cn>"
+    msg.set_content("视频见附件。四川大学后勤保障部")
+    msg.add_attachment(bytes(3 * 2**20), maintype="video", subtype="mp4", filename="视频.mp4")
+    deliver(mailstack, msg.as_bytes())
+    run_cli("poll", "--once", config=cfg)
+    (row,) = rows(cfg)
+    assert row["status"] == "quarantined" and "邮件过大" in row["status_reason"]
+    assert row["attachments"] == [] and row["receipt"] is None
+    assert (tmp_path / "data" / row["raw_path"]).stat().st_size < 10_000
+    (notice,) = inbox(mailstack, SCHOOL, 1)
+    assert notice["Subject"].startswith("[邮件过大，未能接收]")
+    assert "超大附件" in notice.get_body(("plain",)).get_content()
+    assert notice["Auto-Submitted"] == "auto-replied"
