@@ -380,6 +380,18 @@ def _rules_dir(c: _Checker, t: dict) -> Path:
     return folder
 
 
+def read_toml(path: Path) -> dict:
+    """Parse the TOML file at *path*; any failure is a :class:`ConfigError` naming the file."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: 找不到文件 (file not found)"]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError([f"{path}: 无法读取 (unreadable): {e}"]) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"{path}: TOML 语法错误 (syntax error): {e}"]) from None
+
+
 def load(path: Path | str | None = None) -> Config:
     """Read and validate the config at *path* (default :func:`default_path`).
 
@@ -388,15 +400,10 @@ def load(path: Path | str | None = None) -> Config:
     """
     path = Path(path) if path else default_path()
     c = _Checker(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.is_file():
         hint = "可复制 config.example.toml 或设置 MAILBOT_CONFIG"
-        raise ConfigError([f"{path}: 找不到配置文件 (file not found); {hint}"]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError([f"{path}: 无法读取 (unreadable): {e}"]) from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError([f"{path}: TOML 语法错误 (syntax error): {e}"]) from None
+        raise ConfigError([f"{path}: 找不到配置文件 (file not found); {hint}"])
+    data = read_toml(path)
     c.unknown(data, "", {"mailbox", "smtp", "storage", "campaign", "secretariat", "districts",
                          "rules", "receipts", "digest"})
     mailbox = _mailbox(c, c.table(data, "mailbox"))

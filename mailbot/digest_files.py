@@ -11,9 +11,9 @@ import io
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
 from zoneinfo import ZoneInfo
 
+from .compose import domain, outgoing
 from .config import Config
 from .digest import KINDS, SECRETARIAT, Digest, day_zh, period_zh, received, short_name
 from .receipts import PLATFORM_ZH
@@ -270,27 +270,20 @@ def _files(d: Digest, read: Callable[[str], bytes], limit: int) -> tuple[list, l
 
 def digest_mail(d: Digest, cfg: Config, to: str, cc: Sequence[str],
                 read: Callable[[str], bytes], attach_limit: int = 20 * 1024 * 1024,
-                override: str = "", now: datetime | None = None) -> EmailMessage:
+                override: str = "", now: datetime | None = None,
+                local_id: str = "") -> EmailMessage:
     """The digest mail (not sent): text + HTML with inline thumbnails, the workbook,
     the .ics when there are visits, and the items' files up to *attach_limit* bytes."""
     tz = _tz(cfg)
-    domain = (cfg.smtp.from_address or cfg.mailbox.username).rpartition("@")[2] or "mailbot"
     images = thumbnails(d.items, read)
-    cids = {sha: f"thumb-{sha[:16]}@{domain}" for sha in images}
+    cids = {sha: f"thumb-{sha[:16]}@{domain(cfg)}" for sha in images}
     files, skipped = _files(d, read, attach_limit)
     end = d.period.end.astimezone(tz)
-    mail = EmailMessage()
-    mail["From"] = formataddr((cfg.smtp.from_name, cfg.smtp.from_address))
-    mail["To"] = to
+    mail = outgoing(cfg, to, f"【{short_name(cfg)}】{d.audience}材料汇总 {period_zh(d.period, tz)}",
+                    local_id or f"digest-{_slug(d, cfg)}-{end:%Y%m%d%H%M}", now or d.period.end,
+                    auto="auto-generated")
     if cc:
         mail["Cc"] = ", ".join(cc)
-    mail["Subject"] = f"【{short_name(cfg)}】{d.audience}材料汇总 {period_zh(d.period, tz)}"
-    mail["Date"] = format_datetime((now or d.period.end).astimezone(tz))
-    mail["Message-ID"] = f"<digest-{_slug(d, cfg)}-{end:%Y%m%d%H%M}@{domain}>"
-    mail["Auto-Submitted"] = "auto-generated"
-    mail["Precedence"] = "bulk"
-    mail["X-Auto-Response-Suppress"] = "All"
-    mail["X-Loop"] = cfg.smtp.from_address or domain
     mail.set_content(digest_text(d, cfg, override, skipped))
     mail.add_alternative(digest_html(d, cfg, cids, override, skipped), subtype="html")
     html = mail.get_payload()[1]

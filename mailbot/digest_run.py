@@ -89,13 +89,10 @@ def run(engine: Engine, cfg: Config, names: list[str], now: datetime | None = No
         if only_if_new and last and not digest.items:
             outcomes.append(Outcome(name, "nothing new"))
             continue
-        mail = digest_mail(digest, cfg, to, cfg.digest.cc, lambda p: store.path(p).read_bytes(),
-                           cfg.digest.attach_limit_mb * 1024 * 1024, override, now)
-        domain = mail["Message-ID"].rpartition("@")[2].rstrip(">")
-        del mail["Message-ID"]
         start = period.start.astimezone(UTC).strftime("%Y%m%d%H%M%S") if period.start else "first"
-        slug = hashlib.sha1(name.encode()).hexdigest()[:8]
-        mail["Message-ID"] = f"<digest-{slug}-{start}@{domain}>"
+        local_id = f"digest-{hashlib.sha1(name.encode()).hexdigest()[:8]}-{start}"
+        mail = digest_mail(digest, cfg, to, cfg.digest.cc, lambda p: store.path(p).read_bytes(),
+                           cfg.digest.attach_limit_mb * 1024 * 1024, override, now, local_id)
         try:
             with db.transaction(engine) as s:
                 enqueue(s, "digest", mail, None, now)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from . import outbox
 from .classify.auto import is_daemon_address
+from .compose import outgoing
 from .config import Config, District
 from .models import BouncingAddress, Message, OutboxMail, Receipt
 from .render import render
@@ -30,8 +30,6 @@ PLATFORM_ZH = {
     "netease_large_attachment": "网易邮箱超大附件", "baidu_pan": "百度网盘", "other": "链接",
 }
 RECEIPT_STATUSES = ("accepted", "needs_school")
-_LOOP_HEADERS = (("Auto-Submitted", "auto-replied"), ("Precedence", "bulk"),
-                 ("X-Auto-Response-Suppress", "All"))
 
 
 def may_receive(status: str, sender: str | None, own: frozenset[str]) -> str | None:
@@ -109,20 +107,10 @@ def build_receipt(cfg: Config, r: dict, number: str, now: datetime | None = None
         "leader": _leader(cfg, r["district"]), "update": update,
     }
     override = cfg.receipts.template_dir
-    domain = (cfg.smtp.from_address or cfg.mailbox.username).rpartition("@")[2] or "mailbot"
-    mail = EmailMessage()
-    mail["From"] = formataddr((cfg.smtp.from_name, cfg.smtp.from_address))
-    mail["To"] = r["sender"]
     mark = "（更新）" if update else ""
-    mail["Subject"] = f"[回执 {number}]{mark} {r['subject']}".strip()
-    mail["Date"] = format_datetime(now.astimezone(tz))
-    mail["Message-ID"] = f"<receipt-{number}{f'-u{update}' if update else ''}@{domain}>"
-    if r["message_id"]:
-        mail["In-Reply-To"] = f"<{r['message_id']}>"
-        mail["References"] = f"<{r['message_id']}>"
-    for name, value in _LOOP_HEADERS:
-        mail[name] = value
-    mail["X-Loop"] = cfg.smtp.from_address
+    mail = outgoing(cfg, r["sender"], f"[回执 {number}]{mark} {r['subject']}".strip(),
+                    f"receipt-{number}{f'-u{update}' if update else ''}", now,
+                    replying_to=r["message_id"])
     mail.set_content(render("receipt/receipt.txt", override, **context))
     mail.add_alternative(render("receipt/receipt.html", override, **context), subtype="html")
     return mail
@@ -197,19 +185,11 @@ def _combined(cfg: Config, address: str, items: list[dict], now: datetime) -> Em
     first = items[0]
     context = {"name": first["r"]["sender_name"], "items": items, "secretariat": cfg.secretariat}
     override = cfg.receipts.template_dir
-    domain = (cfg.smtp.from_address or cfg.mailbox.username).rpartition("@")[2] or "mailbot"
-    mail = EmailMessage()
-    mail["From"] = formataddr((cfg.smtp.from_name, cfg.smtp.from_address))
-    mail["To"] = address
-    mail["Subject"] = f"[回执 {first['number']} 等 {len(items)} 封] 合并回执"
-    mail["Date"] = format_datetime(now.astimezone(ZoneInfo(cfg.campaign.timezone)))
-    mail["Message-ID"] = f"<receipt-{first['number']}-c{len(items)}@{domain}>"
+    mail = outgoing(cfg, address, f"[回执 {first['number']} 等 {len(items)} 封] 合并回执",
+                    f"receipt-{first['number']}-c{len(items)}", now)
     refs = " ".join(f"<{it['r']['message_id']}>" for it in items if it["r"]["message_id"])
     if refs:
         mail["References"] = refs
-    for name, value in _LOOP_HEADERS:
-        mail[name] = value
-    mail["X-Loop"] = cfg.smtp.from_address
     mail.set_content(render("receipt/combined.txt", override, **context))
     mail.add_alternative(render("receipt/combined.html", override, **context), subtype="html")
     return mail
@@ -253,18 +233,9 @@ def queue_too_large(session: Session, cfg: Config, message: Message, own: frozen
     context = {"r": r, "limit": cfg.mailbox.max_message_mb, "size_mb": message.size / 2**20,
                "secretariat": cfg.secretariat}
     override = cfg.receipts.template_dir
-    domain = (cfg.smtp.from_address or cfg.mailbox.username).rpartition("@")[2] or "mailbot"
-    mail = EmailMessage()
-    mail["From"] = formataddr((cfg.smtp.from_name, cfg.smtp.from_address))
-    mail["To"] = message.sender
-    mail["Subject"] = f"[邮件过大，未能接收] {r['subject']}".strip()
-    mail["Date"] = format_datetime(now.astimezone(ZoneInfo(cfg.campaign.timezone)))
-    mail["Message-ID"] = f"<too-large-{message.id}-{message.sha256[:12]}@{domain}>"
-    if r["message_id"]:
-        mail["In-Reply-To"] = mail["References"] = f"<{r['message_id']}>"
-    for name, value in _LOOP_HEADERS:
-        mail[name] = value
-    mail["X-Loop"] = cfg.smtp.from_address
+    mail = outgoing(cfg, message.sender, f"[邮件过大，未能接收] {r['subject']}".strip(),
+                    f"too-large-{message.id}-{message.sha256[:12]}", now,
+                    replying_to=r["message_id"])
     mail.set_content(render("receipt/too_large.txt", override, **context))
     return outbox.enqueue(session, "notice", mail, message.id, now)
 

@@ -8,6 +8,7 @@ import pytest
 
 from mailbot.classify.evidence import Evidence
 from mailbot.classify.links import Link, find_links, load_link_rules, platform_of, video_evidence
+from mailbot.errors import ConfigError
 from mailbot.parse import parse_message
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,8 +175,8 @@ def test_links_in_parsed_fixture(name, expect):
 def test_bad_rules_are_reported(tmp_path):
     bad = tmp_path / "links.toml"
     bad.write_text('[[platform]]\nname = "tiktok"\npatterns = []\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="tiktok"):
+    with pytest.raises(ConfigError, match="tiktok"):
         load_link_rules(bad)
     bad.write_text("[[platform]]\nname = \"douyin\"\npatterns = ['''(''']\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="douyin"):
+    with pytest.raises(ConfigError, match="douyin"):
         load_link_rules(bad)

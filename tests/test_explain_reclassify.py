@@ -74,3 +74,14 @@ def test_quarantine_list_release_and_reprocess(tmp_path):
     assert any(e["rule"] == "status.released" for e in row["evidence"])
     again = run_cli("quarantine", "release", str(row["id"]), config=cfg, check=False)
     assert again.returncode == 1 and "不是已隔离的邮件" in again.stderr
+
+
+def test_a_broken_rules_file_is_one_clear_error(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules, ignore=shutil.ignore_patterns("roster.toml"))
+    (rules / "links.toml").write_text("[[platform]\nname = 1\n", encoding="utf-8")
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}", extra=f'[rules]\ndir = "{rules}"')
+    proc = run_cli("reclassify", config=cfg, check=False)
+    assert proc.returncode == 2 and "links.toml" in proc.stderr and "TOML 语法错误" in proc.stderr
+    assert "Traceback" not in proc.stderr

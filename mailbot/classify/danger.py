@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import io
 import re
-import tomllib
 import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import read_toml
 from ..errors import ConfigError
 from ..parse import Attachment, ParsedMessage
 from .evidence import Evidence
@@ -40,12 +40,7 @@ class DangerRules:
 
 def load_danger_rules(path: Path) -> DangerRules:
     """Read ``rules/danger.toml``; raises ConfigError naming every problem."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError([f"{path}: 无法读取 (unreadable): {e}"]) from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError([f"{path}: TOML 语法错误 (syntax error): {e}"]) from None
+    data = read_toml(path)
     problems, lists = [], {}
     for key in ("extensions", "content_types", "inspect_archives", "unreadable_content_types",
                 "unreadable_extensions"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import tomllib
 import unicodedata
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ..config import read_toml
 from ..errors import ConfigError
 from ..parse import Attachment, ParsedMessage
 from .evidence import Evidence
@@ -58,12 +58,7 @@ def _norm(text: str) -> str:
 
 def load_kind_rules(path: Path) -> KindRules:
     """Read ``rules/kinds.toml``; raises ConfigError listing every problem."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError([f"{path}: 无法读取 (unreadable): {e}"]) from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError([f"{path}: TOML 语法错误 (syntax error): {e}"]) from None
+    data = read_toml(path)
     problems: list[str] = []
 
     def get(dotted: str, kind: type):

@@ -11,13 +11,14 @@ notice's "视频或微信推文".
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from html import unescape
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from ..config import read_toml
+from ..errors import ConfigError
 from .evidence import Evidence
 
 PLATFORMS = ("wechat_article", "wechat_channels", "bilibili", "douyin", "kuaishou",
@@ -71,22 +72,21 @@ class LinkRules:
 
 
 def load_link_rules(path: Path) -> LinkRules:
-    """Read ``rules/links.toml``.  Raises ValueError naming the bad entry when a
+    """Read ``rules/links.toml``.  Raises ConfigError naming the bad entry when a
     platform name is unknown or a pattern is not a valid regular expression."""
-    with open(path, "rb") as fh:
-        data = tomllib.load(fh)
+    data = read_toml(path)
 
     def compile_all(where: str, patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
         try:
             return tuple(re.compile(p, _I) for p in patterns)
         except re.error as exc:
-            raise ValueError(f"{path}: {where} 中的正则有误 (bad regex): {exc}") from exc
+            raise ConfigError([f"{path}: {where} 中的正则有误 (bad regex): {exc}"]) from exc
 
     platforms = []
     for entry in data.get("platform", []):
         name = entry.get("name", "")
         if name not in PLATFORMS or name == "other":
-            raise ValueError(f"{path}: 不认识的平台名 (unknown platform) {name!r}")
+            raise ConfigError([f"{path}: 不认识的平台名 (unknown platform) {name!r}"])
         platforms.append((name, compile_all(name, entry.get("patterns", []))))
     hosts = "|".join(re.escape(h) for h in sorted(data.get("bare_hosts", []), key=len, reverse=True))
     bare = rf"|(?<![0-9A-Za-z_.@/-])(?:{hosts})/" if hosts else ""

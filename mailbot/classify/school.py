@@ -14,7 +14,6 @@ district lead school.
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping
@@ -22,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from ..config import read_toml
+from ..errors import ConfigError
 from ..parse import ParsedMessage
 from .evidence import Evidence
 
@@ -42,12 +43,8 @@ _FWD_HDR = re.compile(r"(?i)^[ \t>]*(?:发送时间|发送日期|日期|时间|�
                       r"[ \t]*[:：]")
 
 
-class DirectoryError(ValueError):
-    """The rule data is invalid; ``problems`` lists every problem, in Chinese."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("学校名录有误 (invalid school directory):\n  " + "\n  ".join(problems))
-        self.problems = problems
+class DirectoryError(ConfigError):
+    """The school directory is invalid; ``problems`` lists every problem, in Chinese."""
 
 
 @dataclass(frozen=True)
@@ -139,11 +136,8 @@ def load_directory(path: Path, roster: Path | None = None) -> Directory:
     """Read ``schools.toml`` and apply ``roster.toml`` (per [[entry]]: ``school``;
     ``district`` replaces the school's when not empty; ``addresses`` extend).
     Raises :class:`DirectoryError` listing every problem (or OSError)."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        extra = tomllib.loads(Path(roster).read_text(encoding="utf-8")) if roster else {}
-    except tomllib.TOMLDecodeError as e:
-        raise DirectoryError([f"TOML 格式错误：{e}"]) from None
+    data = read_toml(path)
+    extra = read_toml(roster) if roster else {}
     problems: list[str] = []
     schools: dict[str, School] = {}
     for i, t in enumerate(data.get("school", []), 1):
