@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all deps venv stack stop demo test test-unit lint clean
+.PHONY: all deps venv stack stop demo test test-unit test-reliability bench lint clean
 
 all: test
 
@@ -36,7 +36,15 @@ demo: venv stack
 	@scripts/demo
 
 test: venv stack
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -m "not slow"
+
+# The long suites at full size: 50 kills over 300 mails, 20,000 fuzz cases, the slow hostile inputs.
+test-reliability: venv stack
+	MAILBOT_CRASH_KILLS=50 MAILBOT_CRASH_MESSAGES=300 MAILBOT_FUZZ_EXAMPLES=20000 \
+	  $(BIN)/pytest -q -p no:cacheprovider tests/test_crash.py tests/test_hostile.py tests/test_fuzz.py
+
+bench: venv stack
+	bench/run
 
 test-unit: venv
 	$(BIN)/pytest -q -p no:cacheprovider -m "not mailstack and not postgres"
