@@ -33,6 +33,13 @@ class Fetched:
     oversize: int | None = None  # set when only the header was fetched: the message's size
 
 
+def chunks(uids: list[int], size: int = 1000) -> list[list[int]]:
+    """Ascending UID lists of at most *size* (Dovecot refuses command lines over 64 KB;
+    Tencent Exmail refuses descending sets)."""
+    ordered = sorted(uids)
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+
+
 def tls_context(ca_file: str = "") -> ssl.SSLContext:
     """A verifying TLS context; trusts *ca_file* too when given (self-signed servers)."""
     ctx = ssl.create_default_context()
@@ -138,10 +145,11 @@ class ImapMailbox:
 
     def sizes(self, uids: list[int]) -> dict[int, int]:
         """RFC822.SIZE of each UID (UIDs expunged meanwhile are left out)."""
-        if not uids:
-            return {}
-        data = self._call("读取邮件大小", self.client.fetch, uids, [b"RFC822.SIZE"])
-        return {uid: int(v.get(b"RFC822.SIZE", 0)) for uid, v in data.items()}
+        out: dict[int, int] = {}
+        for part in chunks(uids):
+            data = self._call("读取邮件大小", self.client.fetch, part, [b"RFC822.SIZE"])
+            out.update({uid: int(v.get(b"RFC822.SIZE", 0)) for uid, v in data.items()})
+        return out
 
     def fetch(self, uids: list[int], batch_size: int, max_size: int | None = None
               ) -> Iterator[Fetched]:
@@ -180,12 +188,15 @@ class ImapMailbox:
         """Apply the processed action to *uids*: "seen", "move" to *folder*, or "none"."""
         if not uids or action == "none":
             return
-        if action == "seen":
-            self._call("标记已读", self.client.add_flags, uids, [b"\\Seen"])
-            return
-        if not self._call("检查文件夹", self.client.folder_exists, folder):
+        if action == "move" and not self._call("检查文件夹", self.client.folder_exists, folder):
             self._call(f"创建文件夹 {folder}", self.client.create_folder, folder)
+        for part in chunks(uids):
+            self._apply(part, action, folder)
+
+    def _apply(self, uids: list[int], action: str, folder: str) -> None:
         self._call("标记已读", self.client.add_flags, uids, [b"\\Seen"])
+        if action == "seen":
+            return
         if self.client.has_capability("MOVE"):
             self._call(f"移动到 {folder}", self.client.move, uids, folder)
         else:

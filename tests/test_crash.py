@@ -20,7 +20,6 @@ from collections import Counter
 from email.message import EmailMessage
 
 import pytest
-
 from conftest import deliver, reset_mailbox, run_cli, write_config
 from test_daemon import start_daemon
 from test_receipts import inbox
