@@ -13,6 +13,7 @@ import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Self
 
 from imapclient import IMAPClient
@@ -40,8 +41,10 @@ def chunks(uids: list[int], size: int = 1000) -> list[list[int]]:
     return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 
+@lru_cache(maxsize=4)
 def tls_context(ca_file: str = "") -> ssl.SSLContext:
-    """A verifying TLS context; trusts *ca_file* too when given (self-signed servers)."""
+    """A verifying TLS context; trusts *ca_file* too when given (self-signed servers).
+    Cached: loading the system certificates costs half of an idle poll."""
     ctx = ssl.create_default_context()
     if ca_file:
         ctx.load_verify_locations(cafile=ca_file)
