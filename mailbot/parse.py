@@ -38,6 +38,7 @@ __all__ = ["Attachment", "ParseError", "ParsedMessage", "parse_message"]
 CHINA_TZ = timezone(timedelta(hours=8))
 MAX_FORWARD_DEPTH = 5  # nested message/rfc822 levels parsed into ``forwarded``
 MAX_MIME_DEPTH = 40  # multipart nesting walked
+MAX_FIELD = 65536  # characters kept of one header field (see _clamp_headers)
 _HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
 _WS = re.compile(r"[ \t\r\n]+")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
@@ -144,19 +145,46 @@ def _repair_header_block(data: bytes, notes: list[str]) -> bytes:
 
 
 def _parse_bytes(data: bytes, notes: list[str], depth: int) -> ParsedMessage:
-    """Build the MIME tree with mail-parser (the stdlib if it fails) and convert it."""
-    try:
-        mp = mailparser.parse_from_bytes(data)
-    except Exception as exc:  # noqa: BLE001 - MailParserRecursionError and anything unforeseen
-        notes.append(f"mime: mail-parser failed ({type(exc).__name__}); stdlib parser used")
-    else:
-        return _build(mp.message, mp, notes, depth)
+    """Build the MIME tree (stdlib compat32, as mail-parser does), cut absurd header
+    fields, then take mail-parser's view of it (None if that fails) and convert it."""
     try:
         msg = BytesParser().parsebytes(data)
     except Exception:  # noqa: BLE001 - RecursionError on absurd nesting
         notes.append("mime: structure unparseable; headers only")
         msg = BytesParser().parsebytes(data, headersonly=True)
-    return _build(msg, None, notes, depth)
+    _clamp_headers(msg, notes)
+    return _build(msg, _mailparser_view(msg, notes), notes, depth)
+
+
+def _mailparser_view(msg: Message, notes: list[str]):
+    """mail-parser's reading of *msg* (a cross-check), or None when it fails."""
+    try:
+        return mailparser.MailParser(msg)
+    except Exception as exc:  # noqa: BLE001 - MailParserRecursionError and anything unforeseen
+        notes.append(f"mime: mail-parser failed ({type(exc).__name__}); stdlib parser used")
+        return None
+
+
+def _clamp_headers(msg: Message, notes: list[str]) -> None:
+    """Cut every header field of every part to MAX_FIELD characters, in place.
+
+    The stdlib's parameter parser and RFC 2047 decoder (used by mail-parser and
+    by ``get_params``) are quadratic: one 2 MB Content-Type or Subject costs
+    minutes.  No real field comes near the limit; a cut one is noted.
+    """
+    stack = [msg]
+    while stack:  # iterative: the tree may be nested deeper than the recursion limit
+        part = stack.pop()
+        headers = getattr(part, "_headers", [])
+        for i, (name, value) in enumerate(headers):
+            if isinstance(value, str) and len(value) > MAX_FIELD:
+                cut = value[:MAX_FIELD]
+                keep = max(cut.rfind(";"), cut.rfind(" "), cut.rfind("\t"))
+                headers[i] = (name, cut[:keep] if keep > MAX_FIELD // 2 else cut)
+                notes.append(f"header: {name} of {len(value)} characters cut to {MAX_FIELD}")
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list):
+            stack.extend(p for p in payload if isinstance(p, Message))
 
 
 def _raw_header(msg: Message, name: str) -> bytes | None:
@@ -246,11 +274,10 @@ class _Walk:
             fake.set_payload(inner.as_bytes().decode("ascii", "replace"))
             self.forwarded.append(_parse_bytes(_payload(fake), [], self.depth + 1))
             return
-        try:
-            mp = mailparser.MailParser(inner)
-        except Exception:  # noqa: BLE001 - mail-parser's view is only a cross-check
-            mp = None
-        self.forwarded.append(_build(inner, mp, [], self.depth + 1))
+        notes: list[str] = []
+        _clamp_headers(inner, notes)
+        self.forwarded.append(_build(inner, _mailparser_view(inner, notes), notes,
+                                     self.depth + 1))
 
     def leaf(self, part: Message, ctype: str, related: bool) -> None:
         """File a leaf part as body text (unnamed, not ``attachment``) or as an Attachment."""

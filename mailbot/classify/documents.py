@@ -20,6 +20,10 @@ from ..parse import Attachment
 
 TOOL_TIMEOUT = 20  # seconds for antiword / catdoc
 MAX_BYTES, MAX_CHARS, MAX_PDF_PAGES = 50 * 1024 * 1024, 200_000, 50  # reading limits
+# python-docx reads every part and holds each XML element as objects (~600 bytes of memory
+# per byte of a dense document.xml): a .docx whose XML parts inflate past MAX_XML in all, or
+# whose parts past MAX_BYTES, is read only in part by the regex reader (a "docx bomb").
+MAX_XML = 8 * 1024 * 1024
 _UTF16_RUN = re.compile(  # readable text: Chinese, its punctuation, printable ASCII
     r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e\u2014-\u201d\u2026 -~\r\n\t]{4,}")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -60,15 +64,24 @@ def document_text(att: Attachment) -> str:
 
 def _zip_text(data: bytes) -> str:
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        names = {i.filename for i in z.infolist() if i.file_size <= MAX_BYTES}  # no zip bombs
-        if "word/document.xml" in names:
-            try:
-                return _docx_text(data)
-            except Exception:  # noqa: BLE001 - no rels, strict OOXML...: read the XML
-                return _xml_text(z.read("word/document.xml"), "w")
-        if "content.xml" in names:  # OpenDocument (.odt)
-            return _xml_text(z.read("content.xml"), "text", "table:table-cell")
+        sizes = {i.filename: i.file_size for i in z.infolist()}
+        if "word/document.xml" in sizes:
+            xml = sum(n for name, n in sizes.items() if name.endswith((".xml", ".rels")))
+            if xml <= MAX_XML and sum(sizes.values()) <= MAX_BYTES:
+                try:
+                    return _docx_text(data)
+                except Exception:  # noqa: BLE001 - no rels, strict OOXML...: read the XML
+                    pass
+            return _xml_text(_head(z, "word/document.xml"), "w")
+        if "content.xml" in sizes:  # OpenDocument (.odt)
+            return _xml_text(_head(z, "content.xml"), "text", "table:table-cell")
     return ""
+
+
+def _head(z: zipfile.ZipFile, name: str) -> bytes:
+    """The first MAX_XML bytes of member *name*: never inflates a zip bomb further."""
+    with z.open(name) as member:
+        return member.read(MAX_XML)
 
 
 def _docx_text(data: bytes) -> str:
