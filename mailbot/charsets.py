@@ -350,9 +350,22 @@ class _HTMLText(HTMLParser):
         return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
+_NOT_A_TAG = re.compile(r"<(?!!)(?=[^<>]*<)")  # another "<" comes before any ">"
+
+
+def _defuse(html: str) -> str:
+    """*html* with the "<" that open no tag written as "&lt;", and likewise every
+    "<!--" after the last "-->".  html.parser rescans the rest of the document for
+    each of them: quadratic, minutes for 100 KB of "<a <a <a".  Text unchanged."""
+    html = _NOT_A_TAG.sub("&lt;", html)
+    last = html.rfind("-->")
+    return html[:last + 1] + html[last + 1:].replace("<!--", "&lt;!--")
+
+
 def html_to_text(html: str) -> tuple[str, tuple[str, ...]]:
     """Return (plain text, hrefs in order, de-duplicated) of an HTML document."""
     parser = _HTMLText()
+    html = _defuse(html)
     try:
         parser.feed(html)
         parser.close()

@@ -18,12 +18,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .validate import Checker
 
 SECURITY = ("tls", "starttls", "plain")
 ACTIONS = ("seen", "move", "none")
 KINDS = ("plan", "news", "video")
 BUNDLED_RULES = Path(__file__).resolve().parent.parent / "rules"
-SECRET_KEYS = {"password", "passwd", "secret", "token", "authcode"}
 
 
 # Known providers: (IMAP host, port, security), (SMTP host, port, security), notes.
@@ -158,67 +158,11 @@ def secret(name: str) -> str:
     return os.environ.get(name, "")
 
 
-class _Checker:
-    """Collects problems as ``file: key: message`` while values are read."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.problems: list[str] = []
-
-    def fail(self, key: str, message: str) -> None:
-        self.problems.append(f"{self.path}: {key}: {message}")
-
-    def get(self, table: dict, prefix: str, key: str, kind: type, default: Any = None,
-            required: bool = False, choices: tuple = ()) -> Any:
-        full = f"{prefix}.{key}" if prefix else key
-        if key not in table:
-            if required:
-                self.fail(full, "缺少必填项 (missing required key)")
-            return default
-        value = table[key]
-        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-            self.fail(full, f"应为 {kind.__name__}，实为 {type(value).__name__} "
-                            f"(expected {kind.__name__}, got {value!r})")
-            return default
-        if choices and value not in choices:
-            self.fail(full, f"取值 {value!r} 无效，可选 {', '.join(map(str, choices))}")
-            return default
-        return value
-
-    def day(self, table: dict, prefix: str, key: str) -> date | None:
-        raw = table.get(key, "")
-        if isinstance(raw, date):
-            return raw
-        if raw in ("", None):
-            return None
-        try:
-            return date.fromisoformat(str(raw))
-        except ValueError:
-            self.fail(f"{prefix}.{key}", f"日期 {raw!r} 无效，应为 YYYY-MM-DD (bad date)")
-            return None
-
-    def table(self, data: dict, key: str) -> dict:
-        value = data.get(key, {})
-        if not isinstance(value, dict):
-            self.fail(key, "应为表 [section] (expected a table)")
-            return {}
-        return value
-
-    def unknown(self, table: dict, prefix: str, known: set[str]) -> None:
-        for key in table:
-            full = f"{prefix}.{key}" if prefix else key
-            if key.lower() in SECRET_KEYS:
-                self.fail(full, "密码等机密不得写入配置文件，请用环境变量 "
-                                "MAILBOT_IMAP_PASSWORD / MAILBOT_SMTP_PASSWORD (secrets only from env)")
-            elif key not in known:
-                self.fail(full, "未知配置项 (unknown key)")
-
-
 def _fields(cls) -> set[str]:
     return set(cls.__dataclass_fields__)
 
 
-def _mailbox(c: _Checker, t: dict) -> Mailbox:
+def _mailbox(c: Checker, t: dict) -> Mailbox:
     c.unknown(t, "mailbox", _fields(Mailbox))
     folders = c.get(t, "mailbox", "folders", list, ["INBOX"])
     if not folders or not all(isinstance(f, str) and f for f in folders):
@@ -253,7 +197,7 @@ def _mailbox(c: _Checker, t: dict) -> Mailbox:
     return mb
 
 
-def _smtp(c: _Checker, t: dict, mailbox: Mailbox) -> Smtp:
+def _smtp(c: Checker, t: dict, mailbox: Mailbox) -> Smtp:
     """[smtp]; host, port and security default to the mailbox provider's, the
     login and sender address to the mailbox's."""
     c.unknown(t, "smtp", _fields(Smtp))
@@ -274,7 +218,7 @@ def _resolve(base: Path, value: str) -> Path:
     return p if p.is_absolute() else (base.parent / p)
 
 
-def _storage(c: _Checker, t: dict) -> Storage:
+def _storage(c: Checker, t: dict) -> Storage:
     c.unknown(t, "storage", {"data_dir", "database_url"})
     data_dir = os.environ.get("MAILBOT_DATA_DIR") or c.get(t, "storage", "data_dir", str, "data")
     data_dir = _resolve(c.path, data_dir).resolve()
@@ -286,7 +230,7 @@ def _storage(c: _Checker, t: dict) -> Storage:
     return Storage(data_dir=data_dir, database_url=url)
 
 
-def _campaign(c: _Checker, t: dict) -> Campaign:
+def _campaign(c: Checker, t: dict) -> Campaign:
     c.unknown(t, "campaign", _fields(Campaign))
     phases = []
     for i, p in enumerate(t.get("phases", [])):
@@ -312,7 +256,7 @@ def _campaign(c: _Checker, t: dict) -> Campaign:
                     phases=tuple(phases))
 
 
-def _secretariat(c: _Checker, t: dict) -> Secretariat:
+def _secretariat(c: Checker, t: dict) -> Secretariat:
     c.unknown(t, "secretariat", _fields(Secretariat))
     contacts = tuple(Contact(name=str(x.get("name", "")), phone=str(x.get("phone", "")))
                      for x in t.get("contacts", []) if isinstance(x, dict))
@@ -320,7 +264,7 @@ def _secretariat(c: _Checker, t: dict) -> Secretariat:
                        email=c.get(t, "secretariat", "email", str, ""), contacts=contacts)
 
 
-def _districts(c: _Checker, items: Any) -> tuple[District, ...]:
+def _districts(c: Checker, items: Any) -> tuple[District, ...]:
     if not isinstance(items, list):
         c.fail("districts", "应为 [[districts]] 数组 (expected an array of tables)")
         return ()
@@ -336,7 +280,7 @@ def _districts(c: _Checker, items: Any) -> tuple[District, ...]:
     return tuple(out)
 
 
-def _receipts(c: _Checker, t: dict) -> Receipts:
+def _receipts(c: Checker, t: dict) -> Receipts:
     c.unknown(t, "receipts", _fields(Receipts))
     r = Receipts(enabled=c.get(t, "receipts", "enabled", bool, True),
                  prefix=c.get(t, "receipts", "prefix", str, "JLX"),
@@ -353,7 +297,7 @@ def _receipts(c: _Checker, t: dict) -> Receipts:
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def _digest(c: _Checker, t: dict) -> DigestSettings:
+def _digest(c: Checker, t: dict) -> DigestSettings:
     c.unknown(t, "digest", _fields(DigestSettings))
     cc = c.get(t, "digest", "cc", list, [])
     d = DigestSettings(enabled=c.get(t, "digest", "enabled", bool, True),
@@ -371,7 +315,7 @@ def _digest(c: _Checker, t: dict) -> DigestSettings:
     return d
 
 
-def _rules_dir(c: _Checker, t: dict) -> Path:
+def _rules_dir(c: Checker, t: dict) -> Path:
     c.unknown(t, "rules", {"dir"})
     value = c.get(t, "rules", "dir", str, "")
     folder = _resolve(c.path, value).resolve() if value else BUNDLED_RULES
@@ -399,7 +343,7 @@ def load(path: Path | str | None = None) -> Config:
     partially valid config.
     """
     path = Path(path) if path else default_path()
-    c = _Checker(path)
+    c = Checker(path)
     if not path.is_file():
         hint = "可复制 config.example.toml 或设置 MAILBOT_CONFIG"
         raise ConfigError([f"{path}: 找不到配置文件 (file not found); {hint}"])

@@ -70,7 +70,7 @@ def _zip_text(data: bytes) -> str:
             if xml <= MAX_XML and sum(sizes.values()) <= MAX_BYTES:
                 try:
                     return _docx_text(data)
-                except Exception:  # noqa: BLE001 - no rels, strict OOXML...: read the XML
+                except Exception:  # noqa: BLE001, S110 - no rels, strict OOXML...: read the XML
                     pass
             return _xml_text(_head(z, "word/document.xml"), "w")
         if "content.xml" in sizes:  # OpenDocument (.odt)

@@ -253,7 +253,9 @@ def _scan(msg: ParsedMessage, rules: KindRules, where: str, seen: _Seen) -> None
     if mark := _find(body, rules.news_marks):
         seen.content.append(("news", Evidence("kind.body", f"{where}正文含署名“{mark}” → 新闻")))
     exts = "|".join(re.escape(e) for e in sorted(rules.videos)) or "(?!)"
-    if big := re.search(rf"[^\s/\\:*?\"<>|]+(?:{exts})(?![a-z0-9])", body, re.IGNORECASE):
+    # tried only where a name starts: from every position it was quadratic in a long token
+    if big := re.search(rf"(?<![^\s/\\:*?\"<>|])[^\s/\\:*?\"<>|]+(?:{exts})(?![a-z0-9])",
+                        body, re.IGNORECASE):
         seen.content.append(("video", Evidence("kind.attachment", f"{where}正文提到视频文件 "
                                                f"{big[0]}（超大附件） → 视频/推文")))
     if len(_flat(_URL.sub("", body))) >= rules.long_body_chars:  # a plan or news in the body

@@ -20,9 +20,11 @@ from .documents import document_text  # noqa: F401  (re-exported)
 FIELDS = ("活动背景", "活动组织", "活动时间", "活动地点", "活动流程", "活动联系人及电话")
 TIME_FIELD, PLACE_FIELD, CONTACT_FIELD = FIELDS[2], FIELDS[3], FIELDS[5]
 _CN = "一二三四五六七八九十"
-_NUM = (rf"(?:[{_CN}]+\s*[、.]|\(\s*[{_CN}\d]+\s*\)|\d{{1,2}}\s*[、.)](?!\d)|第[{_CN}]+[、,]?"
-        r"|[●•·▪■◆*-])")
-_CHAPTER = rf"(?:[{_CN}]+\s*[、.]|\(\s*[{_CN}]+\s*\)|第[{_CN}]+[、,]?)"
+# Possessive (*+ ++) where nothing can be given back, and a numeral run tried only from its
+# start: the backtracking versions were cubic in a line of blanks, quadratic in a numeral run.
+_NUM = (rf"(?:(?<![{_CN}])[{_CN}]++\s*+[、.]|\(\s*+[{_CN}\d]++\s*+\)|\d{{1,2}}\s*+[、.)](?!\d)"
+        rf"|第[{_CN}]++[、,]?|[●•·▪■◆*-])")
+_CHAPTER = rf"(?:(?<![{_CN}])[{_CN}]++\s*+[、.]|\(\s*+[{_CN}]++\s*+\)|第[{_CN}]++[、,]?)"
 _STOP = re.compile(rf"\s*(?:[{_CN}]+\s*[、.]|注\s*[:：]|注意事项|备注|附件|附\s*:)")
 _PUNCT = re.compile(r"[\W_]+")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -90,11 +92,11 @@ def plan_rules(table: Mapping) -> PlanRules:
                 target[label] = name
     alt = "|".join(re.escape(x) for x in sorted(labels, key=len, reverse=True))
     alt_short = "|".join(re.escape(x) for x in sorted(short, key=len, reverse=True)) or "(?!)"
-    line_re = re.compile(rf"\s*(?:(?P<num>{_NUM})?\s*[【\[]?\s*(?P<full>{alt})|{_CHAPTER}\s*"
-                         rf"[【\[]?\s*(?P<short>{alt_short}))\s*(?P<sep>[】\]]\s*:?|:|\t|\s+|$)",
+    line_re = re.compile(rf"\s*+(?:(?P<num>{_NUM})?\s*+[【\[]?\s*+(?P<full>{alt})|{_CHAPTER}"
+                         rf"\s*+[【\[]?\s*+(?P<short>{alt_short}))\s*(?P<sep>[】\]]\s*:?|:|\t|\s+|$)",
                          re.IGNORECASE)
-    split_re = re.compile(rf"(?<=[^\n])(?=(?:{_NUM}\s*(?:{alt})|{_CHAPTER}\s*(?:{alt_short}))"
-                          r"\s*:)", re.IGNORECASE)
+    split_re = re.compile(rf"(?<=[^\n])(?=(?:{_NUM}\s*+(?:{alt})|{_CHAPTER}\s*+(?:{alt_short}))"
+                          r"\s*+:)", re.IGNORECASE)
     multiline, placeholders, marks = (table.get(k, DEFAULTS[k]) for k in
                                       ("multiline", "placeholders", "placeholder_marks"))
     return PlanRules(tuple(fields), labels, short, frozenset(multiline),
