@@ -235,8 +235,10 @@ def decode_header_bytes(raw: bytes, hint: str | None = None) -> tuple[str, list[
     return "".join(out), notes
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-_WS = re.compile(r"[ \t\r\n]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+# U+0085, U+2028 and U+2029 end a line for str.splitlines(): the email package refuses
+# them in a header (a receipt's Subject), so they become blanks like CR and LF.
+_WS = re.compile(r"[ \t\r\n\x85\u2028\u2029]+")
 
 
 def clean_text(text: str) -> str:
@@ -319,6 +321,7 @@ class _HTMLText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.out: list[str] = []
         self.hrefs: list[str] = []
+        self.seen: set[str] = set()
         self.skip = self.pre = 0
 
     def handle_starttag(self, tag, attrs):
@@ -331,7 +334,8 @@ class _HTMLText(HTMLParser):
             self.pre += tag == "pre"
         if tag == "a":
             href = (dict(attrs).get("href") or "").strip()
-            if href and href not in self.hrefs:
+            if href and href not in self.seen:  # a set: a list lookup was quadratic
+                self.seen.add(href)
                 self.hrefs.append(href)
 
     def handle_endtag(self, tag):
@@ -350,7 +354,7 @@ class _HTMLText(HTMLParser):
         return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-_NOT_A_TAG = re.compile(r"<(?!!)(?=[^<>]*<)")  # another "<" comes before any ">"
+_NOT_A_TAG = re.compile(r"<(?!!--)(?=[^<>]*<)")  # another "<" comes before any ">"
 
 
 def _defuse(html: str) -> str:

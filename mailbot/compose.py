@@ -8,12 +8,27 @@ our own mail coming back.  Everything is written in UTF-8.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from zoneinfo import ZoneInfo
 
 from .config import Config
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_MSGID = re.compile(r"[!-;=?-~]+@[!-;=?-~]+")
+
+
+def safe_subject(text: str) -> str:
+    """A subject that folds: no control characters, no text that looks like an encoded word."""
+    return _CONTROL.sub(" ", text).replace("=?", "=\u200b?").strip()
+
+
+def safe_msgid(value: str | None) -> str | None:
+    """The plain ``local@domain`` inside a (possibly garbled) Message-ID, or None."""
+    m = _MSGID.search(value or "")
+    return m.group(0) if m else None
 
 
 def domain(cfg: Config) -> str:
@@ -28,10 +43,10 @@ def outgoing(cfg: Config, to: str, subject: str, local_id: str, now: datetime,
     mail = EmailMessage()
     mail["From"] = formataddr((cfg.smtp.from_name, cfg.smtp.from_address))
     mail["To"] = to
-    mail["Subject"] = subject
+    mail["Subject"] = safe_subject(subject)
     mail["Date"] = format_datetime(now.astimezone(ZoneInfo(cfg.campaign.timezone)))
     mail["Message-ID"] = f"<{local_id}@{domain(cfg)}>"
-    if replying_to:
+    if replying_to := safe_msgid(replying_to):
         mail["In-Reply-To"] = f"<{replying_to}>"
         mail["References"] = f"<{replying_to}>"
     mail["Auto-Submitted"] = auto

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from . import outbox
 from .classify.auto import is_daemon_address
-from .compose import outgoing
+from .compose import outgoing, safe_msgid
 from .config import Config, District
 from .models import BouncingAddress, Message, OutboxMail, Receipt
 from .render import render
@@ -187,7 +187,7 @@ def _combined(cfg: Config, address: str, items: list[dict], now: datetime) -> Em
     override = cfg.receipts.template_dir
     mail = outgoing(cfg, address, f"[回执 {first['number']} 等 {len(items)} 封] 合并回执",
                     f"receipt-{first['number']}-c{len(items)}", now)
-    refs = " ".join(f"<{it['r']['message_id']}>" for it in items if it["r"]["message_id"])
+    refs = " ".join(f"<{mid}>" for it in items if (mid := safe_msgid(it["r"]["message_id"])))
     if refs:
         mail["References"] = refs
     mail.set_content(render("receipt/combined.txt", override, **context))

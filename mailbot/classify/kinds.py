@@ -261,11 +261,15 @@ def _scan(msg: ParsedMessage, rules: KindRules, where: str, seen: _Seen) -> None
     if len(_flat(_URL.sub("", body))) >= rules.long_body_chars:  # a plan or news in the body
         says = {k for k, _, _ in ([w for w in mine if not w[2]] or mine)}
         seen.in_body |= says & {"plan", "news"}
+    video_urls = {e.detail.rpartition(" ")[2] for e in seen.video_links}  # a detail ends in it
     for url in dict.fromkeys([*_URL.findall(body), *msg.hrefs]):
+        if len(seen.unnamed) >= 3:  # only the first three are ever shown: stop (quadratic)
+            break
         url = url.rstrip(".,;:!?)]}>'\"")
         parts = urlsplit(url if "://" in url else "http://" + url)
         home = re.fullmatch(r"((index|default|main|home)\.\w+)?", parts.path.strip("/").lower())
         if parts.scheme in ("http", "https") and not (home and not parts.query) and \
+                url not in video_urls and \
                 not any(url in e.detail for e in seen.video_links):  # not a signature's home page
             seen.unnamed.append(f"{where}链接 {_clip(url, 50)}")
     _attachments(msg, rules, where, seen)

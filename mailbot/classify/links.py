@@ -100,7 +100,9 @@ def clean_url(url: str) -> str:
     scheme-less or protocol-relative URL.  Returns "" for anything else than
     http(s) (mailto:, tel:, cid:, javascript:...)."""
     url = _ENTITY.sub(lambda m: unescape(m.group()), url).strip()
-    while url and url[-1] in _TRAILING and not (url[-1] == ")" and url.count("(") >= url.count(")")):
+    opens, closes = url.count("("), url.count(")")  # counted once: quadratic in ")))..." else
+    while url and url[-1] in _TRAILING and not (url[-1] == ")" and opens >= closes):
+        closes -= url[-1] == ")"
         url = url[:-1]
     if url.startswith("//"):
         url = "https:" + url
@@ -127,10 +129,12 @@ def find_links(text: str, hrefs: Sequence[str], rules: LinkRules) -> tuple[Link,
     ``?pwd=`` or else a 提取码/密码 written after them on the same or next line."""
     found: dict[str, int | None] = {}  # url -> line number in text (None: only in hrefs)
     passwords: dict[str, str] = {}
+    line, counted = 0, 0  # lines counted up to position `counted` (once: linear in text)
     for m in rules.finder.finditer(text):
         url = clean_url(m.group())
         if url and url not in found:
-            found[url] = text.count("\n", 0, m.start())
+            line, counted = line + text.count("\n", counted, m.start()), m.start()
+            found[url] = line
             passwords[url] = _password_after(text, m.start() + len(m.group()))
     for href in hrefs:
         found.setdefault(clean_url(href), None)

@@ -8,7 +8,9 @@ provider), (3) a school name, alias or former name written in the signature,
 subject, attachment filenames, display name, then the body (and, last, a
 school's domain label in a public-mail user name, e.g. ``cdut_houqin``), and
 (4) forwarded mail, whose original sender's school wins over a forwarding
-district lead school.
+district lead school.  Rules (1)-(2) are skipped when the receiving server's
+Authentication-Results say DMARC, SPF or DKIM failed for the sender's domain
+(a forged From; noted as a ``school.spoofed`` conflict).
 """
 
 from __future__ import annotations
@@ -231,10 +233,11 @@ def split_forward(text: str) -> tuple[str, ParsedMessage | None]:
     lines, optionally after a "原始邮件"-style separator).  Returns (own text,
     the quoted message with sender, sender_name, subject and text, or None)."""
     for m in _FWD_FROM.finditer(text or ""):
-        lines = text[m.start():].split("\n")
+        lines = text[m.start():].split("\n", 10)  # not the whole rest: quadratic over many
         k = next((k for k in range(1, min(10, len(lines))) if _FWD_SUBJ.match(lines[k])), 0)
         if not k:
             continue
+        lines = text[m.start():].split("\n")
         body = k + 1
         while body < len(lines) and (_FWD_HDR.match(lines[body]) or not lines[body].strip()):
             body += 1
@@ -268,19 +271,72 @@ def _signature(text: str) -> str:
     return "\n".join(block)
 
 
+_AUTH_STMT = re.compile(r"\s*(dmarc|spf|dkim)\s*=\s*([a-z]+)", re.IGNORECASE)
+_AUTH_PROP = re.compile(r"(?:header\.from|header\.d|header\.i|smtp\.mailfrom|smtp\.mail)"
+                        r"\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
+_AUTH_NAMES = {"dmarc": "DMARC", "spf": "SPF", "dkim": "DKIM"}
+
+
+def auth_failures(msg: ParsedMessage) -> list[str]:
+    """The checks ("DMARC", "SPF", "DKIM") that the receiving server's
+    Authentication-Results (the topmost one) says failed for the sender's domain;
+    [] when DMARC passed for it (the From is then authenticated whatever else says).
+    A DKIM result counts only when its header.d/header.i names that domain."""
+    domain = (msg.sender or "").rpartition("@")[2].lower()
+    value = msg.headers.get("authentication-results", "")
+    while (stripped := re.sub(r"\([^()]*\)", " ", value)) != value:  # (comments)
+        value = stripped
+    failed: list[str] = []
+    for stmt in value.split(";")[1:] if domain else ():  # item 0 is the server's name
+        if not (m := _AUTH_STMT.match(stmt)):
+            continue
+        method, result = m[1].lower(), m[2].lower()
+        props = [p.rpartition("@")[2].lower().strip(".") for p in _AUTH_PROP.findall(stmt)]
+        if not props and method == "dkim" or props and not any(
+                p == domain or domain.endswith("." + p) or p.endswith("." + domain)
+                for p in props):
+            continue  # about another domain (a mailing list's signature...)
+        if method == "dmarc" and result == "pass":
+            return []
+        if result == "fail" and _AUTH_NAMES[method] not in failed:
+            failed.append(_AUTH_NAMES[method])
+    return failed
+
+
+def _spoof_evidence(msg: ParsedMessage, d: Directory, known: Mapping[str, str]) -> Evidence | None:
+    """The conflict to show when the sender's address or domain would name a school
+    but the receiving server says the From failed authentication."""
+    sender = (msg.sender or "").lower()
+    failed = auth_failures(msg) if sender else []
+    domain = sender.rpartition("@")[2]
+    if not failed:
+        return None
+    public = bool(_suffixes(domain) & d.public_domains)
+    hit = known.get(sender) or getattr(d.by_address.get(sender), "name", None) or next(
+        (d.by_domain[x].name for x in _suffixes(domain) if not public and x in d.by_domain), None)
+    if hit is None:
+        return None
+    return Evidence("school.spoofed", f"发件人域名 {domain} 的 {'、'.join(failed)} 验证失败，"
+                                      f"未采信（否则为 {hit}）")
+
+
 def _own_candidates(msg: ParsedMessage, own: str, d: Directory,
                     known: Mapping[str, str]) -> list[_Cand]:
-    """Every (school, evidence, source) of rules 1-3 for *msg* itself, strongest first."""
+    """Every (school, evidence, source) of rules 1-3 for *msg* itself, strongest first.
+    A From that failed authentication (see :func:`auth_failures`) is forged: nothing
+    is taken from its address, domain or user name."""
     out, sender = [], (msg.sender or "").lower()
-    if sender and (name := known.get(sender)):
+    forged = bool(sender) and bool(auth_failures(msg))
+    if sender and not forged and (name := known.get(sender)):
         name = getattr(d.by_name.get(_norm(name).strip()), "name", name)
         out.append((name, Evidence("school.address", f"发件人 {sender} 曾确认为 {name}"), "address"))
-    if s := d.by_address.get(sender):
+    if not forged and (s := d.by_address.get(sender)):
         out.append((s.name, Evidence("school.address", f"发件人 {sender} 登记在名录中 → {s.name}"),
                     "address"))
     domain = sender.rpartition("@")[2]
     public = bool(_suffixes(domain) & d.public_domains)
-    for suffix in sorted(_suffixes(domain), key=len, reverse=True) if not public else ():
+    for suffix in sorted(_suffixes(domain), key=len, reverse=True) if not (public or forged) \
+            else ():
         if s := d.by_domain.get(suffix):
             via = f"（属 {suffix}）" if suffix != domain else ""
             out.append((s.name, Evidence("school.domain", f"发件人域名 {domain}{via} → {s.name}"),
@@ -295,7 +351,7 @@ def _own_candidates(msg: ParsedMessage, own: str, d: Directory,
             times = f" {n} 次" if n > 1 else ""
             out.append((s.name, Evidence("school.name", f"{where}中出现“{name}”{times} → {s.name}"),
                         tag))
-    for token in re.split(r"[^a-z]+", sender.partition("@")[0]) if public else ():
+    for token in re.split(r"[^a-z]+", sender.partition("@")[0]) if public and not forged else ():
         if s := d.by_label.get(token):
             out.append((s.name, Evidence("school.localpart",
                                          f"发件人 {sender} 的用户名含 {token} → {s.name}"), "local"))
@@ -345,8 +401,9 @@ def identify_school(msg: ParsedMessage, directory: Directory,
     ``SchoolMatch(None, None, (), ())``.
     """
     cands, district = _identify(msg, directory, known_senders, 0)
+    spoof = _spoof_evidence(msg, directory, known_senders)
     if not cands:
-        return NO_MATCH
+        return SchoolMatch(None, None, (), (spoof,)) if spoof else NO_MATCH
     win, seen, evidence, conflicts = cands[0][0], set(), [], []
     for school, ev, _ in cands:
         key = ev.rule if school == win else (school, ev.rule)
@@ -355,4 +412,4 @@ def identify_school(msg: ParsedMessage, directory: Directory,
             (evidence if school == win else conflicts).append(ev)
     found = directory.by_name.get(win)
     return SchoolMatch(win, district or (found.district if found else ""),
-                       tuple(evidence), tuple(conflicts))
+                       tuple(evidence), tuple(conflicts) + ((spoof,) if spoof else ()))
