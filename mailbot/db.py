@@ -6,7 +6,7 @@ dir) and PostgreSQL (``postgresql+psycopg://...``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +14,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -77,17 +79,18 @@ def clean(text: str | None) -> str | None:
 
 
 def find_duplicate(session: Session, sha256: str, message_id: str | None,
-                   content_sha256: str) -> Message | None:
+                   same_content: Callable[[Message], bool]) -> Message | None:
     """The message already recorded as the same mail, if any.
 
-    Same raw bytes, or the same Message-ID and the same content once trace
-    fields (Received, Return-Path, Delivered-To...) are set aside: one mail
-    delivered twice.
+    Same raw bytes, or the same Message-ID and ``same_content(earlier)`` true
+    (the caller compares the content once trace fields — Received,
+    Return-Path, Delivered-To... — are set aside): one mail delivered twice.
     """
     found = session.scalar(select(Message).where(Message.sha256 == sha256))
     if found is None and message_id:
-        found = session.scalar(select(Message).where(
-            Message.message_id == message_id, Message.content_sha256 == content_sha256).limit(1))
+        earlier = session.scalars(select(Message).where(Message.message_id == message_id)
+                                  .order_by(Message.id).limit(20))
+        found = next((m for m in earlier if same_content(m)), None)
     return found
 
 
@@ -167,11 +170,18 @@ def remember_sender(session: Session, address: str, school: str, source: str) ->
 
 
 def set_state(session: Session, key: str, value: dict) -> None:
-    row = session.get(AppState, key)
-    if row is None:
-        row = AppState(key=key)
+    """Store *value* under *key*: one upsert, so two daemons writing at once never collide."""
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
+    now = datetime.now(UTC)
+    if insert is None:  # another database: read, then write
+        row = session.get(AppState, key) or AppState(key=key)
+        row.value, row.updated_at = value, now
         session.add(row)
-    row.value, row.updated_at = value, datetime.now(UTC)
+        return
+    stmt = insert(AppState).values(key=key, value=value, updated_at=now)
+    session.execute(stmt.on_conflict_do_update(index_elements=[AppState.key],
+                                               set_={"value": value, "updated_at": now}))
 
 
 def get_state(session: Session, key: str) -> dict:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import StorageError
+from .spool import Spool
 
 _EXT = re.compile(r"\.([A-Za-z0-9]{1,10})$")
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
@@ -62,9 +63,16 @@ class FileStore:
         except OSError as e:
             raise StorageError(f"无法创建数据目录 (cannot create data dir) {self.root}: {e}") from None
 
-    def put(self, kind: str, data: bytes, filename: str = "") -> Stored:
-        """Store *data* under *kind* ("raw" or "files"); return where it lives."""
-        digest = sha256(data)
+    def put(self, kind: str, data: bytes, filename: str = "", digest: str = "",
+            durable: bool = True) -> Stored:
+        """Store *data* under *kind* ("raw" or "files"); return where it lives.
+
+        *digest*, when given, is the sha256 of *data* the caller already computed.
+        ``durable`` fsyncs before the rename: the original .eml always is (it is
+        the record); attachments are not — they are derived from it, written
+        atomically, and ``mailbot verify --repair`` rebuilds them after a power cut.
+        """
+        digest = digest or sha256(data)
         rel = f"{kind}/{digest[:2]}/{digest}{extension(filename)}"
         target = self.root / rel
         if not target.exists():
@@ -74,12 +82,26 @@ class FileStore:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
                     fh.flush()
-                    os.fsync(fh.fileno())
+                    if durable:
+                        os.fsync(fh.fileno())
                 os.replace(tmp, target)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         return Stored(sha256=digest, size=len(data), path=rel)
+
+    def adopt(self, kind: str, spool: Spool, filename: str = "") -> Stored:
+        """Store a finished :class:`~mailbot.spool.Spool` by moving its file into place."""
+        rel = f"{kind}/{spool.sha256[:2]}/{spool.sha256}{extension(filename)}"
+        target = self.root / rel
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(spool.path, target)
+        return Stored(sha256=spool.sha256, size=spool.size, path=rel)
+
+    def spool(self) -> Spool:
+        """A new spool file in ``tmp/`` (same file system as the store)."""
+        return Spool(self.root / "tmp")
 
     def path(self, rel: str) -> Path:
         """Absolute path of a stored blob given its relative path."""

@@ -10,7 +10,7 @@ and apply the processed action.  Every failure becomes :class:`MailServerError`.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -21,15 +21,18 @@ from imapclient.exceptions import IMAPClientError
 
 from .config import Mailbox
 from .errors import MailServerError
+from .spool import Spool
 
 BATCH_BYTES = 32 * 1024 * 1024
+SPOOL_SIZE = 16 * 1024 * 1024  # larger messages are fetched piece by piece into a Spool
+PIECE = 4 * 1024 * 1024  # bytes per partial fetch (BODY.PEEK[]<offset.length>)
 CLIENT_ID = {"name": "mailbot", "version": "0.1", "vendor": "mailbot"}
 
 
 @dataclass(frozen=True)
 class Fetched:
     uid: int
-    raw: bytes
+    raw: bytes | Spool  # a Spool (on disk, mapped) for a message over SPOOL_SIZE
     internal_date: datetime | None
     oversize: int | None = None  # set when only the header was fetched: the message's size
 
@@ -69,19 +72,22 @@ def batches(sizes: dict[int, int], max_count: int, max_bytes: int = BATCH_BYTES)
     return out
 
 
-def plan_fetches(sizes: dict[int, int], batch_size: int, max_size: int | None = None
-                 ) -> list[tuple[list[int], bool]]:
-    """Fetch batches in ascending UID order: (uids, whole message?).  A message over
-    *max_size* gets a batch of its own that fetches only its header."""
-    out: list[tuple[list[int], bool]] = []
+def plan_fetches(sizes: dict[int, int], batch_size: int, max_size: int | None = None,
+                 spool_size: int | None = None) -> list[tuple[list[int], str]]:
+    """Fetch batches in ascending UID order: (uids, how) with how "whole", "header"
+    (a message over *max_size*: only its header) or "spool" (a message over
+    *spool_size*: piece by piece to disk); the last two get a batch of their own."""
+    out: list[tuple[list[int], str]] = []
     run: dict[int, int] = {}
     for uid in sorted(sizes):
-        if max_size and sizes[uid] > max_size:
-            out += [(b, True) for b in batches(run, batch_size)] + [([uid], False)]
+        alone = "header" if max_size and sizes[uid] > max_size else \
+            "spool" if spool_size and sizes[uid] > spool_size else None
+        if alone:
+            out += [(b, "whole") for b in batches(run, batch_size)] + [([uid], alone)]
             run = {}
         else:
             run[uid] = sizes[uid]
-    return out + [(b, True) for b in batches(run, batch_size)]
+    return out + [(b, "whole") for b in batches(run, batch_size)]
 
 
 class ImapMailbox:
@@ -154,24 +160,57 @@ class ImapMailbox:
             out.update({uid: int(v.get(b"RFC822.SIZE", 0)) for uid, v in data.items()})
         return out
 
-    def fetch(self, uids: list[int], batch_size: int, max_size: int | None = None
-              ) -> Iterator[Fetched]:
+    def fetch(self, uids: list[int], batch_size: int, max_size: int | None = None,
+              spool: Callable[[], Spool] | None = None) -> Iterator[Fetched]:
         """Yield the raw bytes of each UID in ascending order, without setting \\Seen.
 
         A message larger than *max_size* is not downloaded: only its header is,
-        with ``oversize`` set to its size.
+        with ``oversize`` set to its size.  With *spool* (a Spool factory), a
+        message over SPOOL_SIZE arrives as a finished Spool, never whole in memory;
+        the caller closes it.
         """
         sizes = self.sizes(uids)
-        for batch, whole in plan_fetches(sizes, batch_size, max_size):
-            part = b"BODY.PEEK[]" if whole else b"BODY.PEEK[HEADER]"
+        for batch, how in plan_fetches(sizes, batch_size, max_size,
+                                       SPOOL_SIZE if spool else None):
+            if how == "spool":
+                got = self._spooled(batch[0], spool)
+                if got is not None:
+                    yield got
+                continue
+            part = b"BODY.PEEK[]" if how == "whole" else b"BODY.PEEK[HEADER]"
             data = self._call("下载邮件", self.client.fetch, batch, [part, b"INTERNALDATE"])
             for uid in sorted(data):
-                item = data[uid]
-                raw = item.get(b"BODY[]" if whole else b"BODY[HEADER]")
+                item = data.pop(uid)
+                raw = item.get(b"BODY[]" if how == "whole" else b"BODY[HEADER]")
                 if raw is None:
                     continue
-                yield Fetched(uid, bytes(raw), item.get(b"INTERNALDATE"),
-                              None if whole else sizes[uid])
+                yield Fetched(uid, raw if isinstance(raw, bytes) else bytes(raw),
+                              item.get(b"INTERNALDATE"),
+                              None if how == "whole" else sizes[uid])
+
+    def _spooled(self, uid: int, spool: Callable[[], Spool]) -> Fetched | None:
+        """Fetch one message by ``BODY.PEEK[]<offset.length>`` pieces into a new Spool
+        (None if it was expunged meanwhile)."""
+        sp, offset, when = spool(), 0, None
+        try:
+            while True:
+                want = [f"BODY.PEEK[]<{offset}.{PIECE}>".encode()] + \
+                    ([b"INTERNALDATE"] if offset == 0 else [])
+                item = self._call("下载邮件", self.client.fetch, [uid], want).get(uid)
+                piece = item.get(f"BODY[]<{offset}>".encode()) if item else None
+                if piece is None:
+                    sp.close()
+                    return None
+                when = when or item.get(b"INTERNALDATE")
+                sp.write(piece)
+                offset += len(piece)
+                if len(piece) < PIECE:
+                    break
+            sp.finish()
+        except BaseException:
+            sp.close()
+            raise
+        return Fetched(uid, sp, when)
 
     def supports_idle(self) -> bool:
         return bool(self.client.has_capability("IDLE"))

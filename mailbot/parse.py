@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import mmap
 import quopri
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.message import Message
@@ -32,6 +34,7 @@ from mailbot.charsets import (
     header_params,
     html_to_text,
 )
+from mailbot.spans import Spans, reduce
 
 __all__ = ["Attachment", "ParseError", "ParsedMessage", "parse_message"]
 
@@ -40,6 +43,10 @@ MAX_FORWARD_DEPTH = 5  # nested message/rfc822 levels parsed into ``forwarded``
 MAX_MIME_DEPTH = 40  # multipart nesting walked
 MAX_FIELD = 65536  # characters kept of one header field (see _clamp_headers)
 _HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
+_LEADING = re.compile(rb"[\r\n]*")
+_TRACE = frozenset({"received", "return-path", "delivered-to", "x-received", "arc-seal",
+                    "arc-message-signature", "arc-authentication-results", "dkim-signature"})
+_NON_BLANK = re.compile(rb"[^ \t\r\n\f\v]")
 _WS = re.compile(r"[ \t\r\n]+")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 
@@ -90,30 +97,35 @@ class ParsedMessage:
     defects: tuple[str, ...]
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
+def parse_message(raw: bytes | mmap.mmap, drop: Callable[[int], None] | None = None
+                  ) -> ParsedMessage:
     """Parse the raw bytes of one message (as fetched with IMAP ``BODY[]``).
 
-    Never raises anything but :class:`ParseError`, and raises that only when
+    *raw* may be a read-only ``mmap`` of a spooled message, with *drop* to
+    release its pages as they are read (see :mod:`mailbot.spans`).  Never
+    raises anything but :class:`ParseError`, and raises that only when
     ``raw`` is not an email message at all: not bytes, empty, an Outlook
     .msg (OLE2) file, or no header block.  Malformed mail parses, with notes
     in ``defects``.
     """
     if isinstance(raw, (bytearray, memoryview)):
         raw = bytes(raw)
-    if not isinstance(raw, bytes):
+    if not isinstance(raw, (bytes, mmap.mmap)):
         kind = type(raw).__name__
         raise ParseError(f"不是有效的邮件：输入不是字节串 (expected bytes, got {kind})")
-    data = raw.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n")
-    if not data.strip():
+    start = _LEADING.match(raw, 3 if raw[:3] == b"\xef\xbb\xbf" else 0).end()
+    if _NON_BLANK.search(raw, start) is None:
         raise ParseError("不是有效的邮件：内容为空 (empty input)")
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
+    peek = raw[start:start + 65536]
+    if peek.startswith(b"\xd0\xcf\x11\xe0"):
         raise ParseError("不是有效的邮件：这是 Outlook .msg (OLE2) 文件 (Outlook .msg file)")
-    lines = data.split(b"\n", 2)
-    first = lines[1] if data.startswith(b"From ") and len(lines) > 1 else lines[0]
+    lines = peek.split(b"\n", 2)
+    first = lines[1] if peek.startswith(b"From ") and len(lines) > 1 else lines[0]
     if not _HEADER_LINE.match(first):
         raise ParseError("不是有效的邮件：没有邮件头 (no header block)")
-    notes = ["input: leading blank lines or BOM skipped"] if data is not raw else []
-    return _parse_bytes(_repair_header_block(data, notes), notes, 0)
+    notes = ["input: leading blank lines or BOM skipped"] if start else []
+    reduced, spans = reduce(raw, start, drop=drop)
+    return _parse_bytes(_repair_header_block(reduced, notes), notes, 0, spans)
 
 
 def _repair_header_block(data: bytes, notes: list[str]) -> bytes:
@@ -144,22 +156,33 @@ def _repair_header_block(data: bytes, notes: list[str]) -> bytes:
     return b"".join(out) + data[end:] if len(notes) > before else data
 
 
-def _parse_bytes(data: bytes, notes: list[str], depth: int) -> ParsedMessage:
-    """Build the MIME tree (stdlib compat32, as mail-parser does), cut absurd header
-    fields, then take mail-parser's view of it (None if that fails) and convert it."""
+def _parse_bytes(data: bytes, notes: list[str], depth: int, spans: Spans | None = None
+                 ) -> ParsedMessage:
+    """Build the MIME tree (stdlib compat32, as mail-parser does) of *data* — reduced
+    first unless *spans* says it already is — cut absurd header fields, then take
+    mail-parser's view of it (None if that fails) and convert it."""
+    if spans is None:
+        data, spans = reduce(data)
     try:
         msg = BytesParser().parsebytes(data)
     except Exception:  # noqa: BLE001 - RecursionError on absurd nesting
         notes.append("mime: structure unparseable; headers only")
         msg = BytesParser().parsebytes(data, headersonly=True)
     _clamp_headers(msg, notes)
-    return _build(msg, _mailparser_view(msg, notes), notes, depth)
+    return _build(msg, _mailparser_view(msg, notes), notes, depth, spans)
 
 
 def _mailparser_view(msg: Message, notes: list[str]):
-    """mail-parser's reading of *msg* (a cross-check), or None when it fails."""
+    """mail-parser's reading of *msg*'s header (a cross-check: subject, sender, date),
+    or None when it fails.  It is given the header fields only, without the trace
+    fields: walking the body again (it re-encodes every attachment) and parsing
+    Received lines cost more than the rest of the parse; MIME defects are
+    collected from the stdlib tree instead (see :func:`_defect_names`)."""
+    head = Message()
+    head._headers = [(k, v) for k, v in msg._headers if k.lower() not in _TRACE]
+    head.set_payload("")
     try:
-        return mailparser.MailParser(msg)
+        return mailparser.MailParser(head)
     except Exception as exc:  # noqa: BLE001 - MailParserRecursionError and anything unforeseen
         notes.append(f"mime: mail-parser failed ({type(exc).__name__}); stdlib parser used")
         return None
@@ -214,10 +237,21 @@ def _addresses(msg: Message, name: str, hint: str | None,
     return pairs
 
 
-def _payload(part: Message) -> bytes:
-    """Transfer-decoded body bytes of a leaf part, exactly as sent."""
+def _payload(part: Message, spans: Spans | None = None) -> bytes:
+    """Transfer-decoded body bytes of a leaf part, exactly as sent (bodies *spans* took
+    out are read back from the original message; a bytearray for a spooled one)."""
     if isinstance(part.get_payload(), list):  # message/delivery-status etc.: header blocks
-        return part.as_bytes().partition(b"\n\n")[2]
+        body = part.as_bytes().partition(b"\n\n")[2]
+        return spans.restore(body) if spans and spans.present(body) else body
+    raw = part._payload  # compat32 keeps the wire bytes as surrogate-escaped text
+    if spans is not None and isinstance(raw, str) and spans.present(raw):
+        where = spans.sole(raw)
+        if where and str(part.get("content-transfer-encoding", "")).lower() == "base64":
+            data = spans.decode_base64(*where)
+            if data is not None:
+                return data
+        part.set_payload(spans.restore(raw.encode("ascii", "surrogateescape"))
+                         .decode("ascii", "surrogateescape"))
     data = part.get_payload(decode=True) or b""  # undoes the encodings the stdlib recognises
     cte = str(part.get("content-transfer-encoding", "")).lower()
     if cte.strip() == cte:
@@ -232,8 +266,8 @@ def _payload(part: Message) -> bytes:
 class _Walk:
     """Accumulates bodies, attachments and forwarded messages of one message."""
 
-    def __init__(self, notes: list[str], depth: int) -> None:
-        self.notes, self.depth = notes, depth
+    def __init__(self, notes: list[str], depth: int, spans: Spans | None = None) -> None:
+        self.notes, self.depth, self.spans = notes, depth, spans
         self.plain: list[str] = []
         self.html: list[str] = []
         self.attachments: list[Attachment] = []
@@ -272,12 +306,13 @@ class _Walk:
             fake = Message()
             fake["content-transfer-encoding"] = cte
             fake.set_payload(inner.as_bytes().decode("ascii", "replace"))
-            self.forwarded.append(_parse_bytes(_payload(fake), [], self.depth + 1))
+            self.forwarded.append(_parse_bytes(bytes(_payload(fake, self.spans)), [],
+                                               self.depth + 1))
             return
         notes: list[str] = []
         _clamp_headers(inner, notes)
         self.forwarded.append(_build(inner, _mailparser_view(inner, notes), notes,
-                                     self.depth + 1))
+                                     self.depth + 1, self.spans))
 
     def leaf(self, part: Message, ctype: str, related: bool) -> None:
         """File a leaf part as body text (unnamed, not ``attachment``) or as an Attachment."""
@@ -291,7 +326,7 @@ class _Walk:
             if value and not filename:
                 filename, why = decode_param(value, charset or self.hint)
         filename = clean_text(filename)
-        payload = _payload(part)
+        payload = _payload(part, self.spans)
         tag = f"part {ctype}{' ' + repr(filename) if filename else ''}"
         self.notes += [f"{tag} filename: {n}" for n in why]
         if ctype.startswith("multipart/"):
@@ -346,14 +381,27 @@ def _mailparser_notes(mp, subject: str, sender_name: str) -> list[str]:
         name = (mp.from_ or [("", "")])[0][0]
         if sender_name and norm(name) != norm(sender_name):
             notes.append(f"from: mail-parser garbled the name as {name!r}")
-        return notes + [f"mime: {cat}" for cat in sorted(mp.defects_categories)]
+        return notes
     except Exception as exc:  # noqa: BLE001 - only a cross-check
         return [f"mime: mail-parser view unavailable ({type(exc).__name__})"]
 
 
-def _build(msg: Message, mp, notes: list[str], depth: int) -> ParsedMessage:
+def _defect_names(msg: Message) -> list[str]:
+    """Sorted class names of the defects the stdlib parser found anywhere in *msg*."""
+    names, stack, seen = set(), [msg], 0
+    while stack and seen < 100000:
+        part, seen = stack.pop(), seen + 1
+        names.update(type(d).__name__ for d in getattr(part, "defects", ()))
+        payload = part._payload if isinstance(part, Message) else None
+        if isinstance(payload, list):
+            stack.extend(p for p in payload if isinstance(p, Message))
+    return sorted(names)
+
+
+def _build(msg: Message, mp, notes: list[str], depth: int,
+           spans: Spans | None = None) -> ParsedMessage:
     """Convert a parsed MIME tree (and its mail-parser view, if any) into a ParsedMessage."""
-    walk = _Walk(notes, depth)
+    walk = _Walk(notes, depth, spans)
     try:
         walk.walk(msg)
     except Exception as exc:  # noqa: BLE001 - keep the headers when the body defeats us
@@ -364,6 +412,7 @@ def _build(msg: Message, mp, notes: list[str], depth: int) -> ParsedMessage:
     subject = _text_header(msg, "subject", hint, notes)
     if mp is not None:
         notes += _mailparser_notes(mp, subject, sender_name)
+    notes += [f"mime: {name}" for name in _defect_names(msg)]
     headers: dict[str, str] = {}
     for key, value in msg.raw_items():
         if key.lower() not in headers and len(headers) < 500:

@@ -29,6 +29,7 @@ from .config import Campaign, Config
 from .filing import FileStore, Stored, sha256
 from .models import Attachment, Link, Message
 from .parse import ParsedMessage, ParseError, parse_message
+from .spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,8 @@ class Context:
 
 @dataclass
 class Intake:
-    """One message on its way through the stages."""
+    """One message on its way through the stages (``raw`` is the spool's mmap for a
+    spooled message)."""
 
     raw: bytes
     source: str
@@ -88,23 +90,37 @@ class Intake:
     files: list[tuple[int, object, Stored, bool]] = field(default_factory=list)
     message: Message | None = None
     created: bool = False
+    spool: Spool | None = None
 
 
 def fingerprint(ctx: Context, it: Intake) -> bool:
-    it.sha256 = sha256(it.raw)
-    it.content_sha256 = sha256(_without_trace(it.raw))
+    it.sha256 = it.raw_stored.sha256 if it.raw_stored else \
+        it.spool.sha256 if it.spool else sha256(it.raw)
     it.message_id = db.clean(_peek_message_id(it.raw))
     return False
 
 
 def skip_duplicate(ctx: Context, it: Intake) -> bool:
-    it.message = db.find_duplicate(ctx.session, it.sha256, it.message_id, it.content_sha256)
+    """Same raw bytes, or the same Message-ID with the same content apart from trace
+    fields.  The content hash costs a full copy of the mail, so it is computed only
+    when another mail has this Message-ID (and filled in for that one if missing)."""
+    def same_content(earlier: Message) -> bool:
+        if not earlier.content_sha256:
+            try:
+                earlier.content_sha256 = content_hash(
+                    ctx.desk.store.path(earlier.raw_path).read_bytes())
+            except OSError:  # its raw file is gone (retention): cannot tell
+                return False
+        it.content_sha256 = it.content_sha256 or content_hash(it.raw)
+        return earlier.content_sha256 == it.content_sha256
+
+    it.message = db.find_duplicate(ctx.session, it.sha256, it.message_id, same_content)
     return it.message is not None
 
 
 def parse(ctx: Context, it: Intake) -> bool:
     try:
-        it.parsed = parse_message(it.raw)
+        it.parsed = parse_message(it.raw, it.spool.drop if it.spool else None)
     except ParseError as e:
         it.status, it.reason = "quarantined", str(e)
     return False
@@ -187,7 +203,11 @@ def merge_reply(ctx: Context, it: Intake) -> bool:
 
 
 def file_raw(ctx: Context, it: Intake) -> bool:
-    it.raw_stored = ctx.desk.store.put("raw", it.raw, ".eml")
+    if it.raw_stored:  # filed on the way in (the poll's fetch thread)
+        return False
+    store = ctx.desk.store
+    it.raw_stored = store.adopt("raw", it.spool, ".eml") if it.spool else \
+        store.put("raw", it.raw, ".eml", digest=it.sha256)
     return False
 
 
@@ -200,7 +220,7 @@ def file_attachments(ctx: Context, it: Intake) -> bool:
 
 def store_attachments(store: FileStore, parsed: ParsedMessage) -> list:
     """File every attachment (forwarded mail's too): [(position, attachment, stored, forwarded)]."""
-    return [(pos, att, store.put("files", att.payload, att.filename), forwarded)
+    return [(pos, att, store.put("files", att.payload, att.filename, durable=False), forwarded)
             for pos, (att, forwarded) in enumerate(_all_attachments(parsed))]
 
 
@@ -286,12 +306,14 @@ def run(ctx: Context, it: Intake, stages: tuple[Stage, ...] = STAGES) -> Intake:
 AfterHook = Callable[[Session, Message], None]
 
 
-def process(engine: Engine, desk: Desk, raw: bytes, source: str,
+def process(engine: Engine, desk: Desk, raw: bytes | Spool, source: str,
             received_at: datetime | None = None, after: AfterHook | None = None,
-            oversize: int | None = None) -> Intake:
+            oversize: int | None = None, stored: Stored | None = None) -> Intake:
     """Record one raw message in its own transaction; *after* runs in that transaction.
 
-    Returns the finished :class:`Intake` (``created`` False for a duplicate).
+    *raw* is the message's bytes, or a finished :class:`Spool` (the caller closes
+    it afterwards); *stored* says where it was already filed.  Returns the finished :class:`Intake` (``created`` False for a
+    duplicate).
     *oversize* (the real size) says *raw* is only the header of a message too
     large to take: it is recorded as quarantined and its sender told.
     Raises only when the database or the disk fails (nothing then committed).
@@ -299,8 +321,9 @@ def process(engine: Engine, desk: Desk, raw: bytes, source: str,
     def attempt(stages: tuple[Stage, ...], **preset) -> Intake:
         started = time.monotonic()
         with db.transaction(engine) as session:
-            it = run(Context(session, desk),
-                     Intake(raw, source, received_at, oversize=oversize, **preset), stages)
+            it = run(Context(session, desk), Intake(
+                spool.buf if spool else raw, source, received_at, oversize=oversize,
+                spool=spool, raw_stored=stored, **preset), stages)
             if after:
                 after(session, it.message)
         m = it.message
@@ -309,6 +332,7 @@ def process(engine: Engine, desk: Desk, raw: bytes, source: str,
                  (time.monotonic() - started) * 1000)
         return it
 
+    spool = raw if isinstance(raw, Spool) else None
     for tries in range(2):
         try:
             return attempt(STAGES)
@@ -346,6 +370,12 @@ def _fields(raw: bytes) -> tuple[list[bytes], bytes]:
         else:
             fields.append(line)
     return fields, body
+
+
+def content_hash(raw) -> str:
+    """sha256 of the mail minus the trace fields a delivery adds, line ends made LF:
+    equal for two deliveries of one mail (and for its mbox export)."""
+    return sha256(_without_trace(bytes(raw)))
 
 
 def _without_trace(raw: bytes) -> bytes:

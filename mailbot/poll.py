@@ -13,19 +13,22 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
 from . import db
+from .ahead import ahead
 from .config import Config, resolve_file, secret
 from .errors import MailbotError
-from .imap import ImapMailbox
+from .filing import FileStore, Stored
+from .imap import Fetched, ImapMailbox
 from .outbox import DeliveryReport, deliver
 from .pipeline import Desk, process
 from .receipts import release_held
+from .spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -61,28 +64,59 @@ def poll_once(cfg: Config, engine: Engine, desk: Desk,
             with db.transaction(engine) as s:
                 start = db.last_uid(s, box.account, folder, uidvalidity)
             _apply_pending(box, engine, folder, uidvalidity)
-            for item in box.fetch(box.uids_after(start), mb.batch_size,
-                                  mb.max_message_mb * 2**20):
-                if should_stop():
-                    break
-                report.fetched += 1
-                _fault("after-fetch")
-
-                def remember(session, message, where=(folder, uidvalidity, item.uid)):
-                    db.record_uid(session, box.account, *where, message)
-
-                it = process(engine, desk, item.raw, f"imap:{folder}/{item.uid}",
-                             item.internal_date, after=remember, oversize=item.oversize)
-                report.recorded += it.created
-                report.duplicates += not it.created
-                status = it.message.status
-                report.by_status[status] = report.by_status.get(status, 0) + 1
-                _fault("after-commit")
+            fetching = box.fetch(box.uids_after(start), mb.batch_size,
+                                 mb.max_message_mb * 2**20, desk.store.spool)
+            with ahead(_filed(fetching, desk.store), discard=_release) as items:
+                for item, stored in items:
+                    try:
+                        if should_stop():
+                            break
+                        _take(engine, desk, box.account, folder, uidvalidity, item, stored,
+                              report)
+                    finally:
+                        _release((item, stored))
             _apply_pending(box, engine, folder, uidvalidity)
     with db.transaction(engine) as s:
         release_held(s, cfg)
     report.delivery = deliver(engine, cfg)
     return report
+
+
+def _filed(fetching: Iterator[Fetched], store: FileStore
+           ) -> Iterator[tuple[Fetched, Stored | None]]:
+    """Each fetched message with its original filed (fsynced) on the way: this runs on
+    the fetch thread, so the disk works while the pipeline parses the previous one."""
+    for item in fetching:
+        if item.oversize:
+            yield item, None
+        elif isinstance(item.raw, Spool):
+            yield item, store.adopt("raw", item.raw, ".eml")
+        else:
+            yield item, store.put("raw", item.raw, ".eml")
+
+
+def _release(entry: tuple[Fetched, Stored | None]) -> None:
+    """Remove a spooled message's temp file (a no-op once the store adopted it)."""
+    if isinstance(entry[0].raw, Spool):
+        entry[0].raw.close()
+
+
+def _take(engine: Engine, desk: Desk, account: str, folder: str, uidvalidity: int,
+          item: Fetched, stored: Stored | None, report: PollReport) -> None:
+    """Run one fetched message through the pipeline, its UID recorded in the same commit."""
+    report.fetched += 1
+    _fault("after-fetch")
+
+    def remember(session, message):
+        db.record_uid(session, account, folder, uidvalidity, item.uid, message)
+
+    it = process(engine, desk, item.raw, f"imap:{folder}/{item.uid}", item.internal_date,
+                 after=remember, oversize=item.oversize, stored=stored)
+    report.recorded += it.created
+    report.duplicates += not it.created
+    status = it.message.status
+    report.by_status[status] = report.by_status.get(status, 0) + 1
+    _fault("after-commit")
 
 
 def poll_and_record(cfg: Config, engine: Engine, desk: Desk,

@@ -39,3 +39,34 @@ def test_migrations_match_models_and_downgrade(db_url):
 def test_unreachable_database_is_a_clear_error():
     with pytest.raises(StorageError, match="无法连接数据库"):
         db.connect("postgresql+psycopg://nobody@127.0.0.1:1/none")
+
+
+def test_set_state_from_two_writers_at_once_never_collides(db_url):
+    """Two daemons record their last poll at the same moment: the later value wins,
+    neither transaction fails on the primary key (read-then-insert did)."""
+    import threading
+
+    engine = db.connect(db_url)
+    errors: list[Exception] = []
+    with db.transaction(engine) as first:
+        db.set_state(first, "last_poll", {"by": "first"})
+        first.flush()
+
+        def second() -> None:
+            try:
+                with db.transaction(engine) as s:
+                    db.set_state(s, "last_poll", {"by": "second"})
+            except Exception as e:  # noqa: BLE001 - collected for the assertion
+                errors.append(e)
+
+        t = threading.Thread(target=second)
+        t.start()
+        t.join(timeout=2)  # it waits for our lock
+    t.join(timeout=30)
+    assert not errors
+    with db.transaction(engine) as s:
+        assert db.get_state(s, "last_poll")["by"] in ("first", "second")
+        db.set_state(s, "last_poll", {"by": "third"})
+    with db.transaction(engine) as s:
+        assert db.get_state(s, "last_poll") == {"by": "third"}
+    engine.dispose()
