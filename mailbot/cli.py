@@ -21,6 +21,7 @@ from . import config as config_mod
 from . import db, digest_run, logs
 from . import outbox as outbox_mod
 from . import receipts as receipts_mod
+from . import retention as retention_mod
 from .classify.engine import load_rulebook
 from .classify.roster import read_roster, write_roster
 from .classify.school import load_directory
@@ -36,7 +37,7 @@ from .progress import matrix, schools_by_district
 from .reclassify import quarantined as quarantined_messages
 from .reclassify import reclassify as reclassify_messages
 from .reclassify import release as release_message
-from .report import STATUS_ZH, explanation, submission, table
+from .report import STATUS_ZH, explanation, retention_text, submission, table
 from .sources import iter_messages
 
 
@@ -131,7 +132,8 @@ def outbox_group(ctx: click.Context, everything: bool) -> None:
     rows = outbox_mod.listing(ctx.obj.engine(), everything)
     for row in rows:
         click.echo(f"#{row.id:<4} {row.status:<11} {row.kind:<8} {row.recipient}  {row.subject}"
-                   + (f"\n      {row.last_error}" if row.last_error else ""))
+                   + (f"\n      {row.last_error}" if row.last_error else "")
+                   + ("\n      正文已按保留期限删除" if row.body_removed_at else ""))
     click.echo(f"共 {len(rows)} 封")
     with db.transaction(ctx.obj.engine()) as s:
         for b in receipts_mod.bouncing(s):
@@ -275,7 +277,8 @@ def quarantine() -> None:
 def quarantine_list(obj: _Obj) -> None:
     rows = quarantined_messages(obj.engine())
     for m in rows:
-        click.echo(f"#{m.id:<4} {m.sender or '(无发件人)'}  {m.subject}\n      原因: {m.status_reason}")
+        click.echo(f"#{m.id:<4} {m.sender or '(无发件人)'}  {m.subject}\n      原因: {m.status_reason}"
+                   + ("\n      原件已按保留期限删除" if m.files_removed_at else ""))
     click.echo(f"共 {len(rows)} 封已隔离")
 
 
@@ -293,6 +296,22 @@ def quarantine_release(obj: _Obj, pk: int) -> None:
 def quarantine_reprocess(obj: _Obj, pk: int) -> None:
     counts = reclassify_messages(obj.engine(), build_desk(obj.cfg), [pk])
     click.echo(f"#{pk} 重新处理：{'有变化' if counts['changed'] else '无变化'}")
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Only show what is due; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def retention(obj: _Obj, dry_run: bool, as_json: bool) -> None:
+    """Remove what [retention] says is past keeping (rows stay, files and bodies go)."""
+    cfg = obj.cfg
+    plan = retention_mod.run(obj.engine(), FileStore(cfg.storage.data_dir), cfg.retention,
+                             dry_run).as_dict()
+    if as_json:
+        click.echo(json.dumps({"dry_run": dry_run, **plan}, ensure_ascii=False, indent=2))
+        return
+    days = {k: getattr(cfg.retention, k) for k in cfg.retention.__dataclass_fields__}
+    click.echo(retention_text(days, plan, dry_run, ZoneInfo(cfg.campaign.timezone)))
 
 
 @cli.command()
@@ -336,6 +355,9 @@ def check_config(obj: _Obj) -> None:
                f"({cfg.mailbox.security})，文件夹 {', '.join(cfg.mailbox.folders)}")
     click.echo(f"  数据目录 {cfg.storage.data_dir}")
     click.echo(f"  活动 {cfg.campaign.name}，{len(cfg.districts)} 个片区")
+    r = cfg.retention
+    click.echo("  保留期限（天，0 = 永久）：" + "，".join(f"{k} {getattr(r, k)}"
+                                                 for k in r.__dataclass_fields__))
     for var in ("MAILBOT_IMAP_PASSWORD", "MAILBOT_SMTP_PASSWORD"):
         if not config_mod.secret(var):
             click.echo(f"  提醒：环境变量 {var} 未设置 (not set)")

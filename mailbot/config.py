@@ -135,6 +135,15 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """Days each kind of record keeps its files (0 = forever); see mailbot/retention.py."""
+    outbox_days: int = 90
+    ignored_days: int = 30
+    quarantine_days: int = 0
+    submissions_days: int = 0
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     mailbox: Mailbox
@@ -146,6 +155,7 @@ class Config:
     rules_dir: Path = BUNDLED_RULES
     receipts: Receipts = Receipts()
     digest: DigestSettings = DigestSettings()
+    retention: Retention = Retention()
 
 
 def default_path() -> Path:
@@ -315,6 +325,20 @@ def _digest(c: Checker, t: dict) -> DigestSettings:
     return d
 
 
+def _retention(c: Checker, t: dict) -> Retention:
+    """[retention]: each value a whole number of days >= 0 (0 = keep forever)."""
+    c.unknown(t, "retention", _fields(Retention))
+    days = {}
+    for key in _fields(Retention):
+        value = t.get(key, getattr(Retention, key))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            c.fail(f"retention.{key}", f"应为天数（不小于 0 的整数，0 = 永久保留），实为 {value!r} "
+                                       "(expected a whole number of days >= 0)")
+            value = getattr(Retention, key)
+        days[key] = value
+    return Retention(**days)
+
+
 def _rules_dir(c: Checker, t: dict) -> Path:
     c.unknown(t, "rules", {"dir"})
     value = c.get(t, "rules", "dir", str, "")
@@ -349,7 +373,7 @@ def load(path: Path | str | None = None) -> Config:
         raise ConfigError([f"{path}: 找不到配置文件 (file not found); {hint}"])
     data = read_toml(path)
     c.unknown(data, "", {"mailbox", "smtp", "storage", "campaign", "secretariat", "districts",
-                         "rules", "receipts", "digest"})
+                         "rules", "receipts", "digest", "retention"})
     mailbox = _mailbox(c, c.table(data, "mailbox"))
     cfg = Config(path=path.resolve(),
                  mailbox=mailbox,
@@ -360,7 +384,8 @@ def load(path: Path | str | None = None) -> Config:
                  districts=_districts(c, data.get("districts", [])),
                  rules_dir=_rules_dir(c, c.table(data, "rules")),
                  receipts=_receipts(c, c.table(data, "receipts")),
-                 digest=_digest(c, c.table(data, "digest")))
+                 digest=_digest(c, c.table(data, "digest")),
+                 retention=_retention(c, c.table(data, "retention")))
     if c.problems:
         raise ConfigError(c.problems)
     return cfg

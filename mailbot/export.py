@@ -26,7 +26,9 @@ def _folder(r: dict) -> str:
 
 
 def export_zip(rows: Sequence[dict], read: Callable[[str], bytes], target: Path) -> int:
-    """Write the accepted submissions' files into *target*; return how many files."""
+    """Write the accepted submissions' files into *target*; return how many files.
+
+    A file removed under ``[retention]`` is listed in the manifest, not zipped."""
     manifest = io.StringIO()
     writer = csv.writer(manifest)
     writer.writerow(MANIFEST_HEAD)
@@ -45,9 +47,12 @@ def export_zip(rows: Sequence[dict], read: Callable[[str], bytes], target: Path)
                     stem, dot, ext = name.rpartition(".")
                     path = f"{folder}/{stem or ext}({n}){dot}{ext if stem else ''}"
                     n += 1
-                used.add(path)
-                z.writestr(path, read(a["path"]))
-                count += 1
+                try:
+                    z.writestr(path, read(a["path"]))
+                    count += 1
+                    used.add(path)
+                except FileNotFoundError:  # removed under [retention]: listed, not zipped
+                    path = f"（已按保留期限删除）{name}"
                 writer.writerow((r["district"] or UNASSIGNED, r["school"], folder.split("/")[-1],
                                  r["subject"], r["sender"], r["received_at"], path, a["size"],
                                  a["sha256"], links, r["id"]))

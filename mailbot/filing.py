@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from .spool import Spool
 
 _EXT = re.compile(r"\.([A-Za-z0-9]{1,10})$")
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+_BLOB = re.compile(r"^(raw|files)/[0-9a-f]{2}/[0-9a-f]{64}(\.[a-z0-9]{1,10})?$")
+FRESH_SECONDS = 3600  # a blob put (or re-put) this recently is never removed
 
 
 def sha256(data: bytes) -> str:
@@ -71,11 +74,13 @@ class FileStore:
         ``durable`` fsyncs before the rename: the original .eml always is (it is
         the record); attachments are not — they are derived from it, written
         atomically, and ``mailbot verify --repair`` rebuilds them after a power cut.
+        A blob already there is touched (mtime now), which tells :meth:`remove`
+        that an intake not yet committed is about to reference it.
         """
         digest = digest or sha256(data)
         rel = f"{kind}/{digest[:2]}/{digest}{extension(filename)}"
         target = self.root / rel
-        if not target.exists():
+        if not _touch(target):
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             try:
@@ -94,7 +99,7 @@ class FileStore:
         """Store a finished :class:`~mailbot.spool.Spool` by moving its file into place."""
         rel = f"{kind}/{spool.sha256[:2]}/{spool.sha256}{extension(filename)}"
         target = self.root / rel
-        if not target.exists():
+        if not _touch(target):
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(spool.path, target)
         return Stored(sha256=spool.sha256, size=spool.size, path=rel)
@@ -106,3 +111,51 @@ class FileStore:
     def path(self, rel: str) -> Path:
         """Absolute path of a stored blob given its relative path."""
         return self.root / rel
+
+    def remove(self, rel: str, fresh_seconds: float = FRESH_SECONDS) -> int | None:
+        """Delete the blob *rel*; return the bytes freed (0 when it is not there),
+        or None when it was kept because it is fresh.
+
+        Only a ``raw/`` or ``files/`` blob path inside the data dir is accepted
+        (anything else raises :class:`StorageError`).  The blob is first renamed
+        aside; if it was put within *fresh_seconds* (a concurrent intake may be
+        about to reference it) it is renamed back and kept.
+        """
+        target = self._blob(rel)
+        aside = target.with_name(".del-" + target.name)
+        try:
+            os.replace(target, aside)
+        except FileNotFoundError:
+            return 0
+        st = aside.stat()
+        if time.time() - st.st_mtime < fresh_seconds:
+            os.replace(aside, target)
+            return None
+        aside.unlink()
+        return st.st_size
+
+    def size(self, rel: str) -> int | None:
+        """Size of the blob *rel*, None when it is not there (or not a blob path)."""
+        try:
+            return self._blob(rel).stat().st_size
+        except (OSError, StorageError):
+            return None
+
+    def _blob(self, rel: str) -> Path:
+        """The absolute path of blob *rel*, refusing anything but a blob inside the root."""
+        root = self.root.resolve()
+        target = (root / rel).resolve()
+        if not _BLOB.match(rel or "") or target.parent.parent.parent != root:
+            raise StorageError(f"拒绝删除数据目录之外或非存档文件的路径 (refused path) {rel!r}")
+        return target
+
+
+def _touch(target: Path) -> bool:
+    """Set *target*'s mtime to now; False when it does not exist."""
+    try:
+        os.utime(target)
+        return True
+    except FileNotFoundError:
+        return False
+    except OSError:  # not ours to touch (read-only, other owner): it is there all the same
+        return target.exists()

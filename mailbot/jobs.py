@@ -1,4 +1,4 @@
-"""``mailbot run``: the daemon — APScheduler jobs for polling and sending.
+"""``mailbot run``: the daemon — APScheduler jobs for polling, sending, digests, retention.
 
 Jobs never overlap (``max_instances=1``), missed runs are coalesced, an IMAP
 or SMTP failure backs off exponentially (with jitter) instead of hammering the
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
-from . import db, digest_run
+from . import db, digest_run, retention
 from .config import Config, resolve_file, secret
 from .errors import MailbotError
 from .imap import ImapMailbox
@@ -30,6 +30,7 @@ from .receipts import release_held
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 30 * 60
 IDLE_SECONDS = 60  # re-issue IDLE this often (RFC 2177: well under 29 minutes)
+HOUSEKEEPING = (3, 30)  # retention runs daily at 03:30, campaign time zone
 
 
 class Backoff:
@@ -125,6 +126,21 @@ class Daemon:
         log.info("digest: %s", ", ".join(f"{o.audience}={o.result}" for o in outcomes))
         self.send_job()
 
+    def retention_job(self) -> retention.Plan | None:
+        """Apply ``[retention]`` once; one log line with what went."""
+        if self.stopping.is_set():
+            return None
+        try:
+            p = retention.run(self.engine, self.desk.store, self.cfg.retention)
+        except MailbotError as e:
+            log.warning("retention failed: %s", e)
+            return None
+        mails = sum(it.kind == "message" and it.rule != retention.LEFTOVER for it in p.items)
+        log.info("retention: messages=%d files=%d outbox_bodies=%d shared_kept=%d bytes=%d",
+                 mails, sum(len(it.files) for it in p.items),
+                 sum(it.kind == "outbox" for it in p.items), len(p.shared), p.freed)
+        return p
+
     def digest_overdue(self, now: datetime) -> bool:
         """True when some audience's last digest ended before the last weekly slot."""
         slot = last_slot(self.cfg, now)
@@ -141,6 +157,9 @@ class Daemon:
                       seconds=self.cfg.mailbox.poll_interval_seconds)
         sched.add_job(self.send_job, "interval", id="send", seconds=15,
                       next_run_time=now + timedelta(seconds=2))
+        if retention.cutoffs(self.cfg.retention, now):
+            sched.add_job(self.retention_job, "cron", id="retention", hour=HOUSEKEEPING[0],
+                          minute=HOUSEKEEPING[1])
         if self.cfg.digest.enabled:
             hour, minute = (int(x) for x in self.cfg.digest.time.split(":"))
             sched.add_job(self.digest_job, "cron", id="digest", day_of_week=self.cfg.digest.day_of_week,

@@ -55,6 +55,8 @@ class Message(Base):
     notes: Mapped[list] = mapped_column(JSON, default=list)
     evidence: Mapped[list] = mapped_column(JSON, default=list)
     plan_info: Mapped[dict] = mapped_column(JSON, default=dict)
+    # set when retention removed the original and the attachments (the row stays)
+    files_removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", order_by="Attachment.position", cascade="all, delete-orphan")
@@ -154,6 +156,8 @@ class OutboxMail(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # set when retention emptied ``raw`` (the row stays: it keeps the Message-ID unique)
+    body_removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Receipt(Base):

@@ -114,6 +114,8 @@ def retry(engine: Engine, pk: int) -> OutboxMail:
             raise MailbotError(f"发件箱中没有编号为 {pk} 的邮件 (no such outbox mail)")
         if row.status == "sent":
             raise MailbotError(f"发件箱邮件 {pk} 已发送，不再重发 (already sent)")
+        if row.body_removed_at:
+            raise MailbotError(f"发件箱邮件 {pk} 的正文已按保留期限删除，无法重发 (body removed)")
         row.status, row.next_attempt_at = "pending", datetime.now(UTC)
         return row
 

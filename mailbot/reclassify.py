@@ -53,10 +53,12 @@ def release(engine: Engine, desk: Desk, pk: int) -> Message:
         msg = s.get(Message, pk)
         if msg is None or msg.status != "quarantined":
             raise MailbotError(f"#{pk} 不是已隔离的邮件 (not quarantined)")
+        if msg.files_removed_at:
+            raise MailbotError(f"#{pk} 的原件已按保留期限删除，不能放行 (original removed)")
         try:
             parsed = parse_message(desk.store.path(msg.raw_path).read_bytes())
-        except ParseError as e:
-            raise MailbotError(f"#{pk} 无法解析，不能放行 (unreadable): {e}") from None
+        except (ParseError, OSError) as e:
+            raise MailbotError(f"#{pk} 无法读取或解析，不能放行 (unreadable): {e}") from None
         verdict, status, reason = verdict_for(s, desk, parsed, db.aware(msg.received_at),
                                               trusted=True)
         if status == "quarantined":

@@ -3,11 +3,13 @@
 JSON fields (contract: extend, never rename or drop): id, message_id, sender,
 subject, received_at, school, district, kinds, status, late, attachments
 [{filename, size, sha256, content_type, path}], links [{url, platform}],
-plan_missing, receipt (null or {number, sent_at}).
+plan_missing, receipt (null or {number, sent_at}).  Also here: the retention
+summary for people.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from . import db
@@ -48,6 +50,7 @@ def submission(m: Message, tz: ZoneInfo) -> dict:
         "sent_at": _iso(m.sent_at, tz),
         "plan_info": dict(m.plan_info or {}),
         "evidence": list(m.evidence or []),
+        "files_removed_at": _iso(m.files_removed_at, tz),
     }
 
 
@@ -64,6 +67,8 @@ def table(rows: list[dict]) -> str:
                      f"{r['sender'] or '(无发件人)'}  {r['subject'] or '(无主题)'}")
         if r["status_reason"]:
             lines.append(f"      原因: {r['status_reason']}")
+        if r["files_removed_at"]:
+            lines.append(f"      原件和附件已于 {r['files_removed_at'][:10]} 按保留期限删除")
         for a in r["attachments"]:
             lines.append(f"      📎 {a['filename'] or '(无文件名)'}  {a['size']} B  -> {a['path']}")
     counts: dict[str, int] = {}
@@ -95,4 +100,48 @@ def explanation(r: dict) -> str:
     lines.append("  依据：")
     for e in r["evidence"] or [{"field": "", "rule": "-", "detail": "没有任何规则命中"}]:
         lines.append(f"    - {FIELD_ZH.get(e['field'], e['field'])}: {e['detail']}  [{e['rule']}]")
+    return "\n".join(lines)
+
+
+RULE_ZH = {"ignored_days": "已忽略邮件", "quarantine_days": "隔离邮件",
+           "submissions_days": "报送材料（已受理、待确认学校）", "outbox_days": "发件箱正文"}
+
+
+def human_bytes(n: int) -> str:
+    """1536 -> "1.5 KB"."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def retention_text(days: dict[str, int], plan: dict, dry_run: bool, tz: ZoneInfo) -> str:
+    """What ``mailbot retention`` removed (or, *dry_run*, would remove), for people."""
+    rules = "，".join(f"{RULE_ZH[k]} {f'{v} 天' if v else '永久保留'}" for k, v in days.items())
+    lines = [f"保留期限：{rules}"]
+    items = plan["items"]
+    if not items:
+        return "\n".join([*lines, "没有到期需要删除的内容。"])
+    lines.append("已到期（预演，未做任何改动）：" if dry_run else "已到期并处理：")
+    for it in items:
+        when = datetime.fromisoformat(it["at"]).astimezone(tz).strftime("%Y-%m-%d")
+        if it["kind"] == "outbox":
+            lines.append(f"  发件箱 #{it['id']} {it['subject']}（{when}）：正文 "
+                         f"{human_bytes(it['bytes'])}")
+            continue
+        what = "上次未删完的文件" if it["rule"] == "leftover" else STATUS_ZH.get(it["status"], "")
+        lines.append(f"  #{it['id']} {what} {when} {it['subject'] or '(无主题)'}："
+                     f"{len(it['files'])} 个文件，{human_bytes(it['bytes'])}")
+    files = sum(len(it["files"]) for it in items)
+    mails = sum(it["kind"] == "message" and it["rule"] != "leftover" for it in items)
+    bodies = sum(it["kind"] == "outbox" for it in items)
+    lines.append(f"合计：{mails} 封邮件，{files} 个文件，{bodies} 封发件箱正文，"
+                 f"{human_bytes(plan['bytes'])}")
+    if plan["shared_kept"]:
+        lines.append(f"另有 {plan['shared_kept']} 个文件仍被其他邮件使用，保留")
+    if plan["recent_kept"]:
+        lines.append(f"{plan['recent_kept']} 个文件一小时内刚被写入或再次使用，暂不删除（下次再检查）")
+    if not dry_run:
+        lines.append(f"已释放 {human_bytes(plan['freed'])}")
     return "\n".join(lines)
