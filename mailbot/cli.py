@@ -17,11 +17,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from . import cli_care, db, digest_run, logs
 from . import config as config_mod
-from . import db, digest_run, logs
 from . import outbox as outbox_mod
 from . import receipts as receipts_mod
-from . import retention as retention_mod
 from .classify.engine import load_rulebook
 from .classify.roster import read_roster, write_roster
 from .classify.school import load_directory
@@ -34,10 +33,8 @@ from .jobs import Daemon
 from .pipeline import build_desk, process
 from .poll import poll_and_record
 from .progress import matrix, schools_by_district
-from .reclassify import quarantined as quarantined_messages
 from .reclassify import reclassify as reclassify_messages
-from .reclassify import release as release_message
-from .report import STATUS_ZH, explanation, retention_text, submission, table
+from .report import STATUS_ZH, explanation, submission, table
 from .sources import iter_messages
 
 
@@ -267,53 +264,6 @@ DIGEST_ZH = {"queued": "已排队发送", "written": "已写出预览", "nothing
              "no address": "配置中没有邮箱，未发送", "already queued": "本期已发送过"}
 
 
-@cli.group()
-def quarantine() -> None:
-    """Quarantined mail: list, release (file it after all), reprocess."""
-
-
-@quarantine.command("list")
-@click.pass_obj
-def quarantine_list(obj: _Obj) -> None:
-    rows = quarantined_messages(obj.engine())
-    for m in rows:
-        click.echo(f"#{m.id:<4} {m.sender or '(无发件人)'}  {m.subject}\n      原因: {m.status_reason}"
-                   + ("\n      原件已按保留期限删除" if m.files_removed_at else ""))
-    click.echo(f"共 {len(rows)} 封已隔离")
-
-
-@quarantine.command("release")
-@click.argument("pk", type=int)
-@click.pass_obj
-def quarantine_release(obj: _Obj, pk: int) -> None:
-    m = release_message(obj.engine(), build_desk(obj.cfg, False), pk)
-    click.echo(f"#{pk} 已放行：{STATUS_ZH.get(m.status, m.status)}，附件 {len(m.attachments)} 个")
-
-
-@quarantine.command("reprocess")
-@click.argument("pk", type=int)
-@click.pass_obj
-def quarantine_reprocess(obj: _Obj, pk: int) -> None:
-    counts = reclassify_messages(obj.engine(), build_desk(obj.cfg), [pk])
-    click.echo(f"#{pk} 重新处理：{'有变化' if counts['changed'] else '无变化'}")
-
-
-@cli.command()
-@click.option("--dry-run", is_flag=True, help="Only show what is due; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.pass_obj
-def retention(obj: _Obj, dry_run: bool, as_json: bool) -> None:
-    """Remove what [retention] says is past keeping (rows stay, files and bodies go)."""
-    cfg = obj.cfg
-    plan = retention_mod.run(obj.engine(), FileStore(cfg.storage.data_dir), cfg.retention,
-                             dry_run).as_dict()
-    if as_json:
-        click.echo(json.dumps({"dry_run": dry_run, **plan}, ensure_ascii=False, indent=2))
-        return
-    days = {k: getattr(cfg.retention, k) for k in cfg.retention.__dataclass_fields__}
-    click.echo(retention_text(days, plan, dry_run, ZoneInfo(cfg.campaign.timezone)))
-
-
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
@@ -361,6 +311,10 @@ def check_config(obj: _Obj) -> None:
     for var in ("MAILBOT_IMAP_PASSWORD", "MAILBOT_SMTP_PASSWORD"):
         if not config_mod.secret(var):
             click.echo(f"  提醒：环境变量 {var} 未设置 (not set)")
+
+
+for _command in (cli_care.quarantine, cli_care.retention, cli_care.verify):
+    cli.add_command(_command)
 
 
 def main() -> None:

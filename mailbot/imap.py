@@ -10,6 +10,7 @@ and apply the processed action.  Every failure becomes :class:`MailServerError`.
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -215,16 +216,32 @@ class ImapMailbox:
     def supports_idle(self) -> bool:
         return bool(self.client.has_capability("IDLE"))
 
-    def wait_for_new(self, timeout: float) -> bool:
+    def wait_for_new(self, timeout: float, interrupt: Callable[[], bool] = lambda: False
+                     ) -> bool:
         """IDLE on the selected folder for up to *timeout* seconds; True when the server
-        announced new mail (EXISTS or RECENT), False on timeout."""
+        announced new mail (EXISTS or RECENT), False on timeout or when *interrupt*
+        (asked four times a second) says another user of this connection is waiting."""
+        deadline = time.monotonic() + timeout
         self._call("开始 IDLE", self.client.idle)
         try:
-            responses = self._call("等待新邮件", self.client.idle_check, timeout)
+            while True:
+                left = deadline - time.monotonic()
+                responses = self._call("等待新邮件", self.client.idle_check, min(0.25, left))
+                if any(isinstance(r, tuple) and any(x in (b"EXISTS", b"RECENT") for x in r)
+                       for r in responses):
+                    return True
+                if left <= 0.25 or interrupt():
+                    return False
         finally:
             self._call("结束 IDLE", self.client.idle_done)
-        return any(isinstance(r, tuple) and any(x in (b"EXISTS", b"RECENT") for x in r)
-                   for r in responses)
+
+    def alive(self) -> bool:
+        """Whether the connection still answers (NOOP); False after a server timeout."""
+        try:
+            self.client.noop()
+            return True
+        except (OSError, IMAPClientError):
+            return False
 
     def mark_processed(self, uids: list[int], action: str, folder: str) -> None:
         """Apply the processed action to *uids*: "seen", "move" to *folder*, or "none"."""

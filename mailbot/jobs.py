@@ -19,12 +19,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
 from . import db, digest_run, retention
-from .config import Config, resolve_file, secret
+from .config import Config
 from .errors import MailbotError
 from .imap import ImapMailbox
 from .outbox import deliver
 from .pipeline import Desk, build_desk
-from .poll import poll_and_record
+from .poll import connect, poll_and_record
 from .receipts import release_held
 
 log = logging.getLogger(__name__)
@@ -89,16 +89,42 @@ class Daemon:
         self.stopping = threading.Event()
         self.poll_backoff = Backoff(min(cfg.mailbox.poll_interval_seconds, 60))
         self.send_backoff = Backoff(30)
+        self.imap_lock = threading.Lock()  # one IMAP connection, shared by polls and IDLE
+        self.poll_waiting = threading.Event()  # a poll wants the connection: IDLE yields
+        self.box: ImapMailbox | None = None
+
+    def connection(self) -> ImapMailbox:
+        """The daemon's one IMAP connection (hold ``imap_lock``): kept between polls,
+        made again when the server dropped it."""
+        if self.box is not None and not self.box.alive():
+            log.info("IMAP connection lost; reconnecting")
+            self.drop_connection()
+        if self.box is None:
+            self.box = connect(self.cfg)
+        return self.box
+
+    def drop_connection(self) -> None:
+        if self.box is not None:
+            self.box.close()
+            self.box = None
 
     def poll_job(self) -> None:
         if not self.poll_backoff.ready() or self.stopping.is_set():
             return
         started = time.monotonic()
+        self.poll_waiting.set()
         try:
-            report = poll_and_record(self.cfg, self.engine, self.desk, self.stopping.is_set)
+            with self.imap_lock:
+                self.poll_waiting.clear()
+                report = poll_and_record(self.cfg, self.engine, self.desk, self.stopping.is_set,
+                                         self.connection())
         except MailbotError as e:
+            with self.imap_lock:
+                self.drop_connection()
             log.warning("poll failed, retrying in %.0f s: %s", self.poll_backoff.failed(), e)
             return
+        finally:
+            self.poll_waiting.clear()
         self.poll_backoff.succeeded()
         log.info("poll: fetched=%d recorded=%d duplicates=%d ms=%d", report.fetched,
                  report.recorded, report.duplicates, (time.monotonic() - started) * 1000)
@@ -173,25 +199,31 @@ class Daemon:
         return sched
 
     def idle_loop(self, sched: BackgroundScheduler) -> None:
-        """Hold one IMAP connection in IDLE on the first folder; when the server
-        announces new mail, run the poll job now.  Servers without IDLE (163/126)
-        are left to the interval poll.  Failures reconnect with backoff."""
+        """Between polls, keep the daemon's IMAP connection in IDLE on the first folder;
+        when the server announces new mail, run the poll job now.  IDLE yields the
+        connection within a second when a poll wants it.  Servers without IDLE
+        (163/126) are left to the interval poll.  Failures reconnect with backoff."""
         backoff = Backoff(5)
         mb = self.cfg.mailbox
-        ca = str(resolve_file(self.cfg, mb.ca_file)) if mb.ca_file else ""
         while not self.stopping.is_set():
+            while self.poll_waiting.is_set() and not self.stopping.is_set():
+                self.stopping.wait(0.05)  # let the poll take the connection first
             try:
-                with ImapMailbox(mb, secret("MAILBOT_IMAP_PASSWORD"), ca) as box:
+                with self.imap_lock:
+                    box = self.connection()
                     if not box.supports_idle():
                         log.info("server has no IDLE: polling every %d s", mb.poll_interval_seconds)
                         return
                     box.select(mb.folders[0])
-                    backoff.succeeded()
-                    while not self.stopping.is_set():
-                        if box.wait_for_new(IDLE_SECONDS):
-                            log.info("IDLE: new mail announced")
-                            sched.modify_job("poll", next_run_time=datetime.now(UTC))
+                    new = box.wait_for_new(IDLE_SECONDS, lambda: self.poll_waiting.is_set()
+                                           or self.stopping.is_set())
+                backoff.succeeded()
+                if new:
+                    log.info("IDLE: new mail announced")
+                    sched.modify_job("poll", next_run_time=datetime.now(UTC))
             except MailbotError as e:
+                with self.imap_lock:
+                    self.drop_connection()
                 delay = backoff.failed()
                 log.warning("IDLE connection failed, retrying in %.0f s: %s", delay, e)
                 self.stopping.wait(delay)
@@ -208,3 +240,5 @@ class Daemon:
         self.stopping.wait()
         log.info("stopping: finishing the job in hand")
         sched.shutdown(wait=True)
+        with self.imap_lock:
+            self.drop_connection()

@@ -1,12 +1,13 @@
 """Turn one raw RFC 5322 message into plain, fully decoded dataclasses.
 
-Pure: no I/O, no database, no network.  mail-parser (compat32 underneath)
-builds the MIME tree and supplies dates and defect categories; every string
-is then decoded here from the raw header and payload bytes, because
-mail-parser silently garbles what Chinese clients send (gb2312 labels on
-GBK text, raw 8-bit GBK/UTF-8 subjects and filenames, RFC 2047 inside
-quoted parameters).  What had to be recovered is listed in
-:attr:`ParsedMessage.defects`.
+Pure: no I/O, no database, no network.  Large bodies are first taken out
+(:mod:`mailbot.spans`), the stdlib (compat32, as mail-parser uses) builds the
+MIME tree of what is left, mail-parser reads the header as a cross-check
+(:mod:`mailbot.mimefix`); every string is then decoded here from the raw
+header and payload bytes, because mail-parser silently garbles what Chinese
+clients send (gb2312 labels on GBK text, raw 8-bit GBK/UTF-8 subjects and
+filenames, RFC 2047 inside quoted parameters).  What had to be recovered is
+listed in :attr:`ParsedMessage.defects`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,11 @@ import email.utils
 import mmap
 import quopri
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.message import Message
 from email.parser import BytesParser
-
-import mailparser
 
 from mailbot.charsets import (
     clean_text,
@@ -34,6 +32,14 @@ from mailbot.charsets import (
     header_params,
     html_to_text,
 )
+from mailbot.mimefix import (
+    HEADER_LINE,
+    clamp_headers,
+    defect_names,
+    mailparser_notes,
+    mailparser_view,
+    repair_header_block,
+)
 from mailbot.spans import Spans, reduce
 
 __all__ = ["Attachment", "ParseError", "ParsedMessage", "parse_message"]
@@ -41,13 +47,8 @@ __all__ = ["Attachment", "ParseError", "ParsedMessage", "parse_message"]
 CHINA_TZ = timezone(timedelta(hours=8))
 MAX_FORWARD_DEPTH = 5  # nested message/rfc822 levels parsed into ``forwarded``
 MAX_MIME_DEPTH = 40  # multipart nesting walked
-MAX_FIELD = 65536  # characters kept of one header field (see _clamp_headers)
-_HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
 _LEADING = re.compile(rb"[\r\n]*")
-_TRACE = frozenset({"received", "return-path", "delivered-to", "x-received", "arc-seal",
-                    "arc-message-signature", "arc-authentication-results", "dkim-signature"})
 _NON_BLANK = re.compile(rb"[^ \t\r\n\f\v]")
-_WS = re.compile(r"[ \t\r\n]+")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 
 
@@ -121,39 +122,11 @@ def parse_message(raw: bytes | mmap.mmap, drop: Callable[[int], None] | None = N
         raise ParseError("不是有效的邮件：这是 Outlook .msg (OLE2) 文件 (Outlook .msg file)")
     lines = peek.split(b"\n", 2)
     first = lines[1] if peek.startswith(b"From ") and len(lines) > 1 else lines[0]
-    if not _HEADER_LINE.match(first):
+    if not HEADER_LINE.match(first):
         raise ParseError("不是有效的邮件：没有邮件头 (no header block)")
     notes = ["input: leading blank lines or BOM skipped"] if start else []
     reduced, spans = reduce(raw, start, drop=drop)
-    return _parse_bytes(_repair_header_block(reduced, notes), notes, 0, spans)
-
-
-def _repair_header_block(data: bytes, notes: list[str]) -> bytes:
-    """Fix header-block damage that makes the stdlib end the headers early.
-
-    ``Name  : value`` (obsolete syntax) loses the blanks before the colon; a
-    line that is no header field is dropped when a field or a continuation
-    line follows it.  Otherwise the stdlib turns the rest of the headers
-    (From, Subject, Content-Type...) into body text.
-    """
-    blank = re.search(rb"\n\r?\n", data)
-    end = blank.start() + 1 if blank else len(data)
-    lines, out, before = data[:end].splitlines(keepends=True), [], len(notes)
-    for i, line in enumerate(lines):
-        nxt = lines[i + 1] if i + 1 < len(lines) else b""
-        if (i == 0 and line.startswith(b"From ")) or line[:1] in b" \t":
-            out.append(line)
-        elif m := _HEADER_LINE.match(line):
-            if m.group(0)[-2:-1] in b" \t":
-                notes.append("header: blanks before ':' removed")
-                line = re.sub(rb"[ \t]+:", b":", line, count=1)
-            out.append(line)
-        elif _HEADER_LINE.match(nxt) or nxt[:1] in b" \t":
-            notes.append(f"header: stray line dropped: {line.strip()[:60]!r}")
-        else:
-            out += lines[i:]
-            break
-    return b"".join(out) + data[end:] if len(notes) > before else data
+    return _parse_bytes(repair_header_block(reduced, notes), notes, 0, spans)
 
 
 def _parse_bytes(data: bytes, notes: list[str], depth: int, spans: Spans | None = None
@@ -168,46 +141,8 @@ def _parse_bytes(data: bytes, notes: list[str], depth: int, spans: Spans | None 
     except Exception:  # noqa: BLE001 - RecursionError on absurd nesting
         notes.append("mime: structure unparseable; headers only")
         msg = BytesParser().parsebytes(data, headersonly=True)
-    _clamp_headers(msg, notes)
-    return _build(msg, _mailparser_view(msg, notes), notes, depth, spans)
-
-
-def _mailparser_view(msg: Message, notes: list[str]):
-    """mail-parser's reading of *msg*'s header (a cross-check: subject, sender, date),
-    or None when it fails.  It is given the header fields only, without the trace
-    fields: walking the body again (it re-encodes every attachment) and parsing
-    Received lines cost more than the rest of the parse; MIME defects are
-    collected from the stdlib tree instead (see :func:`_defect_names`)."""
-    head = Message()
-    head._headers = [(k, v) for k, v in msg._headers if k.lower() not in _TRACE]
-    head.set_payload("")
-    try:
-        return mailparser.MailParser(head)
-    except Exception as exc:  # noqa: BLE001 - MailParserRecursionError and anything unforeseen
-        notes.append(f"mime: mail-parser failed ({type(exc).__name__}); stdlib parser used")
-        return None
-
-
-def _clamp_headers(msg: Message, notes: list[str]) -> None:
-    """Cut every header field of every part to MAX_FIELD characters, in place.
-
-    The stdlib's parameter parser and RFC 2047 decoder (used by mail-parser and
-    by ``get_params``) are quadratic: one 2 MB Content-Type or Subject costs
-    minutes.  No real field comes near the limit; a cut one is noted.
-    """
-    stack = [msg]
-    while stack:  # iterative: the tree may be nested deeper than the recursion limit
-        part = stack.pop()
-        headers = getattr(part, "_headers", [])
-        for i, (name, value) in enumerate(headers):
-            if isinstance(value, str) and len(value) > MAX_FIELD:
-                cut = value[:MAX_FIELD]
-                keep = max(cut.rfind(";"), cut.rfind(" "), cut.rfind("\t"))
-                headers[i] = (name, cut[:keep] if keep > MAX_FIELD // 2 else cut)
-                notes.append(f"header: {name} of {len(value)} characters cut to {MAX_FIELD}")
-        payload = part.get_payload() if part.is_multipart() else None
-        if isinstance(payload, list):
-            stack.extend(p for p in payload if isinstance(p, Message))
+    clamp_headers(msg, notes)
+    return _build(msg, mailparser_view(msg, notes), notes, depth, spans)
 
 
 def _raw_header(msg: Message, name: str) -> bytes | None:
@@ -310,8 +245,8 @@ class _Walk:
                                                self.depth + 1))
             return
         notes: list[str] = []
-        _clamp_headers(inner, notes)
-        self.forwarded.append(_build(inner, _mailparser_view(inner, notes), notes,
+        clamp_headers(inner, notes)
+        self.forwarded.append(_build(inner, mailparser_view(inner, notes), notes,
                                      self.depth + 1, self.spans))
 
     def leaf(self, part: Message, ctype: str, related: bool) -> None:
@@ -368,36 +303,6 @@ def _date(msg: Message, mp, notes: list[str]) -> datetime | None:
     return parsed
 
 
-def _mailparser_notes(mp, subject: str, sender_name: str) -> list[str]:
-    """Where mail-parser alone would have been wrong, and the defects it saw."""
-
-    def norm(text: object) -> str:
-        return _WS.sub("", unicodedata.normalize("NFC", str(text)))
-
-    try:
-        theirs = mp.subject[0] if isinstance(mp.subject, list) else mp.subject or ""
-        notes = [f"subject: mail-parser garbled it as {theirs!r}"] \
-            if norm(theirs) != norm(subject) else []
-        name = (mp.from_ or [("", "")])[0][0]
-        if sender_name and norm(name) != norm(sender_name):
-            notes.append(f"from: mail-parser garbled the name as {name!r}")
-        return notes
-    except Exception as exc:  # noqa: BLE001 - only a cross-check
-        return [f"mime: mail-parser view unavailable ({type(exc).__name__})"]
-
-
-def _defect_names(msg: Message) -> list[str]:
-    """Sorted class names of the defects the stdlib parser found anywhere in *msg*."""
-    names, stack, seen = set(), [msg], 0
-    while stack and seen < 100000:
-        part, seen = stack.pop(), seen + 1
-        names.update(type(d).__name__ for d in getattr(part, "defects", ()))
-        payload = part._payload if isinstance(part, Message) else None
-        if isinstance(payload, list):
-            stack.extend(p for p in payload if isinstance(p, Message))
-    return sorted(names)
-
-
 def _build(msg: Message, mp, notes: list[str], depth: int,
            spans: Spans | None = None) -> ParsedMessage:
     """Convert a parsed MIME tree (and its mail-parser view, if any) into a ParsedMessage."""
@@ -411,8 +316,8 @@ def _build(msg: Message, mp, notes: list[str], depth: int,
     sender_name = senders[0][0] if senders else ""
     subject = _text_header(msg, "subject", hint, notes)
     if mp is not None:
-        notes += _mailparser_notes(mp, subject, sender_name)
-    notes += [f"mime: {name}" for name in _defect_names(msg)]
+        notes += mailparser_notes(mp, subject, sender_name)
+    notes += [f"mime: {name}" for name in defect_names(msg)]
     headers: dict[str, str] = {}
     for key, value in msg.raw_items():
         if key.lower() not in headers and len(headers) < 500:

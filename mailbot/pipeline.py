@@ -221,7 +221,7 @@ def file_attachments(ctx: Context, it: Intake) -> bool:
 def store_attachments(store: FileStore, parsed: ParsedMessage) -> list:
     """File every attachment (forwarded mail's too): [(position, attachment, stored, forwarded)]."""
     return [(pos, att, store.put("files", att.payload, att.filename, durable=False), forwarded)
-            for pos, (att, forwarded) in enumerate(_all_attachments(parsed))]
+            for pos, (att, forwarded) in enumerate(all_attachments(parsed))]
 
 
 def attachment_rows(files: list) -> list[Attachment]:
@@ -349,11 +349,11 @@ def process(engine: Engine, desk: Desk, raw: bytes | Spool, source: str,
     raise AssertionError("unreachable")
 
 
-def _all_attachments(p: ParsedMessage, forwarded: bool = False):
+def all_attachments(p: ParsedMessage, forwarded: bool = False):
     for att in p.attachments:
         yield att, forwarded
     for inner in p.forwarded:
-        yield from _all_attachments(inner, True)
+        yield from all_attachments(inner, True)
 
 
 TRACE = (b"received", b"return-path", b"delivered-to", b"x-original-to", b"x-delivered-to")

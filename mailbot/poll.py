@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -48,38 +49,52 @@ def _fault(point: str) -> None:
         os._exit(137)
 
 
+def connect(cfg: Config) -> ImapMailbox:
+    """A logged-in connection to the configured mailbox (the caller closes it)."""
+    mb = cfg.mailbox
+    ca = str(resolve_file(cfg, mb.ca_file)) if mb.ca_file else ""
+    return ImapMailbox(mb, secret("MAILBOT_IMAP_PASSWORD"), ca)
+
+
 def poll_once(cfg: Config, engine: Engine, desk: Desk,
-              should_stop: Callable[[], bool] = lambda: False) -> PollReport:
+              should_stop: Callable[[], bool] = lambda: False,
+              box: ImapMailbox | None = None) -> PollReport:
     """Poll every configured folder once; return what happened.
 
     *should_stop* is asked between messages: when it says yes, the poll ends
-    after the message in hand (each message is committed on its own).
+    after the message in hand (each message is committed on its own).  With
+    *box* (an open connection, e.g. the daemon's) no new connection is made.
     """
     report = PollReport()
     mb = cfg.mailbox
-    ca = str(resolve_file(cfg, mb.ca_file)) if mb.ca_file else ""
-    with ImapMailbox(mb, secret("MAILBOT_IMAP_PASSWORD"), ca) as box:
-        for folder in mb.folders:
-            uidvalidity = box.select(folder)
-            with db.transaction(engine) as s:
-                start = db.last_uid(s, box.account, folder, uidvalidity)
-            _apply_pending(box, engine, folder, uidvalidity)
-            fetching = box.fetch(box.uids_after(start), mb.batch_size,
-                                 mb.max_message_mb * 2**20, desk.store.spool)
-            with ahead(_filed(fetching, desk.store), discard=_release) as items:
-                for item, stored in items:
-                    try:
-                        if should_stop():
-                            break
-                        _take(engine, desk, box.account, folder, uidvalidity, item, stored,
-                              report)
-                    finally:
-                        _release((item, stored))
-            _apply_pending(box, engine, folder, uidvalidity)
+    with nullcontext(box) if box else connect(cfg) as conn:
+        _poll_folders(conn, mb.folders, engine, desk, should_stop, report)
     with db.transaction(engine) as s:
         release_held(s, cfg)
     report.delivery = deliver(engine, cfg)
     return report
+
+
+def _poll_folders(box: ImapMailbox, folders, engine: Engine, desk: Desk,
+                  should_stop: Callable[[], bool], report: PollReport) -> None:
+    """Fetch and record what is new in each folder, then apply the processed actions."""
+    mb = box.cfg
+    for folder in folders:
+        uidvalidity = box.select(folder)
+        with db.transaction(engine) as s:
+            start = db.last_uid(s, box.account, folder, uidvalidity)
+        _apply_pending(box, engine, folder, uidvalidity)
+        fetching = box.fetch(box.uids_after(start), mb.batch_size,
+                             mb.max_message_mb * 2**20, desk.store.spool)
+        with ahead(_filed(fetching, desk.store), discard=_release) as items:
+            for item, stored in items:
+                try:
+                    if should_stop():
+                        break
+                    _take(engine, desk, box.account, folder, uidvalidity, item, stored, report)
+                finally:
+                    _release((item, stored))
+        _apply_pending(box, engine, folder, uidvalidity)
 
 
 def _filed(fetching: Iterator[Fetched], store: FileStore
@@ -120,11 +135,12 @@ def _take(engine: Engine, desk: Desk, account: str, folder: str, uidvalidity: in
 
 
 def poll_and_record(cfg: Config, engine: Engine, desk: Desk,
-                    should_stop: Callable[[], bool] = lambda: False) -> PollReport:
+                    should_stop: Callable[[], bool] = lambda: False,
+                    box: ImapMailbox | None = None) -> PollReport:
     """:func:`poll_once`, remembering when it ran and its last error (for ``mailbot status``)."""
     now = datetime.now(UTC).isoformat()
     try:
-        report = poll_once(cfg, engine, desk, should_stop)
+        report = poll_once(cfg, engine, desk, should_stop, box)
     except MailbotError as e:
         with db.transaction(engine) as s:
             db.set_state(s, "last_error", {"at": now, "error": str(e)})

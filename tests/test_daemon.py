@@ -50,9 +50,8 @@ def test_daemon_answers_within_seconds_and_stops_cleanly(daemon):
 
 def test_daemon_recovers_from_an_imap_outage(daemon):
     stack, proc, log = daemon
-    conf = Path(stack["MAILBOT_CONFIG"]).parent / "etc" / "dovecot.conf"
     time.sleep(2)
-    subprocess.run(["doveadm", "-c", str(conf), "stop"], check=True, capture_output=True)
+    subprocess.run([str(MAILSTACK), "stop-dovecot"], check=True, capture_output=True)
     try:
         time.sleep(4)
         assert proc.poll() is None
@@ -83,3 +82,38 @@ def test_idle_wakes_the_poll_long_before_the_interval(mailstack, tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
+
+
+def _mailbot_sessions(log_path: Path, since: int) -> set[str]:
+    """Dovecot session ids of IMAP logins that sent mailbot's ID, after byte *since*."""
+    with log_path.open("rb") as fh:
+        fh.seek(since)
+        lines = fh.read().decode("utf-8", "replace").splitlines()
+    return {line.split(">")[1].split("<")[1] for line in lines
+            if "ID sent: name=mailbot" in line and line.count("<") >= 2}
+
+
+def test_one_imap_connection_serves_every_poll_and_idle(mailstack, tmp_path):
+    """Polls every second plus IDLE between them, for ten seconds and two mails: all
+    on one connection (a connection per poll would be a login a second)."""
+    for user in (mailstack["MAILSTACK_CONTACT"], SCHOOL):
+        reset_mailbox(user)
+    dovecot_log = Path(mailstack["MAILBOT_CONFIG"]).parent / "log" / "dovecot.log"
+    since = dovecot_log.stat().st_size
+    cfg = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}", receipts=True,
+                       poll_interval_seconds=1)
+    log = tmp_path / "daemon.log"
+    proc = start_daemon(cfg, log)
+    try:
+        time.sleep(4)
+        submit(mailstack, SCHOOL, "四川大学后勤新闻稿", "新闻稿见正文。" * 5 + "\n四川大学后勤保障部")
+        submit(mailstack, SCHOOL, "四川大学后勤视频", "https://b23.tv/AbC123\n四川大学后勤保障部")
+        assert len(inbox(mailstack, SCHOOL, 2, timeout=30)) == 2
+        time.sleep(4)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    text = log.read_text(encoding="utf-8")
+    assert text.count("poll: fetched=") >= 5 and "Traceback" not in text
+    assert len(_mailbot_sessions(dovecot_log, since)) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import ssl
@@ -88,6 +89,26 @@ def test_attachments_are_byte_identical(setup):
     assert got == {"参观合影1.jpg": photo, "活动方案-四川大学.docx": doc}
     raw = (data_dir / row["raw_path"]).read_bytes()
     assert b"Subject:" in raw and len(raw) > len(photo)
+
+
+def test_a_large_mail_is_spooled_piece_by_piece_and_filed_byte_exact(setup):
+    """A message over imap.SPOOL_SIZE (16 MB) arrives by partial fetches into a spool
+    file that becomes the stored original; its video decodes from there window by window."""
+    stack, cfg, data_dir = setup
+    video, photo = os.urandom(13_000_000), os.urandom(200_000)
+    raw = make_mail("视频-四川大学", [("集锦.mp4", video, "video/mp4"),
+                                    ("合影.jpg", photo, "image/jpeg")])
+    assert len(raw) > 16 * 2**20
+    deliver(stack, raw)
+    run_cli("poll", "--once", config=cfg)
+    (row,) = listing(cfg)
+    got = {a["filename"]: (data_dir / a["path"]).read_bytes() for a in row["attachments"]}
+    assert got == {"集锦.mp4": video, "合影.jpg": photo}
+    stored = (data_dir / row["raw_path"]).read_bytes()  # as Dovecot holds it: trace fields added
+    assert stored.replace(b"\r\n", b"\n").rstrip().endswith(raw.replace(b"\r\n", b"\n").rstrip())
+    assert hashlib.sha256(stored).hexdigest() in row["raw_path"]
+    assert row["status"] == "accepted" and "video" in row["kinds"]
+    assert not [p for p in (data_dir / "tmp").iterdir()]  # no spool file left behind
 
 
 def test_crash_after_fetch_marks_nothing_and_loses_nothing(setup):

@@ -1,0 +1,117 @@
+"""Repairs and cross-checks around the stdlib MIME parse (used by :mod:`mailbot.parse`).
+
+Header-block damage that would end the headers early, absurdly long fields
+(the stdlib's parameter and RFC 2047 parsers are quadratic), mail-parser's
+reading of the header as a cross-check, and the defects the stdlib noted.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from email.message import Message
+
+import mailparser
+
+MAX_FIELD = 65536  # characters kept of one header field (see clamp_headers)
+HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
+_WS = re.compile(r"[ \t\r\n]+")
+_TRACE = frozenset({"received", "return-path", "delivered-to", "x-received", "arc-seal",
+                    "arc-message-signature", "arc-authentication-results", "dkim-signature"})
+
+
+def repair_header_block(data: bytes, notes: list[str]) -> bytes:
+    """Fix header-block damage that makes the stdlib end the headers early.
+
+    ``Name  : value`` (obsolete syntax) loses the blanks before the colon; a
+    line that is no header field is dropped when a field or a continuation
+    line follows it.  Otherwise the stdlib turns the rest of the headers
+    (From, Subject, Content-Type...) into body text.
+    """
+    blank = re.search(rb"\n\r?\n", data)
+    end = blank.start() + 1 if blank else len(data)
+    lines, out, before = data[:end].splitlines(keepends=True), [], len(notes)
+    for i, line in enumerate(lines):
+        nxt = lines[i + 1] if i + 1 < len(lines) else b""
+        if (i == 0 and line.startswith(b"From ")) or line[:1] in b" \t":
+            out.append(line)
+        elif m := HEADER_LINE.match(line):
+            if m.group(0)[-2:-1] in b" \t":
+                notes.append("header: blanks before ':' removed")
+                line = re.sub(rb"[ \t]+:", b":", line, count=1)
+            out.append(line)
+        elif HEADER_LINE.match(nxt) or nxt[:1] in b" \t":
+            notes.append(f"header: stray line dropped: {line.strip()[:60]!r}")
+        else:
+            out += lines[i:]
+            break
+    return b"".join(out) + data[end:] if len(notes) > before else data
+
+
+def mailparser_view(msg: Message, notes: list[str]):
+    """mail-parser's reading of *msg*'s header (a cross-check: subject, sender, date),
+    or None when it fails.  It is given the header fields only, without the trace
+    fields: walking the body again (it re-encodes every attachment) and parsing
+    Received lines cost more than the rest of the parse; MIME defects are
+    collected from the stdlib tree instead (see :func:`defect_names`)."""
+    head = Message()
+    head._headers = [(k, v) for k, v in msg._headers if k.lower() not in _TRACE]
+    head.set_payload("")
+    try:
+        return mailparser.MailParser(head)
+    except Exception as exc:  # noqa: BLE001 - MailParserRecursionError and anything unforeseen
+        notes.append(f"mime: mail-parser failed ({type(exc).__name__}); stdlib parser used")
+        return None
+
+
+def clamp_headers(msg: Message, notes: list[str]) -> None:
+    """Cut every header field of every part to MAX_FIELD characters, in place.
+
+    The stdlib's parameter parser and RFC 2047 decoder (used by mail-parser and
+    by ``get_params``) are quadratic: one 2 MB Content-Type or Subject costs
+    minutes.  No real field comes near the limit; a cut one is noted.
+    """
+    stack = [msg]
+    while stack:  # iterative: the tree may be nested deeper than the recursion limit
+        part = stack.pop()
+        headers = getattr(part, "_headers", [])
+        for i, (name, value) in enumerate(headers):
+            if isinstance(value, str) and len(value) > MAX_FIELD:
+                cut = value[:MAX_FIELD]
+                keep = max(cut.rfind(";"), cut.rfind(" "), cut.rfind("\t"))
+                headers[i] = (name, cut[:keep] if keep > MAX_FIELD // 2 else cut)
+                notes.append(f"header: {name} of {len(value)} characters cut to {MAX_FIELD}")
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list):
+            stack.extend(p for p in payload if isinstance(p, Message))
+
+
+def mailparser_notes(mp, subject: str, sender_name: str) -> list[str]:
+    """Where mail-parser alone would have been wrong, and the defects it saw."""
+
+    def norm(text: object) -> str:
+        return _WS.sub("", unicodedata.normalize("NFC", str(text)))
+
+    try:
+        theirs = mp.subject[0] if isinstance(mp.subject, list) else mp.subject or ""
+        notes = [f"subject: mail-parser garbled it as {theirs!r}"] \
+            if norm(theirs) != norm(subject) else []
+        name = (mp.from_ or [("", "")])[0][0]
+        if sender_name and norm(name) != norm(sender_name):
+            notes.append(f"from: mail-parser garbled the name as {name!r}")
+        return notes
+    except Exception as exc:  # noqa: BLE001 - only a cross-check
+        return [f"mime: mail-parser view unavailable ({type(exc).__name__})"]
+
+
+def defect_names(msg: Message) -> list[str]:
+    """Sorted class names of the defects the stdlib parser found anywhere in *msg*."""
+    names, stack, seen = set(), [msg], 0
+    while stack and seen < 100000:
+        part, seen = stack.pop(), seen + 1
+        names.update(type(d).__name__ for d in getattr(part, "defects", ()))
+        payload = part._payload if isinstance(part, Message) else None
+        if isinstance(payload, list):
+            stack.extend(p for p in payload if isinstance(p, Message))
+    return sorted(names)
