@@ -27,7 +27,7 @@ import pybase64
 __all__ = ["MIN_SPAN", "Spans", "reduce"]
 
 MIN_SPAN = 16384  # bytes: smaller bodies are cheap for the parser
-WINDOW = 4 * 2**20  # bytes scanned or decoded at a time on an mmap
+WINDOW = 2**20  # bytes scanned or decoded at a time on an mmap
 _HEADER_LIMIT = 65536  # a part header longer than this is left to the parser
 _B64_JUNK = b"\r\n"
 
