@@ -54,6 +54,7 @@ class Stored:
     sha256: str
     size: int
     path: str  # relative to the data dir, "/"-separated
+    created: bool = False  # this put wrote the blob (it was not there before)
 
 
 class FileStore:
@@ -80,7 +81,8 @@ class FileStore:
         digest = digest or sha256(data)
         rel = f"{kind}/{digest[:2]}/{digest}{extension(filename)}"
         target = self.root / rel
-        if not _touch(target):
+        created = not _touch(target)
+        if created:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             try:
@@ -93,7 +95,7 @@ class FileStore:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-        return Stored(sha256=digest, size=len(data), path=rel)
+        return Stored(sha256=digest, size=len(data), path=rel, created=created)
 
     def adopt(self, kind: str, spool: Spool, filename: str = "") -> Stored:
         """Store a finished :class:`~mailbot.spool.Spool` by moving its file into place."""

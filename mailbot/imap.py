@@ -144,6 +144,16 @@ class ImapMailbox:
         info = self._call(f"打开文件夹 {folder}", self.client.select_folder, folder)
         return int(info[b"UIDVALIDITY"])
 
+    def next_uid(self, folder: str) -> tuple[int, int] | None:
+        """(UIDVALIDITY, UIDNEXT) of *folder* from STATUS, without selecting it; None when
+        the server leaves either out.  A poll with nothing new needs no more."""
+        info = self._call(f"查询文件夹 {folder}", self.client.folder_status, folder,
+                          [b"UIDVALIDITY", b"UIDNEXT"])
+        try:
+            return int(info[b"UIDVALIDITY"]), int(info[b"UIDNEXT"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
     def uids_after(self, last_uid: int) -> list[int]:
         """UIDs greater than *last_uid* in the selected folder, ascending.
 

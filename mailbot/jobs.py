@@ -218,9 +218,9 @@ class Daemon:
                     new = box.wait_for_new(IDLE_SECONDS, lambda: self.poll_waiting.is_set()
                                            or self.stopping.is_set())
                 backoff.succeeded()
-                if new:
+                if new:  # poll right here: no hand-over through the scheduler
                     log.info("IDLE: new mail announced")
-                    sched.modify_job("poll", next_run_time=datetime.now(UTC))
+                    self.poll_job()
             except MailbotError as e:
                 with self.imap_lock:
                     self.drop_connection()

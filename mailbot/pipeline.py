@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -27,6 +28,7 @@ from .classify.kinds import own_text
 from .classify.school import find_school_by_name
 from .config import Campaign, Config
 from .filing import FileStore, Stored, sha256
+from .fingerprint import content_hash, peek_message_id
 from .models import Attachment, Link, Message
 from .parse import ParsedMessage, ParseError, parse_message
 from .spool import Spool
@@ -91,12 +93,16 @@ class Intake:
     message: Message | None = None
     created: bool = False
     spool: Spool | None = None
+    filing: Future | None = None  # attachments being filed on the filer thread
+
+
+_FILER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="filer")
 
 
 def fingerprint(ctx: Context, it: Intake) -> bool:
     it.sha256 = it.raw_stored.sha256 if it.raw_stored else \
         it.spool.sha256 if it.spool else sha256(it.raw)
-    it.message_id = db.clean(_peek_message_id(it.raw))
+    it.message_id = db.clean(peek_message_id(it.raw))
     return False
 
 
@@ -211,10 +217,22 @@ def file_raw(ctx: Context, it: Intake) -> bool:
     return False
 
 
+def prefile(ctx: Context, it: Intake) -> bool:
+    """Start hashing and writing the attachments on the filer thread (hashlib and file
+    writes release the GIL), so it overlaps with classifying them."""
+    if it.parsed is not None and (it.parsed.attachments or it.parsed.forwarded):
+        it.filing = _FILER.submit(store_attachments, ctx.desk.store, it.parsed)
+    return False
+
+
 def file_attachments(ctx: Context, it: Intake) -> bool:
+    filed, it.filing = (it.filing.result() if it.filing else None), None
     if it.parsed is None or it.status == "quarantined":
-        return False  # a quarantined mail's files stay inside its .eml, never filed
-    it.files = store_attachments(ctx.desk.store, it.parsed)
+        for _pos, _att, stored, _fwd in filed or ():  # a quarantined mail's files stay
+            if stored.created:                        # inside its .eml, never filed
+                ctx.desk.store.path(stored.path).unlink(missing_ok=True)
+        return False
+    it.files = filed if filed is not None else store_attachments(ctx.desk.store, it.parsed)
     return False
 
 
@@ -291,8 +309,9 @@ def apply_verdict(msg: Message, verdict: Classification | None, status: str,
 
 
 Stage = Callable[[Context, Intake], bool]
-STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, judge, join_reply, file_raw,
-                             file_attachments, record, merge_reply, track_bounces, queue_receipt)
+STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, prefile, judge, join_reply,
+                             file_raw, file_attachments, record, merge_reply, track_bounces,
+                             queue_receipt)
 
 
 def run(ctx: Context, it: Intake, stages: tuple[Stage, ...] = STAGES) -> Intake:
@@ -354,43 +373,3 @@ def all_attachments(p: ParsedMessage, forwarded: bool = False):
         yield att, forwarded
     for inner in p.forwarded:
         yield from all_attachments(inner, True)
-
-
-TRACE = (b"received", b"return-path", b"delivered-to", b"x-original-to", b"x-delivered-to")
-
-
-def _fields(raw: bytes) -> tuple[list[bytes], bytes]:
-    """The header fields (folded lines joined) and the body, line ends made LF."""
-    text = raw.replace(b"\r\n", b"\n")
-    head, _, body = text.partition(b"\n\n")
-    fields: list[bytes] = []
-    for line in head.split(b"\n"):
-        if fields and line[:1] in (b" ", b"\t"):
-            fields[-1] += b"\n" + line
-        else:
-            fields.append(line)
-    return fields, body
-
-
-def content_hash(raw) -> str:
-    """sha256 of the mail minus the trace fields a delivery adds, line ends made LF:
-    equal for two deliveries of one mail (and for its mbox export)."""
-    return sha256(_without_trace(bytes(raw)))
-
-
-def _without_trace(raw: bytes) -> bytes:
-    """The mail minus the trace fields a delivery adds: equal for two deliveries of one mail."""
-    fields, body = _fields(raw)
-    kept = [f for f in fields if f.split(b":", 1)[0].strip().lower() not in TRACE]
-    return b"\n".join(kept) + b"\n\n" + body
-
-
-def _peek_message_id(raw: bytes) -> str | None:
-    """The Message-ID from the header block, read without a full parse."""
-    fields, _ = _fields(raw[:262144])
-    for f in fields:
-        name, _, value = f.partition(b":")
-        if name.strip().lower() == b"message-id":
-            text = value.replace(b"\n", b"").decode("ascii", "replace").strip().strip("<>").strip()
-            return text or None
-    return None

@@ -80,6 +80,8 @@ def _poll_folders(box: ImapMailbox, folders, engine: Engine, desk: Desk,
     """Fetch and record what is new in each folder, then apply the processed actions."""
     mb = box.cfg
     for folder in folders:
+        if _nothing_new(box, engine, folder):
+            continue
         uidvalidity = box.select(folder)
         with db.transaction(engine) as s:
             start = db.last_uid(s, box.account, folder, uidvalidity)
@@ -95,6 +97,19 @@ def _poll_folders(box: ImapMailbox, folders, engine: Engine, desk: Desk,
                 finally:
                     _release((item, stored))
         _apply_pending(box, engine, folder, uidvalidity)
+
+
+def _nothing_new(box: ImapMailbox, engine: Engine, folder: str) -> bool:
+    """True when STATUS shows no UID above the last recorded one and no processed
+    action is left to apply: the idle poll then costs one round trip, whatever the
+    mailbox size."""
+    status = box.next_uid(folder)
+    if status is None:
+        return False
+    uidvalidity, uidnext = status
+    with db.transaction(engine) as s:
+        return uidnext <= db.last_uid(s, box.account, folder, uidvalidity) + 1 and \
+            not db.pending_actions(s, box.account, folder, uidvalidity)
 
 
 def _filed(fetching: Iterator[Fetched], store: FileStore

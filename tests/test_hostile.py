@@ -176,6 +176,8 @@ def test_executables_in_disguise_are_quarantined(tmp_path, monkeypatch, label):
     assert run.row["status"] == "quarantined"
     assert "danger.executable" in run.rules()
     assert run.row["attachments"] == [] and run.row["receipt"] is None
+    files = run.data / "files"  # filed on the filer thread meanwhile, then taken back
+    assert not [p for p in files.rglob("*") if p.is_file()] if files.exists() else True
     hint = {"double_extension": ".exe", "jpg_with_mz": "MZ", "zip_with_exe": "a.exe",
             "lnk": ".lnk", "scr": ".scr"}[label]
     assert hint in run.row["status_reason"]
