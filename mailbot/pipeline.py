@@ -4,13 +4,14 @@ Each stage is ``stage(ctx, intake) -> bool``; returning ``True`` ends the
 pipeline early (a duplicate).  :func:`process` runs the stages for one raw
 message inside its own transaction: if a stage has a bug, the message is
 recorded as quarantined with the reason instead; if the database or the disk
-fails, nothing is recorded and the error propagates, so the caller fetches
-the mail again next time.  Nothing is ever lost.
+fails, nothing is recorded and a :class:`StorageError` propagates, so the
+caller fetches the mail again next time.  Nothing is ever lost.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -294,8 +295,17 @@ def process(engine: Engine, desk: Desk, raw: bytes, source: str,
     Returns the finished :class:`Intake` (``created`` False for a duplicate).
     *oversize* (the real size) says *raw* is only the header of a message too
     large to take: it is recorded as quarantined and its sender told.
-    Raises only when the database or the disk fails (nothing then committed).
+    Raises only :class:`StorageError`, when the database or the disk fails: the
+    transaction is rolled back, nothing recorded, so the caller fetches the mail again.
     """
+    with db.storage_errors(f"登记 {source} 失败，邮件未登记，稍后重试 (not recorded)"):
+        return _process(engine, desk, raw, source, received_at, after, oversize)
+
+
+def _process(engine: Engine, desk: Desk, raw: bytes, source: str,
+             received_at: datetime | None, after: AfterHook | None,
+             oversize: int | None) -> Intake:
+    """:func:`process` without the translation of storage errors."""
     def attempt(stages: tuple[Stage, ...], **preset) -> Intake:
         started = time.monotonic()
         with db.transaction(engine) as session:
@@ -355,12 +365,20 @@ def _without_trace(raw: bytes) -> bytes:
     return b"\n".join(kept) + b"\n\n" + body
 
 
+_ANGLE_ID = re.compile(rb"<([^<>\s]+)>")
+
+
 def _peek_message_id(raw: bytes) -> str | None:
-    """The Message-ID from the header block, read without a full parse."""
+    """The Message-ID from the header block, read without a full parse: only the first
+    ``<...>`` token of the field (comments, encoded words and trailing text around it are
+    not part of the id); a field without one gives its first word."""
     fields, _ = _fields(raw[:262144])
     for f in fields:
         name, _, value = f.partition(b":")
         if name.strip().lower() == b"message-id":
-            text = value.replace(b"\n", b"").decode("ascii", "replace").strip().strip("<>").strip()
-            return text or None
+            value = value.replace(b"\n", b"")
+            token = _ANGLE_ID.search(value)
+            words = value.split()
+            found = token.group(1) if token else words[0].strip(b"<>") if words else b""
+            return found.decode("ascii", "replace") or None
     return None

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import db
 from .config import Config, resolve_file, secret
@@ -46,11 +47,13 @@ def _fault(point: str) -> None:
 
 
 def poll_once(cfg: Config, engine: Engine, desk: Desk,
-              should_stop: Callable[[], bool] = lambda: False) -> PollReport:
+              should_stop: Callable[[], bool] = lambda: False, send: bool = True) -> PollReport:
     """Poll every configured folder once; return what happened.
 
     *should_stop* is asked between messages: when it says yes, the poll ends
-    after the message in hand (each message is committed on its own).
+    after the message in hand (each message is committed on its own).  With
+    *send* the outbox is delivered at the end (the daemon leaves that to its
+    send job, so a slow SMTP server never holds up intake).
     """
     report = PollReport()
     mb = cfg.mailbox
@@ -79,26 +82,43 @@ def poll_once(cfg: Config, engine: Engine, desk: Desk,
                 report.by_status[status] = report.by_status.get(status, 0) + 1
                 _fault("after-commit")
             _apply_pending(box, engine, folder, uidvalidity)
-    with db.transaction(engine) as s:
-        release_held(s, cfg)
-    report.delivery = deliver(engine, cfg)
+    if send:
+        with db.transaction(engine) as s:
+            release_held(s, cfg)
+        report.delivery = deliver(engine, cfg)
     return report
 
 
 def poll_and_record(cfg: Config, engine: Engine, desk: Desk,
-                    should_stop: Callable[[], bool] = lambda: False) -> PollReport:
-    """:func:`poll_once`, remembering when it ran and its last error (for ``mailbot status``)."""
+                    should_stop: Callable[[], bool] = lambda: False,
+                    send: bool = True) -> PollReport:
+    """:func:`poll_once`, remembering when it ran and its last error (for ``mailbot status``).
+
+    Raises :class:`MailbotError` only: a database failure anywhere in the poll
+    becomes a :class:`StorageError` sentence (what was committed before it stays).
+    """
     now = datetime.now(UTC).isoformat()
     try:
-        report = poll_once(cfg, engine, desk, should_stop)
+        with db.storage_errors("收取邮件失败 (poll failed)"):
+            report = poll_once(cfg, engine, desk, should_stop, send)
     except MailbotError as e:
-        with db.transaction(engine) as s:
-            db.set_state(s, "last_error", {"at": now, "error": str(e)})
+        _remember_error(engine, {"at": now, "error": str(e)})
         raise
-    with db.transaction(engine) as s:
+    with db.storage_errors("记录收取时间失败 (cannot record the poll)"), \
+            db.transaction(engine) as s:
         db.set_state(s, "last_poll", {"at": now, "fetched": report.fetched,
                                       "recorded": report.recorded})
     return report
+
+
+def _remember_error(engine: Engine, value: dict) -> None:
+    """Store the last poll error for ``mailbot status``; best effort (the database may be
+    what failed)."""
+    try:
+        with db.transaction(engine) as s:
+            db.set_state(s, "last_error", value)
+    except SQLAlchemyError as e:
+        log.debug("cannot record the poll error: %s", e)
 
 
 def _apply_pending(box: ImapMailbox, engine: Engine, folder: str, uidvalidity: int) -> None:
