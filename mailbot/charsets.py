@@ -14,7 +14,10 @@ What is recovered (all of it silently garbled by mail-parser/compat32):
   words in the same charset are joined as bytes before decoding);
 * RFC 2047 words inside quoted parameters and display names;
 * RFC 2231 parameters (continuations, any charset) via :func:`header_params`
-  and :func:`decode_param`; address headers via :func:`decode_addresses`.
+  and :func:`decode_param`; address headers via :func:`decode_addresses`;
+* address headers the stdlib parser cannot take (it recurses once per level of
+  nested ``(comments)``: 5,000 levels raise RecursionError): the address is then
+  found by pattern, with a note, instead of the whole mail failing.
 
 :func:`html_to_text` turns an HTML-only body into plain text plus its links.
 """
@@ -251,12 +254,30 @@ def decode_addresses(raw: bytes | None, hint: str | None = None
     """Parse an address header's wire bytes into (display name, lowercased address).
 
     Display names may be RFC 2047 (also quoted) or raw 8-bit.  When no
-    address parses, the first thing shaped like ``local@domain.tld`` is used
-    (noted).  Never raises.  Returns ``(pairs, notes)``.
+    address parses, or the stdlib parser gives up (it recurses once per level
+    of nested comments), the first thing shaped like ``local@domain.tld`` is
+    used (noted).  Never raises, whatever *raw* holds.  Returns ``(pairs, notes)``.
     """
-    if raw is None:
+    if not raw:
         return [], []
-    latin = re.sub(r"\r?\n", "", raw.decode("latin-1"))  # one char per byte: safe to scan
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    latin = re.sub(r"\r?\n", "", bytes(raw).decode("latin-1"))  # one char per byte
+    try:
+        out, notes = _parsed_addresses(latin, hint)
+    except Exception:  # noqa: BLE001 - RecursionError on 5,000 nested (comments), and the like
+        out, notes = [], ["address header the parser cannot take (too deeply nested?)"]
+    if not out and (found := _ADDRESS.search(latin)):
+        notes.append("unparseable address header; address found by pattern")
+        out.append(("", found.group(0).lower()))
+    return out, notes
+
+
+_ADDRESS = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
+
+
+def _parsed_addresses(latin: str, hint: str | None) -> tuple[list[tuple[str, str]], list[str]]:
+    """The addresses the stdlib parser finds in *latin* (wire bytes as latin-1); may raise."""
     out, notes = [], []
     for disp, addr in email.utils.getaddresses([latin]):
         try:  # RFC 6532 allows UTF-8 addresses
@@ -268,9 +289,6 @@ def decode_addresses(raw: bytes | None, hint: str | None = None
             text, why = decode_header_bytes(disp.encode("latin-1", "replace"), hint)
             notes += why
             out.append((clean_text(text), addr))
-    if not out and (found := re.search(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+", latin, re.ASCII)):
-        notes.append("unparseable address header; address found by pattern")
-        out.append(("", found.group(0).lower()))
     return out, notes
 
 

@@ -16,13 +16,17 @@ from zoneinfo import ZoneInfo
 
 from .config import Config
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+# C0 and C1 controls (U+0085 ends a line) and U+2028/U+2029 (line and paragraph separators)
+# become blanks; bidi embeddings, overrides and isolates (which make text display reversed) go.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 _MSGID = re.compile(r"[!-;=?-~]+@[!-;=?-~]+")
 
 
 def safe_subject(text: str) -> str:
-    """A subject that folds: no control characters, no text that looks like an encoded word."""
-    return _CONTROL.sub(" ", text).replace("=?", "=\u200b?").strip()
+    """A subject that folds and displays as written: C0/C1 controls and line/paragraph
+    separators become blanks, bidi overrides are dropped, nothing looks like an encoded word."""
+    return _BIDI.sub("", _CONTROL.sub(" ", text)).replace("=?", "=\u200b?").strip()
 
 
 def safe_msgid(value: str | None) -> str | None:

@@ -6,6 +6,9 @@ dir) and PostgreSQL (``postgresql+psycopg://...``).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -29,14 +32,14 @@ def connect(url: str) -> Engine:
     """Open *url*, bring its schema up to date with alembic, return the engine."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        engine = create_engine(url)
+    try:  # PostgreSQL: a connection the server dropped (restart) is replaced, not used
+        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     except (SQLAlchemyError, ImportError) as e:
         raise StorageError(f"数据库地址无效 (bad database URL) {url}: {e}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
-        with engine.begin() as conn:
+        with _migrating(url), engine.begin() as conn:
             if engine.dialect.name == "postgresql":  # two processes starting at once migrate once
                 conn.execute(text("SELECT pg_advisory_xact_lock(7240625)"))
             cfg = AlembicConfig()
@@ -47,6 +50,29 @@ def connect(url: str) -> Engine:
         raise StorageError(f"无法连接数据库 (cannot open database) {engine.url!r}: "
                            f"{e.orig}") from None
     return engine
+
+
+@contextmanager
+def _migrating(url: str) -> Iterator[None]:
+    """Hold an exclusive flock on a SQLite database's directory while its schema is brought
+    up to date: two processes opening a new database at once (``mailbot run`` starting
+    while a command runs) would both create its tables ("table ... already exists").
+    Never the database file itself: closing any descriptor of it drops the POSIX locks
+    SQLite holds on it in this process, and another process would then take itself for
+    the last user and delete the WAL.  PostgreSQL locks inside the migration instead."""
+    path = Path(url.removeprefix("sqlite:///").partition("?")[0])
+    fd = -1
+    if url.startswith("sqlite:///") and path.name not in ("", ":memory:"):
+        with contextlib.suppress(OSError):  # unreadable: the connection will say why
+            fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    if fd < 0:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -62,6 +88,19 @@ def transaction(engine: Engine) -> Iterator[Session]:
     """A session whose work commits on success and rolls back on any error."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+@contextmanager
+def storage_errors(what: str) -> Iterator[None]:
+    """Turn a database or disk failure inside the block into one :class:`StorageError`
+    sentence naming *what* was being done (the driver's reason, never SQL or parameters)."""
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as e:
+        reason = getattr(e, "orig", None) or e
+        first = (str(reason).strip().splitlines() or [""])[0][:300]
+        raise StorageError(f"{what}：数据库或数据目录出错 (storage error): "
+                           f"{type(reason).__name__}: {first}") from e
 
 
 def aware(moment: datetime | None) -> datetime | None:

@@ -4,6 +4,8 @@ trace fields a delivery adds.  Pure helpers over the raw bytes, read without a f
 
 from __future__ import annotations
 
+import re
+
 from .filing import sha256
 
 TRACE = (b"received", b"return-path", b"delivered-to", b"x-original-to", b"x-delivered-to")
@@ -35,12 +37,20 @@ def _without_trace(raw: bytes) -> bytes:
     return b"\n".join(kept) + b"\n\n" + body
 
 
+_ANGLE_ID = re.compile(rb"<([^<>\s]+)>")
+
+
 def peek_message_id(raw: bytes) -> str | None:
-    """The Message-ID from the header block, read without a full parse."""
+    """The Message-ID from the header block, read without a full parse: only the first
+    ``<...>`` token of the field (comments, encoded words and trailing text around it are
+    not part of the id); a field without one gives its first word."""
     fields, _ = _fields(raw[:262144])
     for f in fields:
         name, _, value = f.partition(b":")
         if name.strip().lower() == b"message-id":
-            text = value.replace(b"\n", b"").decode("ascii", "replace").strip().strip("<>").strip()
-            return text or None
+            value = value.replace(b"\n", b"")
+            token = _ANGLE_ID.search(value)
+            words = value.split()
+            found = token.group(1) if token else words[0].strip(b"<>") if words else b""
+            return found.decode("ascii", "replace") or None
     return None

@@ -1,8 +1,13 @@
 """``mailbot run``: the daemon — APScheduler jobs for polling, sending, digests, retention.
 
-Jobs never overlap (``max_instances=1``), missed runs are coalesced, an IMAP
-or SMTP failure backs off exponentially (with jitter) instead of hammering the
-provider, and SIGTERM/SIGINT let the message in hand finish before exit.
+Jobs never overlap (``max_instances=1``), missed runs are coalesced, an IMAP,
+SMTP or database failure backs off exponentially (with jitter) instead of
+hammering the provider, and SIGTERM/SIGINT let the message in hand finish
+before exit.  No failure ends the daemon: a job that fails logs one sentence
+(an unexpected one its traceback) and is tried again later.  The backoff is
+capped at a few poll intervals, and the IDLE connection coming back after a
+failure polls at once, so an outage ends for mailbot soon after it ends for the
+server.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from sqlalchemy import Engine
 
 from . import db, digest_run, retention
 from .config import Config
-from .errors import MailbotError
+from .errors import MailbotError, MailServerError
 from .imap import ImapMailbox
 from .outbox import deliver
 from .pipeline import Desk, build_desk
@@ -29,6 +34,7 @@ from .receipts import release_held
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 30 * 60
+BACKOFF_POLLS = 5  # a failing mailbox is tried again at least every 5 poll intervals
 IDLE_SECONDS = 60  # re-issue IDLE this often (RFC 2177: well under 29 minutes)
 HOUSEKEEPING = (3, 30)  # retention runs daily at 03:30, campaign time zone
 
@@ -36,15 +42,17 @@ HOUSEKEEPING = (3, 30)  # retention runs daily at 03:30, campaign time zone
 class Backoff:
     """After a failure, wait 2^n × base seconds (±20 % jitter, capped) before trying again."""
 
-    def __init__(self, base: float):
-        self.base, self.failures, self.until = base, 0, 0.0
+    def __init__(self, base: float, cap: float = MAX_BACKOFF):
+        self.base, self.cap, self.failures, self.until = base, max(cap, base), 0, 0.0
 
     def ready(self) -> bool:
         return time.monotonic() >= self.until
 
     def failed(self) -> float:
+        """Count a failure; return the delay (seconds) before the next try."""
         self.failures += 1
-        delay = min(self.base * 2 ** (self.failures - 1), MAX_BACKOFF) * random.uniform(0.8, 1.2)
+        delay = min(self.base * 2 ** min(self.failures - 1, 32), self.cap)
+        delay *= random.uniform(0.8, 1.2)
         self.until = time.monotonic() + delay
         return delay
 
@@ -87,11 +95,14 @@ class Daemon:
         self.cfg, self.engine = cfg, engine
         self.desk = desk or build_desk(cfg)
         self.stopping = threading.Event()
-        self.poll_backoff = Backoff(min(cfg.mailbox.poll_interval_seconds, 60))
+        interval = cfg.mailbox.poll_interval_seconds
+        self.retry_cap = min(MAX_BACKOFF, BACKOFF_POLLS * interval)
+        self.poll_backoff = Backoff(min(interval, 60), self.retry_cap)
         self.send_backoff = Backoff(30)
         self.imap_lock = threading.Lock()  # one IMAP connection, shared by polls and IDLE
         self.poll_waiting = threading.Event()  # a poll wants the connection: IDLE yields
         self.box: ImapMailbox | None = None
+        self.sched: BackgroundScheduler | None = None
 
     def connection(self) -> ImapMailbox:
         """The daemon's one IMAP connection (hold ``imap_lock``): kept between polls,
@@ -109,6 +120,7 @@ class Daemon:
             self.box = None
 
     def poll_job(self) -> None:
+        """Poll once unless backing off; a failure of any kind backs off and is logged."""
         if not self.poll_backoff.ready() or self.stopping.is_set():
             return
         started = time.monotonic()
@@ -117,24 +129,44 @@ class Daemon:
             with self.imap_lock:
                 self.poll_waiting.clear()
                 report = poll_and_record(self.cfg, self.engine, self.desk, self.stopping.is_set,
-                                         self.connection())
+                                         self.connection(), send=False)
         except MailbotError as e:
+            if isinstance(e, MailServerError):  # a database failure keeps the connection
+                with self.imap_lock:
+                    self.drop_connection()
+            log.warning("poll failed, retrying in %.0f s: %s", self.poll_backoff.failed(), e)
+            return
+        except Exception:  # a bug: keep the daemon, say where
             with self.imap_lock:
                 self.drop_connection()
-            log.warning("poll failed, retrying in %.0f s: %s", self.poll_backoff.failed(), e)
+            log.exception("poll failed unexpectedly, retrying in %.0f s",
+                          self.poll_backoff.failed())
             return
         finally:
             self.poll_waiting.clear()
         self.poll_backoff.succeeded()
         log.info("poll: fetched=%d recorded=%d duplicates=%d ms=%d", report.fetched,
                  report.recorded, report.duplicates, (time.monotonic() - started) * 1000)
+        if report.recorded and self.sched and not self.stopping.is_set():
+            # the receipts go out now, from the send job's thread: SMTP never holds up intake
+            self.sched.modify_job("send", next_run_time=datetime.now(UTC))
 
     def send_job(self) -> None:
+        """Release held receipts and send what is due unless backing off from an SMTP failure;
+        a database failure is logged and left to the next run (every 15 s, or after a poll)."""
         if not self.send_backoff.ready() or self.stopping.is_set():
             return
-        with db.transaction(self.engine) as s:
-            release_held(s, self.cfg)
-        report = deliver(self.engine, self.cfg)
+        try:
+            with db.storage_errors("发放合并回执失败 (cannot release held receipts)"), \
+                    db.transaction(self.engine) as s:
+                release_held(s, self.cfg)
+            report = deliver(self.engine, self.cfg)
+        except MailbotError as e:  # the database (SMTP failures come back as "deferred")
+            log.warning("send failed, retrying at the next run: %s", e)
+            return
+        except Exception:  # a bug: keep the daemon, say where
+            log.exception("send failed unexpectedly, retrying at the next run")
+            return
         if report.deferred:
             log.warning("send deferred, retrying in %.0f s: %s", self.send_backoff.failed(),
                         report.errors[-1])
@@ -148,7 +180,12 @@ class Daemon:
         if self.stopping.is_set():
             return
         names = digest_run.audiences(self.cfg)
-        outcomes = digest_run.run(self.engine, self.cfg, names)
+        try:
+            with db.storage_errors("生成简报失败 (digest failed)"):
+                outcomes = digest_run.run(self.engine, self.cfg, names)
+        except MailbotError as e:  # the next run (or `mailbot digest`) catches up
+            log.error("digest failed: %s", e)
+            return
         log.info("digest: %s", ", ".join(f"{o.audience}={o.result}" for o in outcomes))
         self.send_job()
 
@@ -203,7 +240,7 @@ class Daemon:
         when the server announces new mail, run the poll job now.  IDLE yields the
         connection within a second when a poll wants it.  Servers without IDLE
         (163/126) are left to the interval poll.  Failures reconnect with backoff."""
-        backoff = Backoff(5)
+        backoff = Backoff(5, self.retry_cap)
         mb = self.cfg.mailbox
         while not self.stopping.is_set():
             while self.poll_waiting.is_set() and not self.stopping.is_set():
@@ -215,24 +252,33 @@ class Daemon:
                         log.info("server has no IDLE: polling every %d s", mb.poll_interval_seconds)
                         return
                     box.select(mb.folders[0])
+                    if backoff.failures:
+                        self.server_back(sched)
                     new = box.wait_for_new(IDLE_SECONDS, lambda: self.poll_waiting.is_set()
                                            or self.stopping.is_set())
                 backoff.succeeded()
                 if new:  # poll right here: no hand-over through the scheduler
                     log.info("IDLE: new mail announced")
                     self.poll_job()
-            except MailbotError as e:
+            except Exception as e:  # MailServerError, or a bug: reconnect all the same
                 with self.imap_lock:
                     self.drop_connection()
                 delay = backoff.failed()
-                log.warning("IDLE connection failed, retrying in %.0f s: %s", delay, e)
+                log.warning("IDLE connection failed, retrying in %.0f s: %s", delay, e,
+                            exc_info=not isinstance(e, MailbotError))
                 self.stopping.wait(delay)
+
+    def server_back(self, sched: BackgroundScheduler) -> None:
+        """The IMAP server answers again after a failure: poll now, whatever the backoff."""
+        log.info("IDLE: server reachable again, polling now")
+        self.poll_backoff.succeeded()
+        sched.modify_job("poll", next_run_time=datetime.now(UTC))
 
     def run(self) -> None:
         """Run until SIGTERM/SIGINT; the job in hand finishes its message first."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
-        sched = self.scheduler()
+        sched = self.sched = self.scheduler()
         sched.start()
         threading.Thread(target=self.idle_loop, args=(sched,), name="idle", daemon=True).start()
         log.info("mailbot run: polling %s every %d s", self.cfg.mailbox.username,

@@ -5,19 +5,25 @@
 pending -> sending (committed) -> SMTP -> sent (committed).  A crash after
 the send leaves the row ``sending``; the next run marks it ``unconfirmed``
 and never re-sends it by itself, so nothing goes out twice.  Temporary
-failures retry with backoff; permanent refusals end as ``failed``.
+failures retry with backoff; permanent refusals end as ``failed``.  Once the
+SMTP server has answered, the outcome's commit is retried for a few seconds
+when the database fails, so a short database outage does not leave a mail
+``unconfirmed`` that was in fact sent.  In one process deliveries take turns.
 """
 
 from __future__ import annotations
 
 import email
 import os
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import db
@@ -27,6 +33,8 @@ from .models import OutboxMail
 from .smtp import is_permanent, send
 
 MAX_BACKOFF = timedelta(hours=1)
+OUTCOME_WAITS = (1, 2, 4, 8)  # seconds between tries of an outcome's commit
+_TAKING_TURNS = threading.Lock()  # a daemon's poll and send jobs both deliver
 
 
 def backoff(attempts: int) -> timedelta:
@@ -63,7 +71,18 @@ def _fault(point: str) -> None:
 
 def deliver(engine: Engine, cfg: Config, now: datetime | None = None,
             ignore_backoff: bool = False) -> DeliveryReport:
-    """Send every due pending mail; stop at the first connection failure."""
+    """Send every due pending mail; stop at the first connection failure.
+
+    A database failure raises :class:`StorageError` (nothing sent unrecorded
+    beyond the one ``sending`` row whose outcome could not be committed).
+    """
+    with _TAKING_TURNS, db.storage_errors("发送发件箱邮件失败 (outbox delivery failed)"):
+        return _deliver(engine, cfg, now, ignore_backoff)
+
+
+def _deliver(engine: Engine, cfg: Config, now: datetime | None,
+             ignore_backoff: bool) -> DeliveryReport:
+    """:func:`deliver` without the lock and the translation of storage errors."""
     now = now or datetime.now(UTC)
     report = DeliveryReport()
     with db.transaction(engine) as s:
@@ -87,11 +106,8 @@ def deliver(engine: Engine, cfg: Config, now: datetime | None = None,
                  email.message_from_bytes(raw, policy=policy.default), ca)
         except MailServerError as e:
             permanent = is_permanent(e)
-            with db.transaction(engine) as s:
-                row = s.get(OutboxMail, pk)
-                row.status = "failed" if permanent else "pending"
-                row.last_error = str(e)[:1000]
-                row.next_attempt_at = now + backoff(attempts)
+            _outcome(engine, pk, status="failed" if permanent else "pending",
+                     last_error=str(e)[:1000], next_attempt_at=now + backoff(attempts))
             report.errors.append(str(e))
             if permanent:
                 report.failed += 1
@@ -99,11 +115,26 @@ def deliver(engine: Engine, cfg: Config, now: datetime | None = None,
             report.deferred += 1
             break
         _fault("after-send")
-        with db.transaction(engine) as s:
-            row = s.get(OutboxMail, pk)
-            row.status, row.sent_at, row.last_error = "sent", datetime.now(UTC), ""
+        _outcome(engine, pk, status="sent", sent_at=datetime.now(UTC), last_error="")
         report.sent += 1
     return report
+
+
+def _outcome(engine: Engine, pk: int, waits: tuple[float, ...] = OUTCOME_WAITS,
+             **fields) -> None:
+    """Commit what the SMTP server answered for outbox row *pk*, trying again after each
+    of *waits* seconds while the database fails; then raise (the row stays ``sending``)."""
+    for wait in (*waits, None):
+        try:
+            with db.transaction(engine) as s:
+                row = s.get(OutboxMail, pk)
+                for key, value in fields.items():
+                    setattr(row, key, value)
+            return
+        except SQLAlchemyError:
+            if wait is None:
+                raise
+            time.sleep(wait)
 
 
 def retry(engine: Engine, pk: int) -> OutboxMail:

@@ -4,8 +4,8 @@ Each stage is ``stage(ctx, intake) -> bool``; returning ``True`` ends the
 pipeline early (a duplicate).  :func:`process` runs the stages for one raw
 message inside its own transaction: if a stage has a bug, the message is
 recorded as quarantined with the reason instead; if the database or the disk
-fails, nothing is recorded and the error propagates, so the caller fetches
-the mail again next time.  Nothing is ever lost.
+fails, nothing is recorded and a :class:`StorageError` propagates, so the
+caller fetches the mail again next time.  Nothing is ever lost.
 """
 
 from __future__ import annotations
@@ -331,12 +331,21 @@ def process(engine: Engine, desk: Desk, raw: bytes | Spool, source: str,
     """Record one raw message in its own transaction; *after* runs in that transaction.
 
     *raw* is the message's bytes, or a finished :class:`Spool` (the caller closes
-    it afterwards); *stored* says where it was already filed.  Returns the finished :class:`Intake` (``created`` False for a
-    duplicate).
+    it afterwards); *stored* says where it was already filed.  Returns the finished
+    :class:`Intake` (``created`` False for a duplicate).
     *oversize* (the real size) says *raw* is only the header of a message too
     large to take: it is recorded as quarantined and its sender told.
-    Raises only when the database or the disk fails (nothing then committed).
+    Raises only :class:`StorageError`, when the database or the disk fails: the
+    transaction is rolled back, nothing recorded, so the caller fetches the mail again.
     """
+    with db.storage_errors(f"登记 {source} 失败，邮件未登记，稍后重试 (not recorded)"):
+        return _process(engine, desk, raw, source, received_at, after, oversize, stored)
+
+
+def _process(engine: Engine, desk: Desk, raw: bytes | Spool, source: str,
+             received_at: datetime | None, after: AfterHook | None,
+             oversize: int | None, stored: Stored | None) -> Intake:
+    """:func:`process` without the translation of storage errors."""
     def attempt(stages: tuple[Stage, ...], **preset) -> Intake:
         started = time.monotonic()
         with db.transaction(engine) as session:

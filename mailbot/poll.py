@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import db
 from .ahead import ahead
@@ -58,20 +59,23 @@ def connect(cfg: Config) -> ImapMailbox:
 
 def poll_once(cfg: Config, engine: Engine, desk: Desk,
               should_stop: Callable[[], bool] = lambda: False,
-              box: ImapMailbox | None = None) -> PollReport:
+              box: ImapMailbox | None = None, send: bool = True) -> PollReport:
     """Poll every configured folder once; return what happened.
 
     *should_stop* is asked between messages: when it says yes, the poll ends
     after the message in hand (each message is committed on its own).  With
-    *box* (an open connection, e.g. the daemon's) no new connection is made.
+    *box* (an open connection, e.g. the daemon's) no new connection is made.  Unless
+    *send* is false the outbox is delivered at the end (the daemon leaves that to its
+    send job, so a slow SMTP server never holds up intake).
     """
     report = PollReport()
     mb = cfg.mailbox
     with nullcontext(box) if box else connect(cfg) as conn:
         _poll_folders(conn, mb.folders, engine, desk, should_stop, report)
-    with db.transaction(engine) as s:
-        release_held(s, cfg)
-    report.delivery = deliver(engine, cfg)
+    if send:
+        with db.transaction(engine) as s:
+            release_held(s, cfg)
+        report.delivery = deliver(engine, cfg)
     return report
 
 
@@ -151,19 +155,34 @@ def _take(engine: Engine, desk: Desk, account: str, folder: str, uidvalidity: in
 
 def poll_and_record(cfg: Config, engine: Engine, desk: Desk,
                     should_stop: Callable[[], bool] = lambda: False,
-                    box: ImapMailbox | None = None) -> PollReport:
-    """:func:`poll_once`, remembering when it ran and its last error (for ``mailbot status``)."""
+                    box: ImapMailbox | None = None, send: bool = True) -> PollReport:
+    """:func:`poll_once`, remembering when it ran and its last error (for ``mailbot status``).
+
+    Raises :class:`MailbotError` only: a database failure anywhere in the poll
+    becomes a :class:`StorageError` sentence (what was committed before it stays).
+    """
     now = datetime.now(UTC).isoformat()
     try:
-        report = poll_once(cfg, engine, desk, should_stop, box)
+        with db.storage_errors("收取邮件失败 (poll failed)"):
+            report = poll_once(cfg, engine, desk, should_stop, box, send)
     except MailbotError as e:
-        with db.transaction(engine) as s:
-            db.set_state(s, "last_error", {"at": now, "error": str(e)})
+        _remember_error(engine, {"at": now, "error": str(e)})
         raise
-    with db.transaction(engine) as s:
+    with db.storage_errors("记录收取时间失败 (cannot record the poll)"), \
+            db.transaction(engine) as s:
         db.set_state(s, "last_poll", {"at": now, "fetched": report.fetched,
                                       "recorded": report.recorded})
     return report
+
+
+def _remember_error(engine: Engine, value: dict) -> None:
+    """Store the last poll error for ``mailbot status``; best effort (the database may be
+    what failed)."""
+    try:
+        with db.transaction(engine) as s:
+            db.set_state(s, "last_error", value)
+    except SQLAlchemyError as e:
+        log.debug("cannot record the poll error: %s", e)
 
 
 def _apply_pending(box: ImapMailbox, engine: Engine, folder: str, uidvalidity: int) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from . import outbox
 from .classify.auto import is_daemon_address
-from .compose import outgoing, safe_msgid
+from .compose import outgoing, safe_msgid, safe_subject
 from .config import Config, District
 from .models import BouncingAddress, Message, OutboxMail, Receipt
 from .render import render
@@ -89,11 +89,18 @@ def _problems(r: dict) -> list[str]:
     return problems
 
 
+def echoed(r: dict) -> dict:
+    """Submission *r* as a receipt quotes it: its subject through ``safe_subject`` (no
+    controls, line separators or bidi overrides in the Subject header or the body)."""
+    return {**r, "subject": safe_subject(r["subject"] or "")}
+
+
 def build_receipt(cfg: Config, r: dict, number: str, now: datetime | None = None,
                   update: int = 0) -> EmailMessage:
     """The receipt mail for submission *r* (a ``report.submission`` dict);
     *update* > 0 makes the n-th updated receipt (own Message-ID, marked in the subject)."""
     now = now or datetime.now(UTC)
+    r = echoed(r)
     tz = ZoneInfo(cfg.campaign.timezone)
     school_reason = next((e["detail"] for e in r["evidence"] if e["field"] == "school"), "")
     context = {
@@ -170,7 +177,7 @@ def release_held(session: Session, cfg: Config, now: datetime | None = None) -> 
         if over_limit(_sent_times(session, address, now), now, cfg.receipts.per_hour,
                       cfg.receipts.per_day):
             continue
-        items = [{"number": rc.number, "r": submission(rc.message, tz),
+        items = [{"number": rc.number, "r": echoed(submission(rc.message, tz)),
                   "kinds": "、".join(KIND_ZH.get(k, k) for k in rc.message.kinds)}
                  for rc in group]
         row = outbox.enqueue(session, "receipt", _combined(cfg, address, items, now),
@@ -229,7 +236,7 @@ def queue_too_large(session: Session, cfg: Config, message: Message, own: frozen
     if may_receive("accepted", message.sender, own):
         return None
     now = now or datetime.now(UTC)
-    r = submission(message, ZoneInfo(cfg.campaign.timezone))
+    r = echoed(submission(message, ZoneInfo(cfg.campaign.timezone)))
     context = {"r": r, "limit": cfg.mailbox.max_message_mb, "size_mb": message.size / 2**20,
                "secretariat": cfg.secretariat}
     override = cfg.receipts.template_dir

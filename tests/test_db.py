@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import subprocess
+import sys
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
+from conftest import ROOT
 from sqlalchemy import inspect
 
 from mailbot import db
@@ -69,4 +74,46 @@ def test_set_state_from_two_writers_at_once_never_collides(db_url):
         db.set_state(s, "last_poll", {"by": "third"})
     with db.transaction(engine) as s:
         assert db.get_state(s, "last_poll") == {"by": "third"}
+    engine.dispose()
+
+
+def _open_when_told(url: str, start) -> None:
+    """Child process: open *url* with the others; exit 1 if that failed."""
+    start.wait()
+    try:
+        db.connect(url).dispose()
+    except StorageError as e:
+        print(e, file=sys.stderr)
+        sys.exit(1)
+
+
+def test_processes_opening_a_new_sqlite_database_at_once_all_succeed(tmp_path):
+    # `mailbot run` starting while a command runs: both created the tables of a new
+    # database ("table ... already exists") until the migration held a lock
+    fork = multiprocessing.get_context("fork")
+    for round_ in range(4):
+        start = fork.Barrier(6)
+        url = f"sqlite:///{tmp_path / f'new{round_}.db'}"
+        procs = [fork.Process(target=_open_when_told, args=(url, start)) for _ in range(6)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(60)
+        assert [proc.exitcode for proc in procs] == [0] * 6
+
+
+def test_another_process_never_hides_a_running_process_commits(tmp_path):
+    # a lock taken on the database file itself dropped SQLite's own locks when it was
+    # closed: the next command to close its connection deleted the WAL under the daemon
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    engine = db.connect(url)
+    code = ("from sqlalchemy import text; from mailbot import db; "
+            f"print(db.connect({url!r}).connect().execute(text('SELECT count(*) FROM app_state'))"
+            ".scalar())")
+    for n in range(1, 4):
+        with db.transaction(engine) as s:
+            db.set_state(s, f"k{n}", {"n": n})
+        seen = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                              text=True, check=True, timeout=120).stdout
+        assert int(seen) == n
     engine.dispose()

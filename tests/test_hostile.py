@@ -155,6 +155,13 @@ def test_broken_encodings_and_unknown_charsets_are_recorded(tmp_path, monkeypatc
         assert [a["filename"] for a in run.row["attachments"]] == ["活动.txt"]
 
 
+def test_five_thousand_nested_comments_in_from_and_to(tmp_path, monkeypatch):
+    # the stdlib address parser recursed once per "(": RecursionError, an internal error
+    run = Imported(tmp_path, monkeypatch, (HOSTILE / "nested_comments.eml").read_bytes())
+    assert run.row["sender"] == "houqin@scu.edu.cn" and run.row["school"] == "四川大学"
+    assert run.row["status"] == "accepted" and run.seconds < 10, run.seconds
+
+
 def test_corrupt_zip_attachment_is_filed_not_fatal(tmp_path, monkeypatch):
     # zipfile raised zlib.error out of the danger check: the mail became an internal error
     run = Imported(tmp_path, monkeypatch, (HOSTILE / "corrupt_zip.eml").read_bytes())

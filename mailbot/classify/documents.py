@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
+import zlib
 from html import unescape
 
 from ..charsets import decode_bytes, html_to_text
@@ -24,6 +25,13 @@ MAX_BYTES, MAX_CHARS, MAX_PDF_PAGES = 50 * 1024 * 1024, 200_000, 50  # reading l
 # per byte of a dense document.xml): a .docx whose XML parts inflate past MAX_XML in all, or
 # whose parts past MAX_BYTES, is read only in part by the regex reader (a "docx bomb").
 MAX_XML = 8 * 1024 * 1024
+# A PDF's Flate streams can inflate ~1000x (a 1 MB file to 1 GB) and pypdf would hold each
+# decoded stream and its parsed operators (~5x more): before pypdf reads a PDF, every Flate
+# stream but images (never decoded for text) is inflated in steps and thrown away, counting
+# bytes; past MAX_PDF_INFLATED in all, the PDF is not read for text (a "PDF bomb").
+MAX_PDF_INFLATED = 16 * 1024 * 1024
+_STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
+_IMAGE = re.compile(rb"/Subtype\s*/Image\b")
 _UTF16_RUN = re.compile(  # readable text: Chinese, its punctuation, printable ASCII
     r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e\u2014-\u201d\u2026 -~\r\n\t]{4,}")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -128,10 +136,44 @@ def _xml_text(xml: bytes, ns: str, cell: str = "w:tc") -> str:
 def _pdf_text(data: bytes) -> str:
     from pypdf import PdfReader
 
+    if pdf_inflated(data, MAX_PDF_INFLATED) > MAX_PDF_INFLATED:
+        return ""
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
         reader.decrypt("")
     return "\n".join(page.extract_text() or "" for page in reader.pages[:MAX_PDF_PAGES])
+
+
+def pdf_inflated(data: bytes, limit: int) -> int:
+    """Bytes the Flate streams of PDF *data* (images aside) inflate to, in all; counting
+    stops once past *limit*.  Streams are inflated in 1 MB steps and never kept."""
+    view, total = memoryview(data), 0
+    for m in _STREAM.finditer(data):
+        near = max(0, m.start() - 4096)
+        head = data.rfind(b"obj", near, m.start())  # the stream's dictionary follows it
+        if _IMAGE.search(data, head if head >= 0 else near, m.start()):
+            continue
+        total += _inflated(view, m.end(), limit - total)
+        if total > limit:
+            break
+    return total
+
+
+def _inflated(view: memoryview, start: int, limit: int) -> int:
+    """Bytes the zlib stream at *start* of *view* inflates to (0 if none starts there),
+    counted up to just past *limit*."""
+    inflater, size, pos, step = zlib.decompressobj(), 0, start, 1 << 20
+    try:
+        while not inflater.eof and size <= limit:
+            chunk = inflater.unconsumed_tail
+            if not chunk:
+                if pos >= len(view):
+                    break
+                chunk, pos = view[pos:pos + 65536], pos + 65536
+            size += len(inflater.decompress(chunk, step))
+    except zlib.error:
+        pass  # not zlib data (uncompressed, DCT, ...) or damaged: what inflated counts
+    return size
 
 
 def _tool_text(data: bytes, rtf: bool) -> str:

@@ -279,6 +279,16 @@ def spoofed_school(result: str = "fail") -> bytes:
     return simple(top, "老师好，附件是我们的新闻稿，请查收。")
 
 
+def nested_comments(depth: int = 5000) -> bytes:
+    """From and To holding *depth* levels of nested RFC 5322 comments around the address
+    (the stdlib's address parser recurses once per level); the body names the school."""
+    nest = b"(" * depth + b"x" + b")" * depth
+    top = (_header("From", b"houqin@scu.edu.cn " + nest) + _header("To", nest + b" " + TO.encode())
+           + _header("Subject", _ew("新闻稿（嵌套注释）")) + _header("Date", DATE)
+           + _header("Message-ID", "<nested-comments@hostile.test>") + _header("MIME-Version", "1.0"))
+    return simple(top, "新闻稿见正文。\n四川大学后勤保障部")
+
+
 SMALL = {
     "traversal_names.eml": lambda: traversal_names()[0],
     "rtl_override.eml": rtl_override,
@@ -288,6 +298,7 @@ SMALL = {
     "html_injection.eml": html_injection,
     "corrupt_zip.eml": corrupt_zip,
     "spoofed_dmarc_fail.eml": lambda: spoofed_school("fail"),
+    "nested_comments.eml": nested_comments,
     **{f"exe_{k}.eml": (lambda v=v: v) for k, v in disguised_executables().items()},
 }
 
