@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import StorageError
@@ -54,7 +54,7 @@ class Stored:
     sha256: str
     size: int
     path: str  # relative to the data dir, "/"-separated
-    created: bool = False  # this put wrote the blob (it was not there before)
+    created: bool = field(default=False, compare=False)  # this put wrote the blob
 
 
 class FileStore:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -122,7 +123,9 @@ class ImapUid(Base):
     """
 
     __tablename__ = "imap_uids"
-    __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity", "uid"),)
+    __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity", "uid"),
+                      Index("ix_imap_uids_pending", "account", "folder", "uidvalidity",
+                            "action_done"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account: Mapped[str] = mapped_column(Text)
