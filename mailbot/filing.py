@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import StorageError
@@ -54,7 +54,6 @@ class Stored:
     sha256: str
     size: int
     path: str  # relative to the data dir, "/"-separated
-    created: bool = field(default=False, compare=False)  # this put wrote the blob
 
 
 class FileStore:
@@ -81,8 +80,7 @@ class FileStore:
         digest = digest or sha256(data)
         rel = f"{kind}/{digest[:2]}/{digest}{extension(filename)}"
         target = self.root / rel
-        created = not _touch(target)
-        if created:
+        if not _touch(target):
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             try:
@@ -95,7 +93,7 @@ class FileStore:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-        return Stored(sha256=digest, size=len(data), path=rel, created=created)
+        return Stored(sha256=digest, size=len(data), path=rel)
 
     def adopt(self, kind: str, spool: Spool, filename: str = "") -> Stored:
         """Store a finished :class:`~mailbot.spool.Spool` by moving its file into place."""

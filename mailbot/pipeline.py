@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -93,10 +92,6 @@ class Intake:
     message: Message | None = None
     created: bool = False
     spool: Spool | None = None
-    filing: Future | None = None  # attachments being filed on the filer thread
-
-
-_FILER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="filer")
 
 
 def fingerprint(ctx: Context, it: Intake) -> bool:
@@ -217,22 +212,10 @@ def file_raw(ctx: Context, it: Intake) -> bool:
     return False
 
 
-def prefile(ctx: Context, it: Intake) -> bool:
-    """Start hashing and writing the attachments on the filer thread (hashlib and file
-    writes release the GIL), so it overlaps with classifying them."""
-    if it.parsed is not None and (it.parsed.attachments or it.parsed.forwarded):
-        it.filing = _FILER.submit(store_attachments, ctx.desk.store, it.parsed)
-    return False
-
-
 def file_attachments(ctx: Context, it: Intake) -> bool:
-    filed, it.filing = (it.filing.result() if it.filing else None), None
     if it.parsed is None or it.status == "quarantined":
-        for _pos, _att, stored, _fwd in filed or ():  # a quarantined mail's files stay
-            if stored.created:                        # inside its .eml, never filed
-                ctx.desk.store.path(stored.path).unlink(missing_ok=True)
-        return False
-    it.files = filed if filed is not None else store_attachments(ctx.desk.store, it.parsed)
+        return False  # a quarantined mail's files stay inside its .eml, never filed
+    it.files = store_attachments(ctx.desk.store, it.parsed)
     return False
 
 
@@ -309,9 +292,8 @@ def apply_verdict(msg: Message, verdict: Classification | None, status: str,
 
 
 Stage = Callable[[Context, Intake], bool]
-STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, prefile, judge, join_reply,
-                             file_raw, file_attachments, record, merge_reply, track_bounces,
-                             queue_receipt)
+STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, judge, join_reply, file_raw,
+                             file_attachments, record, merge_reply, track_bounces, queue_receipt)
 
 
 def run(ctx: Context, it: Intake, stages: tuple[Stage, ...] = STAGES) -> Intake:
