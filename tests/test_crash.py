@@ -62,6 +62,7 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(mailstack, tmp_path
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
+    rows = json.loads(run_cli("submissions", "--json", config=cfg).stdout)  # the final state
     assert len(rows) == COUNT and len({r["message_id"] for r in rows}) == COUNT
     for r in rows:
         (a,) = r["attachments"]
