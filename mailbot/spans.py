@@ -31,8 +31,6 @@ WINDOW = 2**20  # bytes scanned or decoded at a time on an mmap
 _HEADER_LIMIT = 65536  # a part header longer than this is left to the parser
 _B64_JUNK = b"\r\n"
 
-Buffer = bytes | bytearray | memoryview
-
 
 class Spans:
     """Tokens standing for byte ranges of *buf*; see :func:`reduce`."""

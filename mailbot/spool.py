@@ -40,9 +40,6 @@ class Spool:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def __len__(self) -> int:
-        return self.size
-
     def write(self, data: bytes) -> None:
         self._fh.write(data)
         self._hash.update(data)

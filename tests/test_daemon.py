@@ -22,15 +22,20 @@ def start_daemon(cfg: Path, log: Path) -> subprocess.Popen:
                             stdin=subprocess.DEVNULL, env=os.environ.copy(), cwd=ROOT)
 
 
+def fresh_daemon(stack, tmp_path: Path, interval: int) -> tuple[subprocess.Popen, Path]:
+    """Empty the contact and school mailboxes, start `mailbot run` (receipts on, SQLite)."""
+    for user in (stack["MAILSTACK_CONTACT"], SCHOOL):
+        reset_mailbox(user)
+    cfg = write_config(tmp_path / "c.toml", stack, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}", receipts=True,
+                       poll_interval_seconds=interval)
+    log = tmp_path / "daemon.log"
+    return start_daemon(cfg, log), log
+
+
 @pytest.fixture
 def daemon(mailstack, tmp_path):
-    for user in (mailstack["MAILSTACK_CONTACT"], SCHOOL):
-        reset_mailbox(user)
-    cfg = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
-                       f"sqlite:///{tmp_path / 'db.sqlite3'}", receipts=True,
-                       poll_interval_seconds=1)
-    log = tmp_path / "daemon.log"
-    proc = start_daemon(cfg, log)
+    proc, log = fresh_daemon(mailstack, tmp_path, 1)
     yield mailstack, proc, log
     if proc.poll() is None:
         proc.kill()
@@ -65,13 +70,7 @@ def test_daemon_recovers_from_an_imap_outage(daemon):
 
 
 def test_idle_wakes_the_poll_long_before_the_interval(mailstack, tmp_path):
-    for user in (mailstack["MAILSTACK_CONTACT"], SCHOOL):
-        reset_mailbox(user)
-    cfg = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
-                       f"sqlite:///{tmp_path / 'db.sqlite3'}", receipts=True,
-                       poll_interval_seconds=600)
-    log = tmp_path / "daemon.log"
-    proc = start_daemon(cfg, log)
+    proc, log = fresh_daemon(mailstack, tmp_path, 600)
     try:
         time.sleep(3)                                  # first poll done, IDLE started
         sent = time.monotonic()
@@ -96,15 +95,9 @@ def _mailbot_sessions(log_path: Path, since: int) -> set[str]:
 def test_one_imap_connection_serves_every_poll_and_idle(mailstack, tmp_path):
     """Polls every second plus IDLE between them, for ten seconds and two mails: all
     on one connection (a connection per poll would be a login a second)."""
-    for user in (mailstack["MAILSTACK_CONTACT"], SCHOOL):
-        reset_mailbox(user)
     dovecot_log = Path(mailstack["MAILBOT_CONFIG"]).parent / "log" / "dovecot.log"
     since = dovecot_log.stat().st_size
-    cfg = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
-                       f"sqlite:///{tmp_path / 'db.sqlite3'}", receipts=True,
-                       poll_interval_seconds=1)
-    log = tmp_path / "daemon.log"
-    proc = start_daemon(cfg, log)
+    proc, log = fresh_daemon(mailstack, tmp_path, 1)
     try:
         time.sleep(4)
         submit(mailstack, SCHOOL, "四川大学后勤新闻稿", "新闻稿见正文。" * 5 + "\n四川大学后勤保障部")

@@ -16,7 +16,7 @@ import zlib
 from email import policy
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, pdf_file
 
 from mailbot.charsets import decode_addresses
 from mailbot.compose import safe_subject
@@ -105,15 +105,7 @@ def pdf_bomb(inflated_mb: int = 1024, line: bytes = b"BT /F1 12 Tf 72 720 Td (a)
             (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources"
              b" << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>"),
             b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream)]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for i, body in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (i, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return bytes(out)
+    return pdf_file(objs, b"%PDF-1.4\n")
 
 
 _EXTRACT = """
