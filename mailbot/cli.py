@@ -68,10 +68,18 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, log_format: 
 
 @cli.command()
 @click.option("--once", is_flag=True, required=True, help="Poll once and exit.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_obj
-def poll(obj: _Obj, once: bool) -> None:
+def poll(obj: _Obj, once: bool, as_json: bool) -> None:
     """Fetch new mail from the contact mailbox (IMAP) and record it."""
     rep = poll_and_record(obj.cfg, obj.engine(), build_desk(obj.cfg))
+    if as_json:
+        d = rep.delivery
+        click.echo(json.dumps({"fetched": rep.fetched, "recorded": rep.recorded,
+                               "duplicates": rep.duplicates, "by_status": rep.by_status,
+                               "prepared": rep.prepared,
+                               "sent": d.sent if d else 0}, ensure_ascii=False))
+        return
     by = "，".join(f"{STATUS_ZH.get(k, k)} {v}" for k, v in sorted(rep.by_status.items()))
     click.echo(f"收取 {rep.fetched} 封，新登记 {rep.recorded} 封，重复 {rep.duplicates} 封"
                + (f"（{by}）" if by else ""))

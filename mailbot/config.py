@@ -52,6 +52,7 @@ class Mailbox:
     batch_size: int = 50
     poll_interval_seconds: int = 120
     max_message_mb: int = 50
+    workers: int | None = None  # processes preparing a large poll; None: one per CPU (≤ 4)
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,10 @@ def _mailbox(c: Checker, t: dict) -> Mailbox:
         batch_size=c.get(t, "mailbox", "batch_size", int, 50),
         poll_interval_seconds=c.get(t, "mailbox", "poll_interval_seconds", int, 120),
         max_message_mb=c.get(t, "mailbox", "max_message_mb", int, 50),
+        workers=c.get(t, "mailbox", "workers", int, None),
     )
+    if mb.workers is not None and not 0 <= mb.workers <= 16:
+        c.fail("mailbox.workers", "应在 0 到 16 之间，0 = 不用工作进程 (must be 0..16)")
     if not 0 < mb.port < 65536:
         c.fail("mailbox.port", f"端口 {mb.port} 无效 (bad port)")
     if mb.batch_size < 1:

@@ -199,6 +199,11 @@ class KnownSenders(Mapping[str, str]):
         return self.session.scalar(select(func.count()).select_from(KnownSender)) or 0
 
 
+def known_senders(session: Session) -> dict[str, str]:
+    """Every confirmed sender address -> school, in one query."""
+    return {a: s for a, s in session.execute(select(KnownSender.address, KnownSender.school))}
+
+
 def remember_sender(session: Session, address: str, school: str, source: str) -> None:
     """Record (or correct) the school an address writes for."""
     row = session.get(KnownSender, address.lower())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -30,6 +30,7 @@ from .filing import FileStore, Stored, sha256
 from .fingerprint import content_hash, peek_message_id
 from .models import Attachment, Link, Message
 from .parse import ParsedMessage, ParseError, parse_message
+from .prepare import Prepared, still_valid
 from .spool import Spool
 
 log = logging.getLogger(__name__)
@@ -92,12 +93,13 @@ class Intake:
     message: Message | None = None
     created: bool = False
     spool: Spool | None = None
+    prepared: Prepared | None = None  # a worker's parse, verdict and filed attachments
 
 
 def fingerprint(ctx: Context, it: Intake) -> bool:
     it.sha256 = it.raw_stored.sha256 if it.raw_stored else \
         it.spool.sha256 if it.spool else sha256(it.raw)
-    it.message_id = db.clean(peek_message_id(it.raw))
+    it.message_id = db.clean(it.prepared.message_id if it.prepared else peek_message_id(it.raw))
     return False
 
 
@@ -120,6 +122,12 @@ def skip_duplicate(ctx: Context, it: Intake) -> bool:
 
 
 def parse(ctx: Context, it: Intake) -> bool:
+    if it.prepared and still_valid(it.prepared, db.KnownSenders(ctx.session)):
+        it.parsed = it.prepared.parsed
+        if it.parsed is None:
+            it.status, it.reason = "quarantined", it.prepared.parse_error
+        return False
+    it.prepared = None  # a sender it consulted changed meanwhile: do it all here
     try:
         it.parsed = parse_message(it.raw, it.spool.drop if it.spool else None)
     except ParseError as e:
@@ -127,11 +135,12 @@ def parse(ctx: Context, it: Intake) -> bool:
     return False
 
 
-def verdict_for(session: Session, desk: Desk, parsed: ParsedMessage,
+def verdict_for(known: Mapping[str, str], desk: Desk, parsed: ParsedMessage,
                 received_at: datetime, trusted: bool = False) -> tuple[Classification, str, str]:
-    """Classify *parsed*; return the classification, the status and its reason."""
+    """Classify *parsed* with the *known* senders (e.g. ``db.KnownSenders(session)``);
+    return the classification, the status and its reason."""
     verdict = classify(parsed, desk.rules, desk.campaign, received_at,
-                       db.KnownSenders(session), desk.own_addresses, trusted)
+                       known, desk.own_addresses, trusted)
     if not parsed.sender and verdict.status != "ignored":
         return verdict, "quarantined", "没有可识别的发件人地址 (no sender address)"
     return verdict, verdict.status, verdict.reason
@@ -141,8 +150,9 @@ def judge(ctx: Context, it: Intake) -> bool:
     if it.parsed is None:
         return False
     it.received_at = it.received_at or it.parsed.date or datetime.now(UTC)
-    it.verdict, it.status, it.reason = verdict_for(ctx.session, ctx.desk, it.parsed,
-                                                   it.received_at)
+    pre = it.prepared
+    it.verdict, it.status, it.reason = (pre.verdict, pre.status, pre.reason) if pre else \
+        verdict_for(db.KnownSenders(ctx.session), ctx.desk, it.parsed, it.received_at)
     if it.oversize and it.status != "ignored":
         limit = ctx.desk.cfg.mailbox.max_message_mb
         it.status = "quarantined"
@@ -215,7 +225,8 @@ def file_raw(ctx: Context, it: Intake) -> bool:
 def file_attachments(ctx: Context, it: Intake) -> bool:
     if it.parsed is None or it.status == "quarantined":
         return False  # a quarantined mail's files stay inside its .eml, never filed
-    it.files = store_attachments(ctx.desk.store, it.parsed)
+    it.files = list(it.prepared.files or ()) if it.prepared else \
+        store_attachments(ctx.desk.store, it.parsed)
     return False
 
 
@@ -309,11 +320,13 @@ AfterHook = Callable[[Session, Message], None]
 
 def process(engine: Engine, desk: Desk, raw: bytes | Spool, source: str,
             received_at: datetime | None = None, after: AfterHook | None = None,
-            oversize: int | None = None, stored: Stored | None = None) -> Intake:
+            oversize: int | None = None, stored: Stored | None = None,
+            prepared: Prepared | None = None) -> Intake:
     """Record one raw message in its own transaction; *after* runs in that transaction.
 
     *raw* is the message's bytes, or a finished :class:`Spool` (the caller closes
-    it afterwards); *stored* says where it was already filed.  Returns the finished
+    it afterwards); *stored* says where it was already filed, *prepared* what a worker
+    made of it (:mod:`mailbot.prepare`).  Returns the finished
     :class:`Intake` (``created`` False for a duplicate).
     *oversize* (the real size) says *raw* is only the header of a message too
     large to take: it is recorded as quarantined and its sender told.
@@ -321,19 +334,20 @@ def process(engine: Engine, desk: Desk, raw: bytes | Spool, source: str,
     transaction is rolled back, nothing recorded, so the caller fetches the mail again.
     """
     with db.storage_errors(f"登记 {source} 失败，邮件未登记，稍后重试 (not recorded)"):
-        return _process(engine, desk, raw, source, received_at, after, oversize, stored)
+        return _process(engine, desk, raw, source, received_at, after, oversize, stored,
+                        prepared)
 
 
 def _process(engine: Engine, desk: Desk, raw: bytes | Spool, source: str,
              received_at: datetime | None, after: AfterHook | None,
-             oversize: int | None, stored: Stored | None) -> Intake:
+             oversize: int | None, stored: Stored | None, prepared: Prepared | None) -> Intake:
     """:func:`process` without the translation of storage errors."""
     def attempt(stages: tuple[Stage, ...], **preset) -> Intake:
         started = time.monotonic()
         with db.transaction(engine) as session:
             it = run(Context(session, desk), Intake(
                 spool.buf if spool else raw, source, received_at, oversize=oversize,
-                spool=spool, raw_stored=stored, **preset), stages)
+                spool=spool, raw_stored=stored, **({"prepared": prepared} | preset)), stages)
             if after:
                 after(session, it.message)
         m = it.message

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,10 +29,12 @@ from .filing import FileStore, Stored
 from .imap import Fetched, ImapMailbox
 from .outbox import DeliveryReport, deliver
 from .pipeline import Desk, process
+from .prepare import Prepared, Workers, worker_count
 from .receipts import release_held
 from .spool import Spool
 
 log = logging.getLogger(__name__)
+PARALLEL_FROM = 16  # new mails in a folder from which worker processes prepare them
 
 
 @dataclass
@@ -40,6 +42,7 @@ class PollReport:
     fetched: int = 0
     recorded: int = 0
     duplicates: int = 0
+    prepared: int = 0  # of those fetched, how many worker processes prepared
     by_status: dict[str, int] = field(default_factory=dict)
     delivery: DeliveryReport | None = None
 
@@ -90,17 +93,46 @@ def _poll_folders(box: ImapMailbox, folders, engine: Engine, desk: Desk,
         with db.transaction(engine) as s:
             start = db.last_uid(s, box.account, folder, uidvalidity)
         _apply_pending(box, engine, folder, uidvalidity)
-        fetching = box.fetch(box.uids_after(start), mb.batch_size,
-                             mb.max_message_mb * 2**20, desk.store.spool)
-        with ahead(_filed(fetching, desk.store), discard=_release) as items:
-            for item, stored in items:
+        uids = box.uids_after(start)
+        fetching = box.fetch(uids, mb.batch_size, mb.max_message_mb * 2**20, desk.store.spool)
+        with ahead(_filed(fetching, desk.store), discard=_release) as items, \
+                _workers(engine, desk, len(uids)) as workers:
+            for (item, stored), prepared in _prepared(workers, items, desk.store):
                 try:
                     if should_stop():
                         break
-                    _take(engine, desk, box.account, folder, uidvalidity, item, stored, report)
+                    _take(engine, desk, box.account, folder, uidvalidity, item, stored,
+                          prepared, report)
                 finally:
                     _release((item, stored))
+            report.prepared += workers.prepared if workers else 0
         _apply_pending(box, engine, folder, uidvalidity)
+
+
+def _workers(engine: Engine, desk: Desk, count: int) -> Workers | nullcontext:
+    """Worker processes for a poll of *count* new mails, when that many make them
+    worth starting (a few mails are quicker done here)."""
+    n = worker_count(desk.cfg.mailbox.workers)
+    if n < 1 or count < PARALLEL_FROM:
+        return nullcontext()
+    with db.transaction(engine) as s:
+        known = db.known_senders(s)
+    return Workers(desk.cfg, n, known)
+
+
+def _prepared(workers: Workers | None, items: Iterator, store: FileStore) -> Iterator:
+    """Each (item, stored) with what a worker made of it (None: do it all here)."""
+    if workers is None:
+        return ((entry, None) for entry in items)
+
+    def job(entry):
+        item, stored = entry
+        if stored is None or item.oversize or isinstance(item.raw, Spool):
+            return None
+        when = item.internal_date  # imapclient's tzinfo does not pickle: a plain offset
+        return str(store.path(stored.path)), when and when.replace(
+            tzinfo=timezone(when.utcoffset() or timedelta(0)))
+    return workers.order(items, job, _release)
 
 
 def _nothing_new(box: ImapMailbox, engine: Engine, folder: str) -> bool:
@@ -136,7 +168,8 @@ def _release(entry: tuple[Fetched, Stored | None]) -> None:
 
 
 def _take(engine: Engine, desk: Desk, account: str, folder: str, uidvalidity: int,
-          item: Fetched, stored: Stored | None, report: PollReport) -> None:
+          item: Fetched, stored: Stored | None, prepared: Prepared | None,
+          report: PollReport) -> None:
     """Run one fetched message through the pipeline, its UID recorded in the same commit."""
     report.fetched += 1
     _fault("after-fetch")
@@ -145,7 +178,7 @@ def _take(engine: Engine, desk: Desk, account: str, folder: str, uidvalidity: in
         db.record_uid(session, account, folder, uidvalidity, item.uid, message)
 
     it = process(engine, desk, item.raw, f"imap:{folder}/{item.uid}", item.internal_date,
-                 after=remember, oversize=item.oversize, stored=stored)
+                 after=remember, oversize=item.oversize, stored=stored, prepared=prepared)
     report.recorded += it.created
     report.duplicates += not it.created
     status = it.message.status

@@ -33,7 +33,8 @@ def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
                 counts["unreadable"] += 1
                 continue
             before = (msg.status, msg.school, msg.district, list(msg.kinds), msg.late)
-            verdict, status, reason = verdict_for(s, desk, parsed, db.aware(msg.received_at))
+            verdict, status, reason = verdict_for(db.KnownSenders(s), desk, parsed,
+                                                  db.aware(msg.received_at))
             apply_verdict(msg, verdict, status, reason)
             after = (msg.status, msg.school, msg.district, list(msg.kinds), msg.late)
             counts["changed" if after != before else "unchanged"] += 1
@@ -59,8 +60,8 @@ def release(engine: Engine, desk: Desk, pk: int) -> Message:
             parsed = parse_message(desk.store.path(msg.raw_path).read_bytes())
         except (ParseError, OSError) as e:
             raise MailbotError(f"#{pk} 无法读取或解析，不能放行 (unreadable): {e}") from None
-        verdict, status, reason = verdict_for(s, desk, parsed, db.aware(msg.received_at),
-                                              trusted=True)
+        verdict, status, reason = verdict_for(db.KnownSenders(s), desk, parsed,
+                                              db.aware(msg.received_at), trusted=True)
         if status == "quarantined":
             raise MailbotError(f"#{pk} 仍无法受理：{reason}")
         apply_verdict(msg, verdict, status, reason)
