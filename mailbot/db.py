@@ -16,7 +16,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Engine, case, create_engine, event, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -84,10 +84,27 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """A session whose work commits on success and rolls back on any error."""
+def transaction(engine: Engine, durable: bool = True) -> Iterator[Session]:
+    """A session whose work commits on success and rolls back on any error.
+
+    A ``durable=False`` commit does not wait for the disk (SQLite ``synchronous=NORMAL``
+    in WAL mode, PostgreSQL ``synchronous_commit off``): a process crash loses nothing,
+    a power cut may undo it.  The intake commits so, and calls :func:`barrier` before
+    anything outside the database acts on it (the IMAP processed action; sending mail
+    starts with a durable commit anyway).
+    """
     with Session(engine, expire_on_commit=False) as session, session.begin():
+        if engine.dialect.name == "sqlite":  # per connection: say it every time
+            session.execute(text(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}"))
+        elif not durable and engine.dialect.name == "postgresql":
+            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         yield session
+
+
+def barrier(engine: Engine) -> None:
+    """Make every earlier commit durable: one durable commit flushes the log up to it."""
+    with transaction(engine) as s:
+        set_state(s, "durable", {"at": datetime.now(UTC).isoformat()})
 
 
 @contextmanager
@@ -125,12 +142,13 @@ def find_duplicate(session: Session, sha256: str, message_id: str | None,
     (the caller compares the content once trace fields — Received,
     Return-Path, Delivered-To... — are set aside): one mail delivered twice.
     """
-    found = session.scalar(select(Message).where(Message.sha256 == sha256))
-    if found is None and message_id:
-        earlier = session.scalars(select(Message).where(Message.message_id == message_id)
-                                  .order_by(Message.id).limit(20))
-        found = next((m for m in earlier if same_content(m)), None)
-    return found
+    match = Message.sha256 == sha256
+    if message_id:
+        match = or_(match, Message.message_id == message_id)
+    rows = list(session.scalars(select(Message).where(match).order_by(  # same bytes first
+        case((Message.sha256 == sha256, 0), else_=1), Message.id).limit(21)))
+    return next((m for m in rows if m.sha256 == sha256), None) or next(
+        (m for m in rows if message_id and m.message_id == message_id and same_content(m)), None)
 
 
 def last_uid(session: Session, account: str, folder: str, uidvalidity: int) -> int:
@@ -144,12 +162,17 @@ def record_uid(session: Session, account: str, folder: str, uidvalidity: int, ui
                message: Message) -> None:
     """Remember that this UID holds *message* (its processed action still to do);
     a UID another process recorded first is left as it is."""
-    if session.scalar(select(ImapUid.id).where(
+    values = {"account": account, "folder": folder, "uidvalidity": uidvalidity, "uid": uid,
+              "message_pk": message.id, "action_done": False}
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(
+        session.get_bind().dialect.name)
+    if insert is not None:  # one statement
+        session.execute(insert(ImapUid).values(**values).on_conflict_do_nothing(
+            index_elements=["account", "folder", "uidvalidity", "uid"]))
+    elif session.scalar(select(ImapUid.id).where(
             ImapUid.account == account, ImapUid.folder == folder,
-            ImapUid.uidvalidity == uidvalidity, ImapUid.uid == uid)) is not None:
-        return
-    session.add(ImapUid(account=account, folder=folder, uidvalidity=uidvalidity, uid=uid,
-                        message_pk=message.id, action_done=False))
+            ImapUid.uidvalidity == uidvalidity, ImapUid.uid == uid)) is None:
+        session.add(ImapUid(**values))
 
 
 def pending_actions(session: Session, account: str, folder: str, uidvalidity: int) -> list[int]:

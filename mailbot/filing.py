@@ -56,6 +56,15 @@ class Stored:
     path: str  # relative to the data dir, "/"-separated
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A blob written to a temp file beside its place, not yet durable nor in place:
+    :meth:`FileStore.settle` finishes it (in a worker process, say)."""
+
+    tmp: str
+    stored: Stored
+
+
 class FileStore:
     """Writes blobs atomically (temp file + rename) into *root*; idempotent per content."""
 
@@ -94,6 +103,32 @@ class FileStore:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         return Stored(sha256=digest, size=len(data), path=rel)
+
+    def stage(self, kind: str, data: bytes, filename: str = "") -> Staged:
+        """Write *data* to a temp file next to where :meth:`put` would put it, without
+        waiting for the disk; :meth:`settle` makes it durable and moves it in place."""
+        digest = sha256(data)
+        rel = f"{kind}/{digest[:2]}/{digest}{extension(filename)}"
+        (self.root / rel).parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=(self.root / rel).parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return Staged(tmp, Stored(sha256=digest, size=len(data), path=rel))
+
+    def settle(self, staged: Staged) -> Stored:
+        """fsync a staged blob and rename it into place (a blob already there is touched
+        and the temp file dropped); once settled, settling again changes nothing."""
+        target, tmp = self.root / staged.stored.path, Path(staged.tmp)
+        if _touch(target):
+            tmp.unlink(missing_ok=True)
+            return staged.stored
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+        return staged.stored
 
     def adopt(self, kind: str, spool: Spool, filename: str = "") -> Stored:
         """Store a finished :class:`~mailbot.spool.Spool` by moving its file into place."""

@@ -344,7 +344,7 @@ def _process(engine: Engine, desk: Desk, raw: bytes | Spool, source: str,
     """:func:`process` without the translation of storage errors."""
     def attempt(stages: tuple[Stage, ...], **preset) -> Intake:
         started = time.monotonic()
-        with db.transaction(engine) as session:
+        with db.transaction(engine, durable=False) as session:
             it = run(Context(session, desk), Intake(
                 spool.buf if spool else raw, source, received_at, oversize=oversize,
                 spool=spool, raw_stored=stored, **({"prepared": prepared} | preset)), stages)

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,7 +28,7 @@ from . import db
 from .ahead import ahead
 from .config import Config, resolve_file, secret
 from .errors import MailbotError
-from .filing import FileStore, Stored
+from .filing import FileStore, Staged, Stored
 from .imap import Fetched, ImapMailbox
 from .outbox import DeliveryReport, deliver
 from .pipeline import Desk, process
@@ -95,12 +98,15 @@ def _poll_folders(box: ImapMailbox, folders, engine: Engine, desk: Desk,
         _apply_pending(box, engine, folder, uidvalidity)
         uids = box.uids_after(start)
         fetching = box.fetch(uids, mb.batch_size, mb.max_message_mb * 2**20, desk.store.spool)
-        with ahead(_filed(fetching, desk.store), discard=_release) as items, \
-                _workers(engine, desk, len(uids)) as workers:
-            for (item, stored), prepared in _prepared(workers, items, desk.store):
+        with _workers(engine, desk, len(uids)) as workers, \
+                ahead(_filed(fetching, desk.store, workers is not None),
+                      discard=_release) as items:
+            for (item, stored), prepared in _prepared(workers, items):
                 try:
                     if should_stop():
                         break
+                    if isinstance(stored, Staged):  # a worker settled it, or we do now
+                        stored = stored.stored if prepared else desk.store.settle(stored)
                     _take(engine, desk, box.account, folder, uidvalidity, item, stored,
                           prepared, report)
                 finally:
@@ -120,18 +126,17 @@ def _workers(engine: Engine, desk: Desk, count: int) -> Workers | nullcontext:
     return Workers(desk.cfg, n, known)
 
 
-def _prepared(workers: Workers | None, items: Iterator, store: FileStore) -> Iterator:
+def _prepared(workers: Workers | None, items: Iterator) -> Iterator:
     """Each (item, stored) with what a worker made of it (None: do it all here)."""
     if workers is None:
         return ((entry, None) for entry in items)
 
     def job(entry):
-        item, stored = entry
-        if stored is None or item.oversize or isinstance(item.raw, Spool):
+        item, staged = entry
+        if not isinstance(staged, Staged):
             return None
         when = item.internal_date  # imapclient's tzinfo does not pickle: a plain offset
-        return str(store.path(stored.path)), when and when.replace(
-            tzinfo=timezone(when.utcoffset() or timedelta(0)))
+        return staged, when and when.replace(tzinfo=timezone(when.utcoffset() or timedelta(0)))
     return workers.order(items, job, _release)
 
 
@@ -148,10 +153,15 @@ def _nothing_new(box: ImapMailbox, engine: Engine, folder: str) -> bool:
             not db.pending_actions(s, box.account, folder, uidvalidity)
 
 
-def _filed(fetching: Iterator[Fetched], store: FileStore
-           ) -> Iterator[tuple[Fetched, Stored | None]]:
-    """Each fetched message with its original filed (fsynced) on the way: this runs on
-    the fetch thread, so the disk works while the pipeline parses the previous one."""
+def _filed(fetching: Iterator[Fetched], store: FileStore, stage: bool
+           ) -> Iterator[tuple[Fetched, Stored | Staged | None]]:
+    """Each fetched message with its original filed on the way: this runs on the fetch
+    thread, so the disk works while the pipeline parses the previous one.  With *stage*
+    (worker processes at work) it is only written, and the worker waits for the disk
+    (:meth:`FileStore.settle`) while this thread reads the next mail."""
+    if stage:
+        yield from _staged(fetching, store)
+        return
     for item in fetching:
         if item.oversize:
             yield item, None
@@ -161,10 +171,48 @@ def _filed(fetching: Iterator[Fetched], store: FileStore
             yield item, store.put("raw", item.raw, ".eml")
 
 
-def _release(entry: tuple[Fetched, Stored | None]) -> None:
-    """Remove a spooled message's temp file (a no-op once the store adopted it)."""
+def _staged(fetching: Iterator[Fetched], store: FileStore, ahead_bytes: int = 64 * 2**20
+            ) -> Iterator[tuple[Fetched, Stored | Staged | None]]:
+    """:func:`_filed` for a large poll: originals are hashed and written by a writer
+    thread (both release the GIL) while this one reads the next batch off the socket;
+    up to *ahead_bytes* of mail wait to be written."""
+    def file(item: Fetched) -> Stored | Staged | None:
+        if item.oversize:
+            return None
+        if isinstance(item.raw, Spool):
+            return store.adopt("raw", item.raw, ".eml")
+        return store.stage("raw", item.raw, ".eml")
+
+    pending: deque = deque()
+    waiting = 0
+    with ThreadPoolExecutor(1, thread_name_prefix="raw-writer") as writer:
+        try:
+            for item in fetching:
+                pending.append((item, writer.submit(file, item)))
+                waiting += _size(item)
+                while waiting > ahead_bytes or pending and pending[0][1].done():
+                    item, done = pending.popleft()
+                    waiting -= _size(item)
+                    yield item, done.result()
+            while pending:
+                item, done = pending.popleft()
+                yield item, done.result()
+        finally:
+            for item, done in pending:
+                _release((item, None if done.cancel() else done.result()))
+
+
+def _size(item: Fetched) -> int:
+    return len(item.raw) if isinstance(item.raw, bytes) else 0
+
+
+def _release(entry: tuple[Fetched, Stored | Staged | None]) -> None:
+    """Remove a spooled message's temp file, or a staged original never settled (both
+    no-ops once the store holds them)."""
     if isinstance(entry[0].raw, Spool):
         entry[0].raw.close()
+    if isinstance(entry[1], Staged):
+        Path(entry[1].tmp).unlink(missing_ok=True)
 
 
 def _take(engine: Engine, desk: Desk, account: str, folder: str, uidvalidity: int,
@@ -223,6 +271,7 @@ def _apply_pending(box: ImapMailbox, engine: Engine, folder: str, uidvalidity: i
         uids = db.pending_actions(s, box.account, folder, uidvalidity)
     if not uids:
         return
+    db.barrier(engine)  # the intake's commits are on disk before the mailbox is changed
     box.mark_processed(uids, box.cfg.processed_action, box.cfg.processed_folder)
     with db.transaction(engine) as s:
         db.mark_actions_done(s, box.account, folder, uidvalidity, uids)

