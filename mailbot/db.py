@@ -176,11 +176,14 @@ def record_uid(session: Session, account: str, folder: str, uidvalidity: int, ui
 
 
 def pending_actions(session: Session, account: str, folder: str, uidvalidity: int) -> list[int]:
-    """UIDs committed but whose processed action has not been applied yet."""
-    return list(session.scalars(select(ImapUid.uid).where(
+    """UIDs committed but whose processed action has not been applied yet, ascending.
+
+    Sorted here, not in SQL: an ORDER BY uid makes SQLite walk the folder's whole
+    (account, folder, uidvalidity, uid) index instead of the few pending rows, and the
+    idle poll would grow with the mailbox."""
+    return sorted(session.scalars(select(ImapUid.uid).where(
         ImapUid.account == account, ImapUid.folder == folder,
-        ImapUid.uidvalidity == uidvalidity, ImapUid.action_done.is_(False))
-        .order_by(ImapUid.uid)))
+        ImapUid.uidvalidity == uidvalidity, ImapUid.action_done.is_(False))))
 
 
 def mark_actions_done(session: Session, account: str, folder: str, uidvalidity: int,
