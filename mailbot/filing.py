@@ -13,6 +13,7 @@ import re
 import tempfile
 import time
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from .errors import StorageError
@@ -129,6 +130,19 @@ class FileStore:
             os.close(fd)
         os.replace(tmp, target)
         return staged.stored
+
+    def sweep(self, older_than: float = FRESH_SECONDS) -> int:
+        """Remove temp files a killed run left behind (half-written blobs, staged originals
+        never settled, spools) once older than *older_than* seconds; return how many."""
+        cutoff, gone = time.time() - older_than, 0
+        for tmp in chain(self.root.glob("*/??/.tmp-*"), self.root.glob("tmp/*")):
+            try:
+                if tmp.is_file() and tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    gone += 1
+            except OSError:  # gone meanwhile, or not ours to remove
+                continue
+        return gone
 
     def adopt(self, kind: str, spool: Spool, filename: str = "") -> Stored:
         """Store a finished :class:`~mailbot.spool.Spool` by moving its file into place."""

@@ -278,6 +278,8 @@ class Daemon:
         """Run until SIGTERM/SIGINT; the job in hand finishes its message first."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
+        if swept := self.desk.store.sweep():
+            log.info("removed %d temp files an interrupted run left behind", swept)
         sched = self.sched = self.scheduler()
         sched.start()
         threading.Thread(target=self.idle_loop, args=(sched,), name="idle", daemon=True).start()

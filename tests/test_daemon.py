@@ -110,3 +110,26 @@ def test_one_imap_connection_serves_every_poll_and_idle(mailstack, tmp_path):
     text = log.read_text(encoding="utf-8")
     assert text.count("poll: fetched=") >= 5 and "Traceback" not in text
     assert len(_mailbot_sessions(dovecot_log, since)) == 1
+
+
+def test_start_up_removes_what_a_killed_run_left_half_written(mailstack, tmp_path):
+    """A run killed mid-intake leaves temp files (a staged original, a spool); the next
+    start removes those over an hour old and nothing else."""
+    data = tmp_path / "data"
+    stray = [data / "raw" / "ab" / ".tmp-killed", data / "tmp" / "spool-killed"]
+    fresh = data / "files" / "cd" / ".tmp-in-use"
+    for path in [*stray, fresh]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half a mail")
+    for path in stray:
+        os.utime(path, (time.time() - 7200,) * 2)
+    proc, log = fresh_daemon(mailstack, tmp_path, 60)
+    try:
+        deadline = time.monotonic() + 20
+        while "temp files" not in log.read_text(encoding="utf-8") and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    assert "removed 2 temp files" in log.read_text(encoding="utf-8")
+    assert not any(p.exists() for p in stray) and fresh.exists()

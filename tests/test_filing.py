@@ -64,3 +64,22 @@ def test_settling_a_discarded_blob_fails_loudly(tmp_path):
     (tmp_path / "data").joinpath(staged.tmp).unlink()
     with pytest.raises(FileNotFoundError):
         store.settle(staged)
+
+
+def test_sweep_removes_only_old_temp_files(tmp_path):
+    import os
+    import time
+
+    store = FileStore(tmp_path / "data")
+    kept = store.put("raw", b"a record", ".eml")
+    old = store.stage("raw", b"staged, then the process was killed", ".eml")
+    fresh = store.stage("raw", b"staged by a run still going", ".eml")
+    spool = store.spool()
+    spool.write(b"half a large mail")
+    hour_ago = time.time() - 7200
+    for path in (old.tmp, spool.path):
+        os.utime(path, (hour_ago, hour_ago))
+    assert store.sweep() == 2
+    assert store.path(kept.path).exists() and os.path.exists(fresh.tmp)
+    assert not os.path.exists(old.tmp) and not os.path.exists(spool.path)
+    assert store.sweep() == 0
