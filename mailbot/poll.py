@@ -197,9 +197,10 @@ def _staged(fetching: Iterator[Fetched], store: FileStore, ahead_bytes: int = 64
             while pending:
                 item, done = pending.popleft()
                 yield item, done.result()
-        finally:
+        finally:  # stopped early: nothing written or staged may stay behind
             for item, done in pending:
-                _release((item, None if done.cancel() else done.result()))
+                failed = done.cancel() or done.exception() is not None
+                _release((item, None if failed else done.result()))
 
 
 def _size(item: Fetched) -> int:
