@@ -2,9 +2,12 @@
 
 Parsing a mail, reading its documents for classification and writing its
 attachments to the file store take most of an intake's CPU time.  None of it
-needs the database, so a large poll hands each stored original to a worker
-process (:class:`Workers`) while the main process fetches the next ones and
-records the previous ones, each in its own transaction, in UID order.
+needs the database, so a large poll hands each original, staged in a temp file, to a
+worker process (:class:`Workers`), which makes it durable and puts it in place before
+anything else, while the main process fetches the next ones and records the previous
+ones, each in its own transaction, in UID order.  Workers are spawned (never forked
+from a process with threads): a script calling the poll directly needs the usual
+``if __name__ == "__main__":`` guard.
 
 A worker classifies with a snapshot of the known senders taken when the poll
 began; every lookup it made is returned with its answer, and the main process
