@@ -49,6 +49,16 @@ def news(i: int, tag: str, photo_kb: int = 20) -> tuple[str, bytes]:
     return mid, msg.as_bytes()
 
 
+def backlog(stack: dict, count: int, tag: str) -> list[str]:
+    """Deliver *count* news mails with 150 KB photos; return their Message-IDs."""
+    mids = []
+    for i in range(count):
+        mid, raw = news(i, tag, photo_kb=150)
+        deliver(stack, raw)
+        mids.append(mid)
+    return mids
+
+
 def daemon_config(stack: dict, tmp_path: Path, db_url: str, receipts: bool = True) -> Path:
     """Empty mailboxes; poll every second in batches of 5, receipts on (no per-address
     limit in the way) unless told otherwise."""
@@ -230,11 +240,8 @@ def test_dovecot_stopped_in_the_middle_of_fetching_a_backlog(mailstack, tmp_path
     # the database tests count receipts)
     cfg = daemon_config(mailstack, tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}",
                         receipts=False)
-    count, mids = 60, []
-    for i in range(count):
-        mid, raw = news(i, "backlog", photo_kb=150)
-        deliver(mailstack, raw)
-        mids.append(mid)
+    count = 60
+    mids = backlog(mailstack, count, "backlog")
     log = tmp_path / "daemon.log"
     with dovecot_restored(mailstack), running(cfg, log) as proc:
         assert wait_for(lambda: log.read_text(encoding="utf-8").count("imap:INBOX/") >= 5,

@@ -30,6 +30,7 @@ from conftest import deliver
 from test_outage import (
     SENDERS,
     assert_each_once,
+    backlog,
     daemon_config,
     finished,
     news,
@@ -162,11 +163,8 @@ def cluster():
 
 def test_postgresql_restarted_in_the_middle_of_intake(mailstack, tmp_path, cluster):
     cfg = daemon_config(mailstack, tmp_path, cluster.url)
-    count, mids = 60, []
-    for i in range(count):
-        mid, raw = news(i, "pg", photo_kb=150)
-        deliver(mailstack, raw)
-        mids.append(mid)
+    count = 60
+    mids = backlog(mailstack, count, "pg")
     log = tmp_path / "daemon.log"
     with running(cfg, log) as proc:
         assert wait_for(lambda: log.read_text(encoding="utf-8").count("imap:INBOX/") >= 5,
