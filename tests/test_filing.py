@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
+
 import pytest
 
-from mailbot.filing import FileStore, extension, safe_filename, sha256
+from mailbot.filing import SETTLE_FROM, FileStore, extension, safe_filename, sha256
 
 HOSTILE = ["../../etc/x", "..\\..\\win.ini", "a\x00b.pdf", "x" * 300 + ".docx", "/etc/passwd",
            "..", ".", "", "C:\\boot.ini", "活动方案/../../../逃逸.doc", "name.\x00/..jpg"]
@@ -83,3 +87,46 @@ def test_sweep_removes_only_old_temp_files(tmp_path):
     assert store.path(kept.path).exists() and os.path.exists(fresh.tmp)
     assert not os.path.exists(old.tmp) and not os.path.exists(spool.path)
     assert store.sweep() == 0
+
+
+def _cached_pages(path) -> int:
+    """How many of *path*'s pages are in the page cache (mincore on a shared mapping)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype, libc.mmap.argtypes = ctypes.c_void_p, [
+        ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    size, page = path.stat().st_size, os.sysconf("SC_PAGE_SIZE")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        addr = libc.mmap(None, size, 1, 1, fd, 0)  # PROT_READ, MAP_SHARED
+        assert addr not in (None, ctypes.c_void_p(-1).value), ctypes.get_errno()
+        vec = (ctypes.c_ubyte * ((size + page - 1) // page))()
+        assert libc.mincore(ctypes.c_void_p(addr), ctypes.c_size_t(size), vec) == 0
+        libc.munmap(ctypes.c_void_p(addr), ctypes.c_size_t(size))
+    finally:
+        os.close(fd)
+    return sum(v & 1 for v in vec)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mincore and fadvise: Linux")
+def test_big_blobs_leave_the_page_cache_once_on_disk(tmp_path):
+    big = os.urandom(SETTLE_FROM + 123_457)
+    plain = tmp_path / "plain"
+    plain.write_bytes(big)
+    assert _cached_pages(plain) > 0  # written pages stay cached unless dropped
+    with open(plain, "rb") as fh:
+        os.fsync(fh.fileno())
+        os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    if _cached_pages(plain):
+        pytest.skip("this file system keeps file pages in memory (tmpfs?)")
+    store = FileStore(tmp_path / "data")
+    attachment = store.put("files", big, "视频.mp4", durable=False)
+    staged = store.stage("raw", b"X" + big, ".eml")
+    assert _cached_pages(tmp_path / "data" / staged.stored.path.rpartition("/")[0]
+                         / os.path.basename(staged.tmp)) > 0
+    original = store.settle(staged)
+    small = store.put("files", b"small", "a.txt", durable=False)
+    assert _cached_pages(store.path(attachment.path)) == 0
+    assert _cached_pages(store.path(original.path)) == 0
+    assert store.path(attachment.path).read_bytes() == big  # dropped from memory, not lost
+    assert store.path(original.path).read_bytes() == b"X" + big
+    assert _cached_pages(store.path(small.path)) == 1  # a small one is left as written
