@@ -8,6 +8,9 @@ What is recovered (all of it silently garbled by mail-parser/compat32):
 
 * labels ``gb2312``/``gbk``/``cp936``/... holding GBK- or GB18030-only
   characters (喆 镕 𠀀): decoded as GB18030, the superset every client uses;
+* UTF-8 under such a label: long text when it is valid UTF-8; a short name or
+  subject when read as UTF-8 it is common Chinese and as GBK it is not
+  (UTF-8 "王伟" read as GBK is "鐜嬩紵");
 * raw 8-bit header bytes (no encoded-words), tried as UTF-8, then the
   part's declared charset, then GB18030, then Big5, then charset-normalizer;
 * RFC 2047 words split in the middle of a multibyte character (adjacent
@@ -115,6 +118,14 @@ def _strict(data: bytes, codec: str) -> str | None:
     return text
 
 
+def _writes(data: bytes, codec: str, charset: str) -> bool:
+    """Whether *data* read as *codec* is ASCII and CJK text that *charset* can write
+    (GB2312: common Chinese)."""
+    text = _strict(data, codec)
+    return text is not None and all(c < "\x80" or c >= "\u2e80" for c in text) \
+        and text.encode(charset, "replace") == text.encode(charset, "ignore")
+
+
 def decode_bytes(data: bytes, declared: str | None = None,
                  hint: str | None = None) -> tuple[str, list[str]]:
     """Decode ``data`` labelled ``declared`` (may be None) into text.
@@ -129,7 +140,9 @@ def decode_bytes(data: bytes, declared: str | None = None,
     label = (declared or "").strip().strip("\"'").lower()
     codec = normalise_charset(declared)
     high = len(data[:4096].translate(None, _ASCII)) if codec and codec != "utf-8" else 0
-    if codec in ("cp1252", "ascii") and high or codec in ("gb18030", "big5hkscs") and high >= 8:
+    if codec in ("cp1252", "ascii") and high or codec in ("gb18030", "big5hkscs") and high >= 8 \
+            or codec == "gb18030" and high and _writes(data, "utf-8", "gbk") \
+            and not _writes(data, codec, "gb2312"):
         text = _strict(data, "utf-8")  # UTF-8 under a legacy label; GBK is rarely valid UTF-8
         if text is not None:
             return text, [f"labelled {label} but is UTF-8; decoded as utf-8"]

@@ -45,6 +45,7 @@ from mailbot.spans import Spans, reduce
 __all__ = ["Attachment", "ParseError", "ParsedMessage", "parse_message"]
 
 CHINA_TZ = timezone(timedelta(hours=8))
+_CST = re.compile(r"(?<![A-Za-z])CST(?![A-Za-z])")  # China Standard Time here, not US Central
 MAX_FORWARD_DEPTH = 5  # nested message/rfc822 levels parsed into ``forwarded``
 MAX_MIME_DEPTH = 40  # multipart nesting walked
 _LEADING = re.compile(rb"[\r\n]*")
@@ -281,10 +282,14 @@ class _Walk:
 
 
 def _date(msg: Message, mp, notes: list[str]) -> datetime | None:
-    """Aware Date; +08:00 when the header has no zone; mail-parser's lenient value next."""
+    """Aware Date; +08:00 when the header has no zone or says CST; mail-parser's lenient
+    value next."""
     value = _text_header(msg, "date", None)
     if not value:
         return None
+    if _CST.search(value):  # e.g. Java's Date.toString() in campus OA systems
+        value = _CST.sub("+0800", value)
+        notes.append("date: CST read as China Standard Time (+08:00)")
     try:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):

@@ -45,6 +45,30 @@ def parsed(**kw):
     return parse_message(email(**kw).as_bytes())
 
 
+NOTICE_REPLY = """贺老师好，方案见附件。
+
+------------------ 原始邮件 ------------------
+发件人: "思政会秘书处"<344523819@qq.com>;
+发送时间: 2024年6月25日(星期二) 上午9:21
+收件人: "各会员单位"<undisclosed-recipients>;
+主题: 关于开展接力行的通知
+
+六、联系方式
+成都第一片区：四川师范大学后勤服务管理中心 朱寒野
+成都第二片区：成都大学后勤处 唐勇
+"""
+LEADER_REPLY = """王老师好，新闻稿见附件。
+
+------------------ 原始邮件 ------------------
+发件人: "川南片区组长"<hqjjc@suse.edu.cn>;
+发送时间: 2024年7月8日(星期一) 上午9:21
+收件人: "川南片区各校"<undisclosed-recipients>;
+主题: 关于报送接力行新闻稿的通知
+
+请各校报送新闻稿。
+
+四川轻化工大学后勤基建处
+"""
 QQ_FORWARD = """请审阅。
 
 ------------------ 原始邮件 ------------------
@@ -152,6 +176,12 @@ CASES = [
     ("lead-reply-quote-is-not-a-forward", parsed(sender="hqjjc@suse.edu.cn", subject="回复：回执",
                                                  body=FOXMAIL_FORWARD), {},
      "四川轻化工大学", "school.domain", "suse.edu.cn", "yibinu.edu.cn"),
+    ("reply-quoting-the-notice-names-no-school",
+     parsed(subject="回复：关于开展接力行的通知", body=NOTICE_REPLY, files=["活动方案.docx"]), {},
+     None, None, None, None),
+    ("reply-quoting-a-leaders-request-names-no-school",
+     parsed(subject="回复：关于报送接力行新闻稿的通知", body=LEADER_REPLY), {},
+     None, None, None, None),
     ("conflict-recorded", parsed(sender="hq@scu.edu.cn", subject="成都大学后勤活动方案"), {},
      "四川大学", "school.domain", "scu.edu.cn", "主题中出现“成都大学”"),
     ("no-evidence", parsed(), {}, None, None, None, None),
@@ -242,3 +272,15 @@ def test_load_directory_rejects_unknown_field(tmp_path):
     path.write_text('[[school]]\nname = "甲大学"\nalias = ["甲大"]\n', encoding="utf-8")
     with pytest.raises(DirectoryError, match="未知字段 alias"):
         load_directory(path)
+
+
+@pytest.mark.parametrize("written, school", [
+    ("成工贸职院", "成都工贸职业技术学院"), ("成工职院", "成都工业职业技术学院"),
+    ("西华师范", "西华师范大学"), ("川大锦城学院", "成都锦城学院"),
+    ("西南交大希望学院", "西南交通大学希望学院"), ("川音绵阳艺术学院", "四川文化艺术学院"),
+    ("西科大", "西南科技大学"), ("达职院", "达州职业技术学院"), ("宜宾职院", "宜宾职业技术学院"),
+])
+def test_a_short_name_is_not_swallowed_by_a_shorter_one(written, school):
+    """成工贸 is not 成工 (成都工业学院), 川大锦城学院 not 川大: the longer name wins."""
+    m = identify_school(parsed(subject=f"{written}后勤新闻稿"), DIRECTORY)
+    assert m.school == school, m

@@ -378,3 +378,31 @@ def test_outside_corpus_parses_or_raises_parse_error_only():
     assert [p.name for p in refused if p in mails] == ["mail_outlook_1"]  # the OLE2 .msg
     bounces = [parse_message(p.read_bytes()) for p in sorted((CORPUS / "flufl-bounce").glob("*"))]
     assert sum(1 for b in bounces if b.sender) > 90
+
+
+@pytest.mark.parametrize("value", ["Mon Nov 25 10:30:00 CST 2024", "Mon, 25 Nov 2024 10:30:00 CST"])
+def test_cst_is_china_standard_time(value):
+    """Campus OA systems (Java's Date.toString()) write CST for +08:00, not US Central."""
+    raw = (f"From: oa@scu.edu.cn\r\nSubject: x\r\nDate: {value}\r\n\r\nbody\r\n").encode()
+    msg = parse_message(raw)
+    assert msg.date == datetime(2024, 11, 25, 10, 30, tzinfo=CST)
+    assert any("CST" in d for d in msg.defects), msg.defects
+
+
+@pytest.mark.parametrize("text", ["王伟", "李娜", "通知", "王喆.docx", "活动方案（成都大学）"])
+def test_short_utf8_under_a_gbk_label_is_read_as_utf8(text):
+    decoded, notes = decode_bytes(text.encode("utf-8"), "gbk")
+    assert decoded == text and notes == ["labelled gbk but is UTF-8; decoded as utf-8"]
+
+
+@pytest.mark.parametrize("text", ["通知", "小", "张三", "伪", "王喆", "活动方案", "成都大学"])
+def test_short_gbk_stays_gbk(text):
+    assert decode_bytes(text.encode("gbk"), "gbk") == (text, [])
+
+
+def test_utf8_name_and_subject_in_gbk_encoded_words():
+    b64 = lambda s: base64.b64encode(s.encode()).decode()
+    raw = (f"From: =?GBK?B?{b64('王伟')}?= <wangwei@scu.edu.cn>\r\nSubject: =?GBK?B?{b64('通知')}?=\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n").encode()
+    msg = parse_message(raw)
+    assert (msg.sender_name, msg.subject) == ("王伟", "通知")

@@ -336,9 +336,11 @@ def _identify(msg: ParsedMessage, d: Directory, known: Mapping[str, str],
         return cands, None
     school, who = sub[0][0], inner.sender or inner.sender_name or "（地址不详）"
     ev = Evidence("school.forwarded", f"转发邮件的原发件人 {who} → {school}")
+    quoted = inner is inline and REPLY.match(_norm(msg.subject))  # a reply's quote, no forward
+    if quoted and outer is None:  # the notice or a leader's request replied to: not the sender's
+        return [], None
     if outer is None:
         return [(school, ev, "forwarded"), *sub], district
-    quoted = inner is inline and REPLY.match(_norm(msg.subject))  # a reply's quote, no forward
     if outer == school or not d.is_lead(outer) or quoted:
         return [*cands, (school, ev, "forwarded"), *sub], None
     # a district lead school forwarding: the original school wins, and takes the
@@ -359,8 +361,8 @@ def identify_school(msg: ParsedMessage, directory: Directory,
     ``known_senders`` maps lower-cased confirmed addresses to school names.  A
     forward (message/rfc822 part, or an inline block, see :func:`split_forward`)
     is identified recursively; its school wins when the outer sender is a
-    district lead school (unless it is the quote in a "回复：" reply) or names
-    no school.  Evidence: the winner's strongest item per rule; conflicts: the
+    district lead school or names no school — but the quote in a "回复：" reply
+    (the notice, a leader's request) never names the sender's school.  Evidence: the winner's strongest item per rule; conflicts: the
     strongest item per rule and other school.  Nothing found:
     ``SchoolMatch(None, None, (), ())``.
     """
