@@ -11,6 +11,9 @@ What is recovered (all of it silently garbled by mail-parser/compat32):
 * UTF-8 under such a label: long text when it is valid UTF-8; a short name or
   subject when read as UTF-8 it is common Chinese and as GBK it is not
   (UTF-8 "王伟" read as GBK is "鐜嬩紵");
+* GBK under a Latin-1 label (or a Latin-1 body's label used as the hint for raw
+  8-bit headers): taken as GBK when every 8-bit byte pairs into common Chinese,
+  which Latin-1 text never does ("très" has a lone 0xE8);
 * raw 8-bit header bytes (no encoded-words), tried as UTF-8, then the
   part's declared charset, then GB18030, then Big5, then charset-normalizer;
 * RFC 2047 words split in the middle of a multibyte character (adjacent
@@ -22,7 +25,6 @@ What is recovered (all of it silently garbled by mail-parser/compat32):
   nested ``(comments)``: 5,000 levels raise RecursionError): the address is then
   found by pattern, with a note, instead of the whole mail failing.
 
-:func:`html_to_text` turns an HTML-only body into plain text plus its links.
 """
 
 from __future__ import annotations
@@ -33,13 +35,12 @@ import codecs
 import email.utils
 import re
 from email.message import Message
-from html.parser import HTMLParser
 
 from charset_normalizer import from_bytes
 
 __all__ = [
     "clean_text", "decode_addresses", "decode_bytes", "decode_header_bytes", "decode_param",
-    "header_params", "html_to_text", "normalise_charset",
+    "header_params", "normalise_charset",
 ]
 
 # Label -> codec that really decodes what senders label that way (WHATWG does
@@ -146,6 +147,8 @@ def decode_bytes(data: bytes, declared: str | None = None,
         text = _strict(data, "utf-8")  # UTF-8 under a legacy label; GBK is rarely valid UTF-8
         if text is not None:
             return text, [f"labelled {label} but is UTF-8; decoded as utf-8"]
+    if codec == "cp1252" and high and _writes(data, "gb18030", "gb2312"):  # every high byte
+        return data.decode("gb18030"), [f"labelled {label} but is GBK; decoded as gb18030"]
     if codec:
         text = _strict(data, codec)
         if text is not None:
@@ -164,7 +167,10 @@ def decode_bytes(data: bytes, declared: str | None = None,
     # Every GB2312 character is two bytes >= 0xA1: with no such pair the bytes
     # are single-byte text (Latin-1 "m\xe9canique" is also valid GBK: "m閏anique").
     double = _DOUBLE.search(data) is not None
-    tried = [c for c in ("utf-8", normalise_charset(hint), *(_GUESSES[1:] if double else ()))
+    hinted = normalise_charset(hint)
+    if hinted == "cp1252" and _writes(data, "gb18030", "gb2312"):  # Latin-1 takes any bytes
+        hinted = "gb18030"
+    tried = [c for c in ("utf-8", hinted, *(_GUESSES[1:] if double else ()))
              if c and c != codec]
     for guess in dict.fromkeys(tried):
         text = _strict(data, guess)
@@ -337,73 +343,3 @@ def decode_param(value: object, hint: str | None = None) -> tuple[str, list[str]
         return decode_bytes(email.utils.unquote(text).encode("latin-1", "replace"),
                             charset or None, hint)
     return decode_header_bytes(str(value).encode("latin-1", "replace"), hint)
-
-
-class _HTMLText(HTMLParser):
-    """Plain text (script/style dropped, breaks at block elements) and hrefs."""
-
-    BLOCK = frozenset((
-        "address", "article", "aside", "blockquote", "br", "center", "dd", "div", "dl", "dt",
-        "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
-        "ol", "p", "pre", "section", "table", "tr", "ul"))
-    SKIP = frozenset(("script", "style", "title", "template", "xml"))
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.hrefs: list[str] = []
-        self.seen: set[str] = set()
-        self.skip = self.pre = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self.SKIP:
-            self.skip += 1
-        elif tag in ("td", "th"):
-            self.out.append(" ")
-        elif tag in self.BLOCK:
-            self.out.append("\n")
-            self.pre += tag == "pre"
-        if tag == "a":
-            href = (dict(attrs).get("href") or "").strip()
-            if href and href not in self.seen:  # a set: a list lookup was quadratic
-                self.seen.add(href)
-                self.hrefs.append(href)
-
-    def handle_endtag(self, tag):
-        if tag in self.SKIP:
-            self.skip = max(0, self.skip - 1)
-        elif tag in self.BLOCK:
-            self.out.append("\n")
-            self.pre = max(0, self.pre - (tag == "pre"))
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.out.append(data if self.pre else _WS.sub(" ", data))
-
-    def text(self) -> str:
-        lines = [line.strip(" ") for line in "".join(self.out).replace("\xa0", " ").split("\n")]
-        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-_NOT_A_TAG = re.compile(r"<(?!!--)(?=[^<>]*<)")  # another "<" comes before any ">"
-
-
-def _defuse(html: str) -> str:
-    """*html* with the "<" that open no tag written as "&lt;", and likewise every
-    "<!--" after the last "-->".  html.parser rescans the rest of the document for
-    each of them: quadratic, minutes for 100 KB of "<a <a <a".  Text unchanged."""
-    html = _NOT_A_TAG.sub("&lt;", html)
-    last = html.rfind("-->")
-    return html[:last + 1] + html[last + 1:].replace("<!--", "&lt;!--")
-
-
-def html_to_text(html: str) -> tuple[str, tuple[str, ...]]:
-    """Return (plain text, hrefs in order, de-duplicated) of an HTML document."""
-    parser = _HTMLText()
-    html = _defuse(html)
-    try:
-        parser.feed(html)
-        parser.close()
-    except Exception:  # noqa: BLE001 - html.parser has asserted on garbage before
-        return re.sub(r"<[^>]*>", " ", html).strip(), tuple(parser.hrefs)
-    return parser.text(), tuple(parser.hrefs)

@@ -30,8 +30,8 @@ from mailbot.charsets import (
     decode_header_bytes,
     decode_param,
     header_params,
-    html_to_text,
 )
+from mailbot.htmltext import html_to_text
 from mailbot.mimefix import (
     HEADER_LINE,
     clamp_headers,

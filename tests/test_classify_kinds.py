@@ -81,6 +81,8 @@ CASES = [  # id, message, expected kinds, a rule that must be in the evidence
     ("subject-video-cloud-link", mail("阿坝师范学院后勤视频（百度网盘）",
                                       "链接：https://pan.baidu.com/s/1xYnVF9c 提取码：8k3d"),
      ("video",), "kind.unnamed"),
+    ("body-cloud-link", mail("西华大学后勤", "视频见百度网盘：https://pan.baidu.com/s/1AbCdEfGh 提取码：8k3d"),
+     ("video",), "kind.unnamed"),
     ("subject-wechat-draft", mail("绵阳师范学院后勤微信推文", attachments=[("附件.docx", DOCX)]),
      ("video",), "kind.keyword"),
     ("subject-only-delivers-nothing", mail("四川大学活动方案"), (), "kind.ignored"),

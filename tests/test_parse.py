@@ -406,3 +406,26 @@ def test_utf8_name_and_subject_in_gbk_encoded_words():
            "Content-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n").encode()
     msg = parse_message(raw)
     assert (msg.sender_name, msg.subject) == ("王伟", "通知")
+
+
+GBK_HTML = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
+            '</head><body><p>各位老师好，活动方案见附件。</p></body></html>')
+
+
+def test_gbk_body_under_a_latin1_label_is_read_as_gbk():
+    raw = (b"From: a@scu.edu.cn\r\nSubject: x\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n"
+           + GBK_HTML.encode("gbk"))
+    msg = parse_message(raw)
+    assert "各位老师好，活动方案见附件。" in msg.text
+    assert any("decoded as gb18030" in d for d in msg.defects), msg.defects
+
+
+def test_raw_gbk_header_is_not_read_with_a_latin1_body_label():
+    raw = (b"From: a@scu.edu.cn\r\nSubject: " + "报名表（四川师范大学）".encode("gbk")
+           + b"\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nhello\r\n")
+    assert parse_message(raw).subject == "报名表（四川师范大学）"
+
+
+@pytest.mark.parametrize("text", ["très élevé", "Grüße aus Köln", "«café» naïve", "Ça coûte cher", "Öl über Ähren"])
+def test_latin1_stays_latin1(text):
+    assert decode_bytes(text.encode("cp1252"), "iso-8859-1") == (text, [])

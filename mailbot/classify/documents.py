@@ -16,7 +16,8 @@ import zipfile
 import zlib
 from html import unescape
 
-from ..charsets import decode_bytes, html_to_text
+from ..charsets import decode_bytes
+from ..htmltext import html_to_text
 from ..parse import Attachment
 
 TOOL_TIMEOUT = 20  # seconds for antiword / catdoc
