@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from email.errors import InvalidBase64LengthDefect
 from email.message import Message
 from email.parser import BytesParser
 
@@ -190,9 +191,10 @@ def _payload(part: Message, spans: Spans | None = None) -> bytes:
                          .decode("ascii", "surrogateescape"))
     data = part.get_payload(decode=True) or b""  # undoes the encodings the stdlib recognises
     cte = str(part.get("content-transfer-encoding", "")).lower()
-    if cte.strip() == cte:
+    cut = any(isinstance(d, InvalidBase64LengthDefect) for d in part.defects)  # 4n+1 chars
+    if cte.strip() == cte and not cut:
         return data
-    if cte.strip() == "base64":  # " base64" etc.: the stdlib returned the encoded text
+    if cte.strip() == "base64":  # " base64", or cut short: the stdlib returned the encoded text
         data = re.sub(rb"[^A-Za-z0-9+/]", b"", data.split(b"=", 1)[0])
         data = data[:-1] if len(data) % 4 == 1 else data
         return base64.b64decode(data + b"=" * (-len(data) % 4))

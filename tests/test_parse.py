@@ -429,3 +429,19 @@ def test_raw_gbk_header_is_not_read_with_a_latin1_body_label():
 @pytest.mark.parametrize("text", ["très élevé", "Grüße aus Köln", "«café» naïve", "Ça coûte cher", "Öl über Ähren"])
 def test_latin1_stays_latin1(text):
     assert decode_bytes(text.encode("cp1252"), "iso-8859-1") == (text, [])
+
+
+@pytest.mark.parametrize("size", [3000, 60_000])  # 60 KB: the large-body (spans) path
+def test_base64_cut_short_gives_the_bytes_that_arrived(size):
+    """A transfer cut after 4n+1 base64 characters: the decodable prefix, never the base64
+    text itself saved as the file."""
+    data = os.urandom(size)
+    chars = base64.b64encode(data)[:4 * (size // 6) + 1]  # cut after 4n+1 characters
+    cut = b"\n".join(chars[i:i + 76] for i in range(0, len(chars), 76))
+    raw = (b"From: a@scu.edu.cn\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n--b\r\n"
+           b"Content-Type: application/pdf; name=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           + cut.replace(b"\n", b"\r\n") + b"\r\n--b--\r\n")
+    (att,) = parse_message(raw).attachments
+    assert len(att.payload) == 3 * (size // 6) and data.startswith(att.payload)

@@ -36,6 +36,7 @@ FIELDS = {"name", "aliases", "former_names", "domains", "district", "district_gu
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _JOINERS = set("与和及同、赴到至在由为向对给致是")  # may stand right before a short alias
 _VISIT = ("前往", "参观", "走进", "来到", "走访", "考察", "赴", "到", "去")
+_VENUE = ("博物馆", "校史馆", "档案馆", "美术馆", "艺术馆", "展览馆", "纪念馆", "陈列馆")
 
 class DirectoryError(ConfigError):
     """The school directory is invalid; ``problems`` lists every problem, in Chinese."""
@@ -174,7 +175,7 @@ class _Mention(NamedTuple):
     school: School
     name: str
     start: int
-    visit: bool   # preceded by 赴/到/前往/参观...: the place visited, not the writer
+    visit: bool   # after 赴/到/参观..., or before 博物馆/校史馆...: a place, not the writer
 
 
 def _standalone(text: str, i: int, name: str) -> bool:
@@ -195,7 +196,8 @@ def _mentions(text: str, d: Directory) -> list[_Mention]:
         for name in d._first.get(text[i], ()):
             if text.startswith(name, i) and _standalone(text, i, name):
                 before = text[max(0, i - 4):i].rstrip().removesuffix("了")
-                out.append(_Mention(d.by_name[name], name, i, before.endswith(_VISIT)))
+                venue = text[i + len(name):].lstrip().removeprefix("的").startswith(_VENUE)
+                out.append(_Mention(d.by_name[name], name, i, before.endswith(_VISIT) or venue))
                 i += len(name)
                 break
         else:
