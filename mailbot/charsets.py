@@ -282,6 +282,9 @@ def decode_addresses(raw: bytes | None, hint: str | None = None
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
     latin = re.sub(r"\r?\n", "", bytes(raw).decode("latin-1"))  # one char per byte
+    if _strict(bytes(raw), "utf-8") is None:  # outside <...>, an @ or \ ending a GBK/Big5
+        latin = _OUTSIDE_ANGLES.sub(  # character (烜 9F 40, 誠 D5 5C) is not address syntax
+            lambda m: _TRAIL.sub(lambda t: t[0][0] + _HIDE[t[0][1]], m[0]), latin)
     try:
         out, notes = _parsed_addresses(latin, hint)
     except Exception:  # noqa: BLE001 - RecursionError on 5,000 nested (comments), and the like
@@ -293,6 +296,10 @@ def decode_addresses(raw: bytes | None, hint: str | None = None
 
 
 _ADDRESS = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
+_OUTSIDE_ANGLES = re.compile(r"[^<]+(?=<)")  # display-name text before an <address>
+_TRAIL = re.compile(r"[\x81-\xfe][@\\]")
+_HIDE = {"@": "\ue040", "\\": "\ue05c"}
+_SHOW = str.maketrans({"\ue040": "@", "\ue05c": "\\"})
 
 
 def _parsed_addresses(latin: str, hint: str | None) -> tuple[list[tuple[str, str]], list[str]]:
@@ -305,7 +312,7 @@ def _parsed_addresses(latin: str, hint: str | None) -> tuple[list[tuple[str, str
             continue
         local, at, domain = addr.rpartition("@")
         if local and at and domain and not re.search(r"\s", re.sub(r'"[^"]*"', "", addr)):
-            text, why = decode_header_bytes(disp.encode("latin-1", "replace"), hint)
+            text, why = decode_header_bytes(disp.translate(_SHOW).encode("latin-1", "replace"), hint)
             notes += why
             out.append((clean_text(text), addr))
     return out, notes

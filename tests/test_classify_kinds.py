@@ -73,6 +73,10 @@ def zipped(*names: str) -> bytes:
     return buf.getvalue()
 
 
+PLAN_BODY = ("活动背景：为深入学习贯彻党的二十大精神，传承校史文化，结合我校校史馆特色开展本次活动，"
+             "组织后勤党员走进校史馆，了解学校发展历程，激发爱校荣校情怀。\n活动组织：成都大学后勤处党总支\n"
+             "活动时间：2024年7月5日下午2:30\n活动地点：成都大学校史馆\n活动流程：集合、参观、座谈交流、合影留念\n"
+             "活动联系人及电话：唐勇 028-84616643")
 CASES = [  # id, message, expected kinds, a rule that must be in the evidence
     ("subject-plan", mail("【活动方案】四川大学后勤保障部博物馆接力行",
                           attachments=[("附件1.docx", DOCX)]), ("plan",), "kind.keyword"),
@@ -89,6 +93,9 @@ CASES = [  # id, message, expected kinds, a rule that must be in the evidence
     ("promise-delivers-nothing", mail("成都大学后勤处视频报送说明",
                                       "我处视频还在剪辑中，预计9月底前报送微信推文链接。"),
      (), "kind.none"),
+    ("plan-body-promising-news", mail("成都大学后勤处接力行活动方案", "贺老师好！现将我处活动方案报送如下：\n"
+                                      + PLAN_BODY + "\n活动结束后，我们将及时报送新闻稿和照片。"),
+     ("plan",), "kind.keyword"),
     ("home-page-link-is-no-content", mail("四川大学活动方案", "四川大学后勤\nhttps://hq.scu.edu.cn/"),
      (), "kind.none"),
     ("long-body-news", mail("西华大学后勤参观校史馆新闻", "7月9日下午，西华大学后勤党委组织党员、"

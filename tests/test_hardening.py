@@ -139,3 +139,17 @@ def test_pdf_decompression_bomb_is_never_inflated(tmp_path, inflated_mb):
     assert chars > 10_000  # the same extraction reads 1 MB of the same operators
     chars, seconds, peak = _extract(bomb)
     assert chars == 0 and seconds < 5 and peak < base_peak + 40, (seconds, peak, base_peak)
+
+
+@pytest.mark.parametrize("name", ["王烜", "李誠", "園丁"])
+def test_a_raw_gbk_name_ending_a_character_in_at_or_backslash_is_kept(name):
+    """烜 is GBK 9F 40, 誠 D5 5C: their second byte is "@" or "\\" in ASCII."""
+    for raw in (b'"' + name.encode("gbk") + b'" <hq@sicnu.edu.cn>',
+                name.encode("gbk") + b" <hq@sicnu.edu.cn>"):
+        pairs, _ = decode_addresses(raw)
+        assert pairs == [(name, "hq@sicnu.edu.cn")]
+
+
+def test_a_utf8_address_is_left_alone():
+    raw = "用户@例子.cn, 王 <x@y.cn>".encode()
+    assert decode_addresses(raw)[0] == [("", "用户@例子.cn"), ("王", "x@y.cn")]

@@ -34,6 +34,7 @@ class KindRules:
 
     keywords: Mapping[str, tuple[str, ...]]  # kind -> keywords
     cues: tuple[str, ...]
+    later: tuple[str, ...]  # a cue sentence with one of these promises, it delivers nothing
     news_marks: tuple[str, ...]
     question_words: tuple[str, ...]
     quote_markers: tuple[re.Pattern, ...]
@@ -92,6 +93,7 @@ def load_kind_rules(path: Path) -> KindRules:
                     for i, x in enumerate(get("quote.markers", list)))
     rules = KindRules(
         keywords={k: words(f"keywords.{k}") for k in KINDS}, cues=words("body.cues"),
+        later=words("body.later") if "later" in data.get("body", {}) else (),  # optional
         news_marks=words("body.news_marks"), question_words=words("body.question_words"),
         quote_markers=markers, reply_subject=regex("quote.reply_subject", re.IGNORECASE),
         forward_subject=regex("quote.forward_subject", re.IGNORECASE),
@@ -241,7 +243,7 @@ def _scan(msg: ParsedMessage, rules: KindRules, where: str, seen: _Seen) -> None
         said += [(m[1], f"{where}转发原邮件主题", "forwarded", False) for m in
                  re.finditer(r"^\s*(?:主题|subject)\s*:(.+)$", body, re.MULTILINE | re.IGNORECASE)]
     said += [(s, f"{where}正文“{_clip(s)}”", "body", False) for s in _SENTENCE.findall(body)
-             if not s.endswith("?") and _find(s, rules.cues)]
+             if not s.endswith("?") and _find(s, rules.cues) and not _find(s, rules.later)]
     mine, done = [], set()  # this message's words; (kind, place) already said
     for text, source, place, fallback in said:
         for k in KINDS:
