@@ -312,7 +312,8 @@ def _parsed_addresses(latin: str, hint: str | None) -> tuple[list[tuple[str, str
             continue
         local, at, domain = addr.rpartition("@")
         if local and at and domain and not re.search(r"\s", re.sub(r'"[^"]*"', "", addr)):
-            text, why = decode_header_bytes(disp.translate(_SHOW).encode("latin-1", "replace"), hint)
+            disp = disp.translate(_SHOW).encode("latin-1", "replace")
+            text, why = decode_header_bytes(disp, hint)
             notes += why
             out.append((clean_text(text), addr))
     return out, notes

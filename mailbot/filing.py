@@ -23,7 +23,7 @@ _EXT = re.compile(r"\.([A-Za-z0-9]{1,10})$")
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 _BLOB = re.compile(r"^(raw|files)/[0-9a-f]{2}/[0-9a-f]{64}(\.[a-z0-9]{1,10})?$")
 FRESH_SECONDS = 3600  # a blob put (or re-put) this recently is never removed
-SETTLE_FROM = 256 * 1024  # a blob this big is always flushed to disk and dropped from the page cache
+SETTLE_FROM = 256 * 1024  # a blob this big is always fsynced and dropped from the page cache
 
 
 def sha256(data: bytes) -> str:

@@ -364,8 +364,9 @@ def identify_school(msg: ParsedMessage, directory: Directory,
     forward (message/rfc822 part, or an inline block, see :func:`split_forward`)
     is identified recursively; its school wins when the outer sender is a
     district lead school or names no school — but the quote in a "回复：" reply
-    (the notice, a leader's request) never names the sender's school.  Evidence: the winner's strongest item per rule; conflicts: the
-    strongest item per rule and other school.  Nothing found:
+    (the notice, a leader's request) never names the sender's school.  Evidence:
+    the winner's strongest item per rule; conflicts: the strongest item per rule
+    and other school.  Nothing found:
     ``SchoolMatch(None, None, (), ())``.
     """
     cands, district = _identify(msg, directory, known_senders, 0)
