@@ -164,6 +164,19 @@ def test_the_whole_notice_is_not_a_plan():
     assert len(check_plan([notice], 2024).found) < 3
 
 
+OUTLINE = ("一、活动背景\n弘扬传统文化，走进校史馆。\n二、活动组织\n后勤处党总支\n三、活动时间\n"
+           "2024年7月5日下午2:30\n四、活动地点\n成都大学校史馆\n五、活动流程\n集合、参观、座谈\n"
+           "六、活动联系人及电话\n唐勇 028-84616643")
+
+
+def test_an_outline_plan_gives_its_values():
+    """A plan written as headings, each value on the line below (no colons)."""
+    result = check_plan([OUTLINE], 2024)
+    assert result.missing == ()
+    assert (result.visit_date, result.visit_time, result.place, result.phone) == (
+        "2024-07-05", "14:30", "成都大学校史馆", "028-84616643")
+
+
 @pytest.mark.parametrize("text, found", [
     ("一、活动背景：弘扬传统文化", ("活动背景",)),                         # "一、label："
     ("1.活动背景：弘扬传统文化", ("活动背景",)),                           # "1.label"
@@ -185,6 +198,8 @@ def test_the_whole_notice_is_not_a_plan():
     ("一、活动背景：甲二、活动组织：乙三、活动时间：7月5日", FIELDS[:3]),  # run-on line
     ("活动时间\t活动地点\n2024年7月5日\t校史馆", ("活动时间", "活动地点")),  # header row
     ("六、活动联系人及电话：\n\n注：\n1.请做好应急预案。", ()),            # note is no content
+    ("三、活动时间\n2024年7月5日", ()),                                     # a lone heading
+    (OUTLINE, FIELDS),                                                       # an outline
 ])
 def test_field_labels(text, found):
     assert check_plan([text], 2024).found == found

@@ -164,6 +164,10 @@ def _fields(text: str, rules: PlanRules) -> dict[str, str]:
     folded = orig.translate(_FOLD)  # matched; values are cut from orig at the same positions
     for cut in reversed([m.start() for m in rules.split_re.finditer(folded)]):
         orig, folded = (x[:cut] + "\n" + x[cut:] for x in (orig, folded))  # run-on labels
+    # four or more bare "三、活动时间" headings: a plan laid out as an outline, each value on
+    # the lines below (the notice's own few headings do not make one)
+    outline = sum(1 for line in folded.split("\n") if "\t" not in line and
+                  (h := _label(line, line, rules)) and not h[1] and not h[2]) >= 4
     raw: dict[str, list[list[str]]] = {}  # field -> one list of lines per label seen
     current, header = None, None  # field still taking lines; column labels of a header row
     for line, original in zip(folded.split("\n"), orig.split("\n")):
@@ -192,7 +196,7 @@ def _fields(text: str, rules: PlanRules) -> dict[str, str]:
         if hit:
             name, rest, form = hit
             raw.setdefault(name, []).append([rest])
-            current = name if name in rules.multiline or (form and not rest) else None
+            current = name if name in rules.multiline or not rest and (form or outline) else None
         elif current and line.strip():
             if _STOP.match(line):
                 current = None
