@@ -260,12 +260,12 @@ def decode_header_bytes(raw: bytes, hint: str | None = None) -> tuple[str, list[
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
 # U+0085, U+2028 and U+2029 end a line for str.splitlines(): the email package refuses
 # them in a header (a receipt's Subject), so they become blanks like CR and LF.
-_WS = re.compile(r"[ \t\r\n\x85\u2028\u2029]+")
+SPACE_RUN = re.compile(r"[ \t\r\n\x85\u2028\u2029]+")
 
 
 def clean_text(text: str) -> str:
     """Header text without control characters, runs of blanks collapsed, stripped."""
-    return _WS.sub(" ", _CONTROL.sub("", text)).strip()
+    return SPACE_RUN.sub(" ", _CONTROL.sub("", text)).strip()
 
 
 def decode_addresses(raw: bytes | None, hint: str | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-_WS = re.compile(r"[ \t\r\n\x85\u2028\u2029]+")
+from .charsets import SPACE_RUN
 
 
 class _HTMLText(HTMLParser):
@@ -51,7 +51,7 @@ class _HTMLText(HTMLParser):
 
     def handle_data(self, data):
         if not self.skip:
-            self.out.append(data if self.pre else _WS.sub(" ", data))
+            self.out.append(data if self.pre else SPACE_RUN.sub(" ", data))
 
     def text(self) -> str:
         lines = [line.strip(" ") for line in "".join(self.out).replace("\xa0", " ").split("\n")]
