@@ -180,8 +180,10 @@ def intake(work: Path, folder: str, extra: str = "", where: Path | None = None) 
     """``mailbot poll --once`` over *folder* on a fresh data dir and SQLite database
     (or on the one in *where*)."""
     where = where or Path(tempfile.mkdtemp(dir=work, prefix=f"intake-{folder}-"))
-    cfg = write_config(where, BENCH_USER, [folder], extra=extra)
-    wall, rss, out = timed([MAILBOT, "--config", cfg, "poll", "--once"], mailbot_env())
+    cfg = write_config(where, BENCH_USER, [folder], receipts=True, extra=extra)
+    # receipts on (limits at 1000, so every one is written), queued but not sent: the issue's
+    # "queue receipts"; sending them is the SMTP server's pace, measured by the receipt delay
+    wall, rss, out = timed([MAILBOT, "--config", cfg, "poll", "--once", "--no-send"], mailbot_env())
     m = re.search(r"收取 (\d+) 封，新登记 (\d+) 封", out)
     return {"wall": wall, "rss": rss, "fetched": int(m[1]), "recorded": int(m[2]),
             "summary": out.strip().splitlines()[-1], "cfg": cfg,

@@ -69,10 +69,13 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, log_format: 
 @cli.command()
 @click.option("--once", is_flag=True, required=True, help="Poll once and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.option("--no-send", is_flag=True,
+              help="Queue receipts but do not send them (see them with `outbox`; "
+                   "`outbox flush` sends them).")
 @click.pass_obj
-def poll(obj: _Obj, once: bool, as_json: bool) -> None:
+def poll(obj: _Obj, once: bool, as_json: bool, no_send: bool) -> None:
     """Fetch new mail from the contact mailbox (IMAP) and record it."""
-    rep = poll_and_record(obj.cfg, obj.engine(), build_desk(obj.cfg))
+    rep = poll_and_record(obj.cfg, obj.engine(), build_desk(obj.cfg), send=not no_send)
     if as_json:
         d = rep.delivery
         click.echo(json.dumps({"fetched": rep.fetched, "recorded": rep.recorded,

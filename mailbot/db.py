@@ -16,7 +16,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, case, create_engine, event, func, or_, select, text
+from sqlalchemy import Engine, bindparam, case, create_engine, event, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -94,8 +94,11 @@ def transaction(engine: Engine, durable: bool = True) -> Iterator[Session]:
     starts with a durable commit anyway).
     """
     with Session(engine, expire_on_commit=False) as session, session.begin():
-        if engine.dialect.name == "sqlite":  # per connection: say it every time
-            session.execute(text(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}"))
+        if engine.dialect.name == "sqlite":  # a per-connection setting: said when it changes
+            conn, want = session.connection(), "FULL" if durable else "NORMAL"
+            if conn.info.get("synchronous") != want:
+                conn.exec_driver_sql(f"PRAGMA synchronous={want}")
+                conn.info["synchronous"] = want
         elif not durable and engine.dialect.name == "postgresql":
             session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         yield session
@@ -134,6 +137,15 @@ def clean(text: str | None) -> str | None:
     return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
+# Built once: a statement's cache key is worked out on its first use only (every mail asks).
+_SAME_MAIL = select(Message).where(
+    or_(Message.sha256 == bindparam("sha"), Message.message_id == bindparam("mid"))
+).order_by(case((Message.sha256 == bindparam("sha"), 0), else_=1), Message.id).limit(21)
+_UID_KEY = ["account", "folder", "uidvalidity", "uid"]
+_RECORD_UID = {"postgresql": pg_insert(ImapUid.__table__).on_conflict_do_nothing(index_elements=_UID_KEY),
+               "sqlite": sqlite_insert(ImapUid.__table__).on_conflict_do_nothing(index_elements=_UID_KEY)}
+
+
 def find_duplicate(session: Session, sha256: str, message_id: str | None,
                    same_content: Callable[[Message], bool]) -> Message | None:
     """The message already recorded as the same mail, if any.
@@ -142,11 +154,7 @@ def find_duplicate(session: Session, sha256: str, message_id: str | None,
     (the caller compares the content once trace fields — Received,
     Return-Path, Delivered-To... — are set aside): one mail delivered twice.
     """
-    match = Message.sha256 == sha256
-    if message_id:
-        match = or_(match, Message.message_id == message_id)
-    rows = list(session.scalars(select(Message).where(match).order_by(  # same bytes first
-        case((Message.sha256 == sha256, 0), else_=1), Message.id).limit(21)))
+    rows = list(session.scalars(_SAME_MAIL, {"sha": sha256, "mid": message_id}))  # bytes first
     return next((m for m in rows if m.sha256 == sha256), None) or next(
         (m for m in rows if message_id and m.message_id == message_id and same_content(m)), None)
 
@@ -164,11 +172,9 @@ def record_uid(session: Session, account: str, folder: str, uidvalidity: int, ui
     a UID another process recorded first is left as it is."""
     values = {"account": account, "folder": folder, "uidvalidity": uidvalidity, "uid": uid,
               "message_pk": message.id, "action_done": False}
-    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(
-        session.get_bind().dialect.name)
+    insert = _RECORD_UID.get(session.get_bind().dialect.name)
     if insert is not None:  # one statement
-        session.execute(insert(ImapUid).values(**values).on_conflict_do_nothing(
-            index_elements=["account", "folder", "uidvalidity", "uid"]))
+        session.execute(insert, values)
     elif session.scalar(select(ImapUid.id).where(
             ImapUid.account == account, ImapUid.folder == folder,
             ImapUid.uidvalidity == uidvalidity, ImapUid.uid == uid)) is None:

@@ -145,6 +145,8 @@ class OutboxMail(Base):
     """
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_recipient_kind_created", "recipient", "kind",
+                            "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))

@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import db
+from .compose import header_text, wire
 from .config import Config, resolve_file, secret
 from .errors import MailbotError, MailServerError
 from .models import OutboxMail
@@ -44,14 +45,13 @@ def backoff(attempts: int) -> timedelta:
 
 def enqueue(session: Session, kind: str, mail: EmailMessage, message_pk: int | None = None,
             now: datetime | None = None) -> OutboxMail:
-    """Add *mail* to the outbox inside the caller's transaction."""
+    """Add *mail* to the outbox inside the caller's transaction (written at its next flush)."""
     now = now or datetime.now(UTC)
-    row = OutboxMail(kind=kind, message_pk=message_pk, recipient=str(mail["To"]),
-                     subject=str(mail["Subject"]), message_id=str(mail["Message-ID"]),
-                     raw=mail.as_bytes(policy=policy.SMTP), status="pending", attempts=0,
+    row = OutboxMail(kind=kind, message_pk=message_pk, recipient=header_text(mail, "To"),
+                     subject=header_text(mail, "Subject"), message_id=str(mail["Message-ID"]),
+                     raw=wire(mail), status="pending", attempts=0,
                      next_attempt_at=now, last_error="", created_at=now)
     session.add(row)
-    session.flush()
     return row
 
 

@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import outbox
 from .classify.auto import is_daemon_address
@@ -140,15 +141,17 @@ def queue(session: Session, cfg: Config, message: Message, own: frozenset[str],
     now = now or datetime.now(UTC)
     if may_receive(message.status, message.sender, own):
         return None
-    if session.get(BouncingAddress, message.sender):
-        return None
+    with session.no_autoflush:  # reads only: the writes below go out together
+        if session.get(BouncingAddress, message.sender):
+            return None
+        sent = _sent_times(session, message.sender, now)
     receipt = Receipt(message_pk=message.id, number="", created_at=now)
+    set_committed_value(message, "receipt", receipt)  # known to have none before: no query
     session.add(receipt)
-    session.flush()
+    session.flush()  # its id makes the number
     receipt.number = receipt_number(cfg.receipts.prefix, cfg.campaign.year or now.year,
                                     receipt.id)
-    if over_limit(_sent_times(session, message.sender, now), now, cfg.receipts.per_hour,
-                  cfg.receipts.per_day):
+    if over_limit(sent, now, cfg.receipts.per_hour, cfg.receipts.per_day):
         return receipt
     r = submission(message, ZoneInfo(cfg.campaign.timezone))
     receipt.outbox = outbox.enqueue(session, "receipt", build_receipt(cfg, r, receipt.number, now),
@@ -156,10 +159,14 @@ def queue(session: Session, cfg: Config, message: Message, own: frozenset[str],
     return receipt
 
 
+_SENT = select(OutboxMail.created_at).where(  # built once (every receipt asks)
+    OutboxMail.kind == "receipt", OutboxMail.recipient == bindparam("address"),
+    OutboxMail.created_at > bindparam("since"))
+
+
 def _sent_times(session: Session, address: str, now: datetime) -> list[datetime]:
-    return [_aware(t) for t in session.scalars(select(OutboxMail.created_at).where(
-        OutboxMail.kind == "receipt", OutboxMail.recipient == address,
-        OutboxMail.created_at > now - timedelta(days=1)))]
+    return [_aware(t) for t in session.scalars(
+        _SENT, {"address": address, "since": now - timedelta(days=1)})]
 
 
 def release_held(session: Session, cfg: Config, now: datetime | None = None) -> int:

@@ -139,3 +139,38 @@ def test_the_idle_polls_queries_read_only_their_rows(tmp_path):
                 "EXPLAIN QUERY PLAN " + sql, params))
             assert "SEARCH" in plan and "TEMP B-TREE" not in plan, plan
             assert "ix_imap_uids_pending" in plan or "COVERING INDEX" in plan, plan
+
+
+def test_a_receipts_limit_check_seeks_by_index(tmp_path):
+    """Each receipt asks what its address got in the last day: an index seek, not a walk
+    over the whole outbox (raw bodies included), which made an intake slower with every
+    receipt already queued."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import event
+
+    from mailbot.receipts import _sent_times
+
+    engine = db.connect(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    seen: list[tuple[str, tuple]] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, params, _ctx, _many: seen.append((sql, params)))
+    with db.transaction(engine) as s:
+        _sent_times(s, "houqin@scu.edu.cn", datetime.now(UTC))
+    (sql, params), = [(sql, p) for sql, p in seen if "outbox" in sql]
+    with engine.connect() as conn:
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + sql, params))
+    assert "SEARCH" in plan and "COVERING INDEX ix_outbox_recipient_kind_created" in plan, plan
+
+
+def test_each_transaction_runs_with_its_own_durability(tmp_path):
+    """synchronous is a per-connection setting, said only when it changes: a durable
+    transaction after a quick one (on the same pooled connection) is durable again."""
+    engine = db.connect(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    full, normal = 2, 1  # PRAGMA synchronous values
+    got = []
+    for durable in (False, False, True, True, False, True):
+        with db.transaction(engine, durable=durable) as s:
+            got.append(s.connection().exec_driver_sql("PRAGMA synchronous").scalar())
+    assert got == [normal, normal, full, full, normal, full]

@@ -113,6 +113,25 @@ def test_unknown_school_is_asked_to_reply(desk):
     assert "学校：XXX" in receipt.get_body(("plain",)).get_content()
 
 
+def test_no_send_queues_the_receipt_for_review_and_flush_sends_it(desk):
+    stack, cfg = desk
+    mid = submit(stack, SCHOOL, "四川大学后勤活动方案", "活动方案见正文。\n四川大学后勤保障部")
+    wait_contact(stack, 1)
+    out = run_cli("poll", "--once", "--no-send", config=cfg).stdout
+    assert "新登记 1 封" in out and "发出" not in out
+    (row,) = rows(cfg)
+    number = row["receipt"]["number"]
+    assert number and row["receipt"]["sent_at"] is None
+    listing = run_cli("outbox", config=cfg).stdout
+    assert "pending" in listing and f"[回执 {number}] 四川大学后勤活动方案" in listing
+    assert inbox(stack, SCHOOL, 1, timeout=2) == []
+    assert "发出 1 封" in run_cli("outbox", "flush", config=cfg).stdout
+    (receipt,) = inbox(stack, SCHOOL, 1)
+    assert receipt["Subject"] == f"[回执 {number}] 四川大学后勤活动方案"
+    assert receipt["In-Reply-To"] == f"<{mid}>"
+    assert rows(cfg)[0]["receipt"]["sent_at"]
+
+
 def test_smtp_down_keeps_receipt_queued_then_sends_once(desk):
     stack, cfg = desk
     pfdir = Path(stack["MAILBOT_CONFIG"]).parent / "postfix"
