@@ -17,6 +17,7 @@ modern policy would.
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime
 from email._policybase import Compat32
 from email.contentmanager import raw_data_manager
@@ -49,6 +50,12 @@ class _Outgoing(Compat32):
                                  "characters")
             value = header(name, value)
         return name, value
+
+    def _fold(self, name, value, sanitize):
+        if isinstance(value, str) and value.isascii() and \
+                len(name) + len(value) + 2 <= self.max_line_length:  # nothing to fold
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
 
 
 OUTGOING = _Outgoing()
@@ -85,7 +92,12 @@ def header_text(mail: EmailMessage, name: str) -> str:
 
 
 def wire(mail: EmailMessage) -> bytes:
-    """*mail* as sent over SMTP (CRLF line ends)."""
+    """*mail* as sent over SMTP (CRLF line ends).  Each multipart without a boundary gets
+    a random one starting "=_", which base64 and quoted-printable never write (the
+    stdlib's own choice compiles a pattern to search the whole body for it)."""
+    for part in mail.walk():
+        if part.is_multipart() and part.get_boundary() is None:
+            part.set_boundary(f"=_{secrets.token_hex(12)}")
     return mail.as_bytes(policy=mail.policy.clone(linesep="\r\n"))
 
 

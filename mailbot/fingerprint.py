@@ -38,13 +38,16 @@ def _without_trace(raw: bytes) -> bytes:
 
 
 _ANGLE_ID = re.compile(rb"<([^<>\s]+)>")
+_HEADER_END = re.compile(rb"\n\r?\n")  # where _fields' partition will cut, CRLF or not
 
 
 def peek_message_id(raw: bytes) -> str | None:
     """The Message-ID from the header block, read without a full parse: only the first
     ``<...>`` token of the field (comments, encoded words and trailing text around it are
     not part of the id); a field without one gives its first word."""
-    fields, _ = _fields(raw[:262144])
+    head = raw[:262144]
+    end = _HEADER_END.search(head)
+    fields, _ = _fields(head[:end.end()] if end else head)  # the header block only
     for f in fields:
         name, _, value = f.partition(b":")
         if name.strip().lower() == b"message-id":

@@ -173,7 +173,7 @@ class Receipt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
     number: Mapped[str] = mapped_column(Text, unique=True)
-    outbox_pk: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    outbox_pk: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     outbox: Mapped[OutboxMail | None] = relationship()

@@ -36,6 +36,8 @@ def test_wire_form_reads_back_as_written(cfg):
     lines = raw.split(b"\r\n")
     head = lines[:lines.index(b"")]
     assert head and all(len(line) <= 78 and line.isascii() for line in head)
+    boundary = email.message_from_bytes(raw).get_boundary()
+    assert boundary.startswith("=_") and raw.count(f"--{boundary}".encode()) == 3
     back = email.message_from_bytes(raw, policy=policy.default)
     assert back["Subject"] == SUBJECT
     assert back["From"].addresses[0].display_name == "四川省高校后勤协会思政会秘书处"

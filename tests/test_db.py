@@ -141,27 +141,35 @@ def test_the_idle_polls_queries_read_only_their_rows(tmp_path):
             assert "ix_imap_uids_pending" in plan or "COVERING INDEX" in plan, plan
 
 
-def test_a_receipts_limit_check_seeks_by_index(tmp_path):
-    """Each receipt asks what its address got in the last day: an index seek, not a walk
-    over the whole outbox (raw bodies included), which made an intake slower with every
+def test_receipt_queries_seek_by_index(tmp_path):
+    """Each receipt asks what its address got in the last day, and each sending round
+    which receipts are held: index seeks, not walks over the whole outbox (raw bodies
+    included) or receipts table, which made intake and sending slower with every
     receipt already queued."""
     from datetime import UTC, datetime
 
+    from conftest import write_config
     from sqlalchemy import event
 
-    from mailbot.receipts import _sent_times
+    from mailbot import config
+    from mailbot.receipts import _sent_times, release_held
 
-    engine = db.connect(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    cfg = config.load(write_config(tmp_path / "c.toml", None, tmp_path / "data",
+                                   f"sqlite:///{tmp_path / 'db.sqlite3'}", receipts=True))
+    engine = db.connect(cfg.storage.database_url)
     seen: list[tuple[str, tuple]] = []
     event.listen(engine, "before_cursor_execute",
                  lambda _c, _cur, sql, params, _ctx, _many: seen.append((sql, params)))
     with db.transaction(engine) as s:
         _sent_times(s, "houqin@scu.edu.cn", datetime.now(UTC))
-    (sql, params), = [(sql, p) for sql, p in seen if "outbox" in sql]
+        release_held(s, cfg)
+    queries = [(sql, p) for sql, p in seen if "FROM outbox" in sql or "FROM receipts" in sql]
+    assert len(queries) == 2
     with engine.connect() as conn:
-        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + sql, params))
-    assert "SEARCH" in plan and "COVERING INDEX ix_outbox_recipient_kind_created" in plan, plan
+        plans = [" ".join(str(row[-1]) for row in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + sql, params)) for sql, params in queries]
+    assert "SEARCH" in plans[0] and "COVERING INDEX ix_outbox_recipient_kind_created" in plans[0]
+    assert "SEARCH" in plans[1] and "ix_receipts_outbox_pk" in plans[1], plans[1]
 
 
 def test_each_transaction_runs_with_its_own_durability(tmp_path):
