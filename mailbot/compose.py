@@ -33,7 +33,8 @@ from .config import Config
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 _MSGID = re.compile(r"[!-;=?-~]+@[!-;=?-~]+")
-_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")  # one RFC 2047 encoded word
+_ONE = r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?="  # an RFC 2047 encoded word
+_WORDS = re.compile(rf"{_ONE}(?:\s+{_ONE})*")  # adjacent ones: the blanks between them go
 _ADDRESS_HEADERS = frozenset({"from", "to", "cc", "bcc", "reply-to", "sender"})
 
 
@@ -45,9 +46,9 @@ class _Outgoing(Compat32):
 
     def header_store_parse(self, name, value):
         if isinstance(value, str):
-            if "\r" in value or "\n" in value:
+            if len(value.splitlines()) > 1:  # any line break (\v, \f, \x1c, U+2028...), as
                 raise ValueError("Header values may not contain linefeed or carriage return "
-                                 "characters")
+                                 "characters")  # email.policy.default refuses them
             value = header(name, value)
         return name, value
 
@@ -75,7 +76,8 @@ def header(name: str, value: str) -> str | Header:
         if address.isascii():
             out.append(formataddr((display, address), charset="utf-8"))
         elif address:
-            named = f"{Header(display, 'utf-8').encode()} <{address}>" if display else address
+            words = Header(display, "utf-8").encode(linesep=" ")  # encoded words, one line
+            named = f"{words} <{address}>" if display else address
             out.append(named.encode("utf-8").decode("ascii", "surrogateescape"))  # raw bytes
     return ", ".join(out)
 
@@ -87,8 +89,17 @@ def header_text(mail: EmailMessage, name: str) -> str:
         return ""
     if isinstance(value, str):
         value = value.encode("ascii", "surrogateescape").decode("utf-8", "replace")
-        return _WORD.sub(lambda m: str(make_header(decode_header(m.group(0)))), value)
+        return _WORDS.sub(_decoded, value)
     return str(value)
+
+
+def _decoded(words: re.Match) -> str:
+    """RFC 2047 words as text; left as written when they do not decode (=?x-foo?...,
+    or a lowercased base64 address such as =?utf-8?b?5lq6?=@cdu.edu.cn)."""
+    try:
+        return str(make_header(decode_header(words.group(0))))
+    except (ValueError, LookupError):  # UnicodeDecodeError, binascii.Error, unknown charset
+        return words.group(0)
 
 
 def wire(mail: EmailMessage) -> bytes:

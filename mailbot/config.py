@@ -274,8 +274,8 @@ def _secretariat(c: Checker, t: dict) -> Secretariat:
     c.unknown(t, "secretariat", _fields(Secretariat))
     contacts = tuple(Contact(name=str(x.get("name", "")), phone=str(x.get("phone", "")))
                      for x in t.get("contacts", []) if isinstance(x, dict))
-    return Secretariat(name=c.get(t, "secretariat", "name", str, ""),
-                       email=c.get(t, "secretariat", "email", str, ""), contacts=contacts)
+    return Secretariat(name=c.get(t, "secretariat", "name", str, ""), contacts=contacts,
+                       email=c.address("secretariat.email", c.get(t, "secretariat", "email", str, "")))
 
 
 def _districts(c: Checker, items: Any) -> tuple[District, ...]:
@@ -288,6 +288,7 @@ def _districts(c: Checker, items: Any) -> tuple[District, ...]:
         c.unknown(d, prefix, _fields(District))
         out.append(District(**{k: c.get(d, prefix, k, str, "", required=(k == "name"))
                                for k in _fields(District)}))
+        c.address(f"{prefix}.email", out[-1].email)
     names = [d.name for d in out]
     for n in {n for n in names if names.count(n) > 1}:
         c.fail("districts", f"片区名重复：{n} (duplicate district)")
@@ -318,14 +319,12 @@ def _digest(c: Checker, t: dict) -> DigestSettings:
                        day_of_week=c.get(t, "digest", "day_of_week", str, "mon", choices=DAYS),
                        time=c.get(t, "digest", "time", str, "09:00"),
                        reminder_days_before=c.get(t, "digest", "reminder_days_before", int, 7),
-                       cc=tuple(str(x) for x in cc),
+                       cc=tuple(c.address("digest.cc", str(x)) for x in cc),
                        attach_limit_mb=c.get(t, "digest", "attach_limit_mb", int, 20),
                        template_dir=c.get(t, "digest", "template_dir", str, ""))
     hour, _, minute = d.time.partition(":")
     if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
         c.fail("digest.time", f"时间 {d.time!r} 无效，应为 HH:MM (bad time)")
-    if any("@" not in x for x in d.cc):
-        c.fail("digest.cc", "应为邮箱地址列表 (expected e-mail addresses)")
     return d
 
 

@@ -68,6 +68,9 @@ def send(cfg: Smtp, password: str, message: EmailMessage, ca_file: str = "",
         text = e.smtp_error.decode("utf-8", "replace") if isinstance(e.smtp_error, bytes) \
             else str(e.smtp_error)
         raise SmtpRefused(_explain(e.smtp_code, text), e.smtp_code) from None
+    except smtplib.SMTPNotSupportedError as e:  # a non-ASCII address, no SMTPUTF8: never will
+        raise SmtpRefused(f"收件人地址含非 ASCII 字符，而 SMTP 服务器 {where} 不支持 SMTPUTF8，"
+                          f"无法投递 (address needs SMTPUTF8): {e}", 553) from None
     except smtplib.SMTPRecipientsRefused as e:
         address, (code, text) = next(iter(e.recipients.items()))
         raise SmtpRefused(f"收件人 {address} 被拒收: "

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 SECRET_KEYS = {"password", "passwd", "secret", "token", "authcode"}
+_ADDRESS = re.compile(r"[!-?A-~]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")  # local@domain, ASCII
 
 
 class Checker:
@@ -18,6 +21,14 @@ class Checker:
 
     def fail(self, key: str, message: str) -> None:
         self.problems.append(f"{self.path}: {key}: {message}")
+
+    def address(self, key: str, value: str) -> str:
+        """*value*, which must be an address a mail server takes: ``local@domain`` or
+        ``名字 <local@domain>``, in ASCII (e.g. not "hqc@cdu.edu.cn 张老师")."""
+        if value and not _ADDRESS.fullmatch(parseaddr(value)[1]):
+            self.fail(key, f"邮箱地址 {value!r} 无效，应为 name@example.edu.cn 或 "
+                           "“姓名 <name@example.edu.cn>” (bad e-mail address)")
+        return value
 
     def get(self, table: dict, prefix: str, key: str, kind: type, default: Any = None,
             required: bool = False, choices: tuple = ()) -> Any:

@@ -66,12 +66,16 @@ def test_a_named_recipient_keeps_a_readable_address(cfg):
     assert b"zhang@scu.edu.cn" in raw  # the address itself is never encoded
 
 
-def test_a_line_break_in_a_header_value_is_refused(cfg):
+@pytest.mark.parametrize("brk", ["\r\n", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1e", "\x85",
+                                 "\u2028"])
+def test_a_line_break_in_a_header_value_is_refused(cfg, brk):
+    """Any character str.splitlines() breaks on: the parser that reads the outbox row back
+    to send it would turn it into a real line end (a header or body injected)."""
     mail = _mail(cfg)
     with pytest.raises(ValueError):
-        mail["X-Note"] = "ok\r\nBcc: victim@example.com"
-    with pytest.raises(ValueError):
-        outgoing(cfg, "a@b.cn\nBcc: victim@example.com", "x", "id", datetime.now(UTC))
+        mail["X-Note"] = f"ok{brk}Bcc: victim@example.com"
+    with pytest.raises(ValueError):  # a quoted local part may carry it from a sender's From
+        outgoing(cfg, f'"a{brk}Bcc: victim@evil.cn"@a.cn', "x", "id", datetime.now(UTC))
 
 
 def test_attachments_with_chinese_names(cfg):
@@ -96,3 +100,18 @@ def test_an_internationalised_address_goes_out_as_utf8(cfg):
     assert back.to == ("人@例子.中国",)
     assert header_text(mail, "To") == "张老师 <人@例子.中国>"
     assert header_text(mail, "Subject") == SUBJECT
+
+
+def test_odd_addresses_never_stop_a_receipt(cfg):
+    """A lowercased base64 word as local part (what a parser makes of a Chinese one) reads
+    back as written; a long display name before a UTF-8 address stays on one line."""
+    from mailbot.compose import header_text
+
+    mail = _mail(cfg, to="=?utf-8?b?5lq6?=@cdu.edu.cn")
+    assert header_text(mail, "To") == "=?utf-8?b?5lq6?=@cdu.edu.cn"
+    name = "四川省高校后勤协会思想政治工作委员会秘书处张老师"
+    mail = _mail(cfg, to=f"{name} <人@例子.中国>")
+    assert header_text(mail, "To") == f"{name} <人@例子.中国>"
+    raw = wire(mail)
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    assert parse_message(raw).to == ("人@例子.中国",)

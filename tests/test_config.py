@@ -62,3 +62,22 @@ def test_provider_preset_fills_hosts_and_check_config_says_what_is_missing(tmp_p
     with pytest.raises(ConfigError) as e:
         config.load(p)
     assert any("mailbox.host" in m for m in e.value.problems)
+
+
+def test_addresses_mail_is_sent_to_are_checked(tmp_path):
+    """A leader's address typed with a name or a blank after it would go out as a
+    non-ASCII recipient no server takes: check-config says so, for every such address."""
+    p = tmp_path / "c.toml"
+    p.write_text('[mailbox]\nprovider = "qq"\nusername = "344523819@qq.com"\n'
+                 '[secretariat]\nemail = "秘书处 <mishuchu@scgxhq.cn>"\n'
+                 '[digest]\ncc = ["ok@scu.edu.cn", "hqc@cdu.edu.cn（张老师）"]\n'
+                 '[[districts]]\nname = "成都第一片区"\nemail = "houqin@sicnu.edu.cn 张老师"\n'
+                 '[[districts]]\nname = "川南片区"\nemail = "houqin@suse.edu.cn\u3000"\n'
+                 '[[districts]]\nname = "川北片区"\nemail = "王老师 <hq@cwnu.edu.cn>"\n',
+                 encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        config.load(p)
+    bad = [m for m in e.value.problems if "邮箱地址" in m]
+    assert [m.split(": ")[1] for m in bad] == ["districts[0].email", "districts[1].email",
+                                                "digest.cc"], bad
+    assert "houqin@sicnu.edu.cn 张老师" in bad[0] and "name@example.edu.cn" in bad[0]

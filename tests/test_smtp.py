@@ -48,3 +48,36 @@ def test_site_override_template_wins(tmp_path):
     bundled = render("receipt/combined.txt", "", items=[], name="王老师",
                      secretariat={"name": "秘书处"})
     assert bundled.startswith("王老师，您好")
+
+
+def test_a_utf8_address_on_a_server_without_smtputf8_fails_once_and_for_all():
+    """QQ and 163 do not offer SMTPUTF8: a receipt for 人@例子.中国 can never go out there.
+    That is a permanent failure with the reason (a temporary one would be retried forever
+    and hold up every mail queued behind it).  The server here is a few lines of SMTP that
+    greet and answer EHLO the way such a server does; smtplib gives up before MAIL FROM."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    said: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn, conn.makefile("rwb") as f:
+            f.write(b"220 smtp.example.cn ESMTP\r\n")
+            f.flush()
+            for line in f:
+                said.append(line.split()[0].upper())
+                f.write(b"250-smtp.example.cn\r\n250 8BITMIME\r\n" if said[-1] == b"EHLO"
+                        else b"221 bye\r\n" if said[-1] == b"QUIT" else b"502 no\r\n")
+                f.flush()
+                if said[-1] == b"QUIT":
+                    return
+
+    threading.Thread(target=serve, daemon=True).start()
+    cfg = Smtp(host="127.0.0.1", port=listener.getsockname()[1], security="plain",
+               from_address="contact@scgxhq.test")
+    with listener, pytest.raises(SmtpRefused) as refused:
+        send(cfg, "", _mail("人@例子.中国"))
+    assert is_permanent(refused.value) and "SMTPUTF8" in str(refused.value)
+    assert b"MAIL" not in said
