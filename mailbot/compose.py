@@ -53,8 +53,10 @@ class _Outgoing(Compat32):
         return name, value
 
     def _fold(self, name, value, sanitize):
-        if isinstance(value, str) and value.isascii() and \
-                len(name) + len(value) + 2 <= self.max_line_length:  # nothing to fold
+        """Short ASCII values, and long ones without a blank to fold at (a long Message-ID
+        in In-Reply-To), go out on one line as written."""
+        if isinstance(value, str) and value.isascii() and len(name) + len(value) < 996 and \
+                (len(name) + len(value) + 2 <= self.max_line_length or " " not in value):
             return f"{name}: {value}{self.linesep}"
         return super()._fold(name, value, sanitize)
 

@@ -13,13 +13,11 @@ when the database fails, so a short database outage does not leave a mail
 
 from __future__ import annotations
 
-import email
 import os
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email import policy
 from email.message import EmailMessage
 
 from sqlalchemy import Engine, select
@@ -102,8 +100,7 @@ def _deliver(engine: Engine, cfg: Config, now: datetime | None,
             row.status, row.attempts = "sending", row.attempts + 1
             raw, attempts = row.raw, row.attempts
         try:
-            send(cfg.smtp, secret("MAILBOT_SMTP_PASSWORD"),
-                 email.message_from_bytes(raw, policy=policy.default), ca)
+            send(cfg.smtp, secret("MAILBOT_SMTP_PASSWORD"), raw, ca)
         except MailServerError as e:
             permanent = is_permanent(e)
             _outcome(engine, pk, status="failed" if permanent else "pending",

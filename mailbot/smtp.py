@@ -1,6 +1,8 @@
 """The only module that speaks SMTP (stdlib smtplib).
 
-:func:`send` delivers one ready-made message: implicit TLS (465) or STARTTLS
+:func:`send` delivers one ready-made message (the stored bytes of an outbox row go out
+exactly as stored: re-serialising would refold headers, e.g. turn a long Outlook
+Message-ID in In-Reply-To into encoded words and break threading): implicit TLS (465) or STARTTLS
 (587), AUTH with the password from ``MAILBOT_SMTP_PASSWORD``, a timeout, and
 every failure turned into one clear :class:`MailServerError` sentence.
 :func:`is_permanent` tells a refusal that retrying will not fix.
@@ -8,12 +10,17 @@ every failure turned into one clear :class:`MailServerError` sentence.
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
+from email import policy
 from email.message import EmailMessage
+from email.parser import HeaderParser
 
 from .config import Smtp
 from .errors import MailServerError
+
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 
 
 class SmtpRefused(MailServerError):
@@ -39,9 +46,31 @@ def _explain(code: int, text: str) -> str:
     return f"SMTP 服务器拒绝 ({code}): {text}"
 
 
-def send(cfg: Smtp, password: str, message: EmailMessage, ca_file: str = "",
+def envelope(raw: bytes) -> tuple[str, list[str]]:
+    """The envelope of a ready-made mail: sender (Sender, else From) and To/Cc recipients."""
+    text = _BLANK_LINE.split(raw, 1)[0].decode("utf-8", "replace")  # RFC 6532 addresses too
+    head = HeaderParser(policy=policy.default).parsestr(text, headersonly=True)
+    sender = [a.addr_spec for h in ("sender", "from") for a in getattr(head[h], "addresses", ())]
+    rcpts = [a.addr_spec for h in ("to", "cc") for v in head.get_all(h, ())
+             for a in getattr(v, "addresses", ())]
+    return (sender or [""])[0], list(dict.fromkeys(a for a in rcpts if a))
+
+
+def _send_bytes(client: smtplib.SMTP, raw: bytes) -> dict:
+    sender, rcpts = envelope(raw)
+    options: tuple[str, ...] = ()
+    if not all(a.isascii() for a in (sender, *rcpts)):
+        client.ehlo_or_helo_if_needed()  # what the server offers is known after EHLO
+        if not client.has_extn("smtputf8"):
+            raise smtplib.SMTPNotSupportedError("SMTPUTF8 not offered")
+        options = ("SMTPUTF8", "BODY=8BITMIME")
+    return client.sendmail(sender, rcpts, raw, options)
+
+
+def send(cfg: Smtp, password: str, message: EmailMessage | bytes, ca_file: str = "",
          timeout: float = 60) -> None:
-    """Send *message* to its To/Cc recipients through the configured server."""
+    """Send *message* (a mail, or its bytes: sent as they are) to its To/Cc recipients
+    through the configured server."""
     where = f"{cfg.host}:{cfg.port}"
     if not cfg.host:
         raise MailServerError("未配置 SMTP 服务器 [smtp] host (no SMTP server configured)")
@@ -59,7 +88,8 @@ def send(cfg: Smtp, password: str, message: EmailMessage, ca_file: str = "",
                     raise MailServerError("未设置 SMTP 密码：请设置环境变量 MAILBOT_SMTP_PASSWORD "
                                           "(SMTP password missing)")
                 client.login(cfg.username, password)
-            refused = client.send_message(message)
+            refused = _send_bytes(client, message) if isinstance(message, bytes) \
+                else client.send_message(message)
         if refused:
             address, (code, text) = next(iter(refused.items()))
             raise SmtpRefused(f"收件人 {address} 被拒收: "

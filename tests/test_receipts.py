@@ -29,13 +29,14 @@ email = "houqin@sicnu.edu.cn"
 """
 
 
-def submit(stack, sender: str, subject: str, body: str, extra: dict | None = None) -> str:
+def submit(stack, sender: str, subject: str, body: str, extra: dict | None = None,
+           mid: str = "") -> str:
     """Send a mail as *sender* through Postfix submission; return its Message-ID."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = stack["MAILSTACK_CONTACT"]
     msg["Subject"] = subject
-    mid = f"{uuid.uuid4().hex}@{sender.split('@')[1]}"
+    mid = mid or f"{uuid.uuid4().hex}@{sender.split('@')[1]}"
     msg["Message-ID"] = f"<{mid}>"
     for k, v in (extra or {}).items():
         msg[k] = v
@@ -102,6 +103,28 @@ def test_receipt_arrives_numbered_threaded_and_only_once(desk):
     again = run_cli("poll", "--once", config=cfg).stdout
     assert "发出" not in again
     assert len(inbox(stack, SCHOOL, 2, timeout=2)) == 1
+
+
+def test_a_receipt_threads_under_a_long_outlook_message_id(desk):
+    """Outlook's Message-IDs run past 78 characters.  The receipt's In-Reply-To and
+    References carry it on one line as written: the outbox sends its stored bytes, never
+    a re-serialised copy (which encoded the id as RFC 2047 words, and Outlook then did not
+    thread the receipt)."""
+    stack, cfg = desk
+    long_id = ("TYZPR06MB6567D8F1A2B3C4D5E6F7A8B9C0D1E2F3A4B5C6D7E8F9@"
+               "TYZPR06MB6567.apcprd06.prod.outlook.com")
+    submit(stack, SCHOOL, "四川大学后勤新闻稿", "新闻稿见正文。\n四川大学后勤保障部", mid=long_id)
+    wait_contact(stack, 1)
+    assert "发出 1 封" in run_cli("poll", "--once", config=cfg).stdout
+    (receipt,) = inbox(stack, SCHOOL, 1)
+    assert receipt["In-Reply-To"] == f"<{long_id}>" and receipt["References"] == f"<{long_id}>"
+    ctx = ssl.create_default_context(cafile=stack["MAILSTACK_CA_FILE"])
+    with IMAPClient("localhost", port=int(stack["MAILSTACK_IMAPS_PORT"]), ssl_context=ctx) as c:
+        c.login(SCHOOL, stack["MAILSTACK_PASSWORD"])
+        c.select_folder("INBOX", readonly=True)
+        (raw,) = [v[b"BODY[]"] for v in c.fetch(c.search("ALL"), ["BODY.PEEK[]"]).values()]
+    assert f"\r\nIn-Reply-To: <{long_id}>\r\n".encode() in raw  # the wire form, as written
+    assert f"\r\nReferences: <{long_id}>\r\n".encode() in raw
 
 
 def test_unknown_school_is_asked_to_reply(desk):
