@@ -1,10 +1,10 @@
 """The only module that speaks SMTP (stdlib smtplib).
 
-:func:`send` delivers one ready-made message (the stored bytes of an outbox row go out
-exactly as stored: re-serialising would refold headers, e.g. turn a long Outlook
-Message-ID in In-Reply-To into encoded words and break threading): implicit TLS (465) or STARTTLS
+:func:`send` delivers one ready-made message: implicit TLS (465) or STARTTLS
 (587), AUTH with the password from ``MAILBOT_SMTP_PASSWORD``, a timeout, and
-every failure turned into one clear :class:`MailServerError` sentence.
+every failure turned into one clear :class:`MailServerError` sentence.  The stored
+bytes of an outbox row go out exactly as stored: re-serialising would refold headers
+(a long Outlook Message-ID in In-Reply-To became encoded words, which breaks threading).
 :func:`is_permanent` tells a refusal that retrying will not fix.
 """
 
@@ -56,8 +56,7 @@ def envelope(raw: bytes) -> tuple[str, list[str]]:
     return (sender or [""])[0], list(dict.fromkeys(a for a in rcpts if a))
 
 
-def _send_bytes(client: smtplib.SMTP, raw: bytes) -> dict:
-    sender, rcpts = envelope(raw)
+def _send_bytes(client: smtplib.SMTP, raw: bytes, sender: str, rcpts: list[str]) -> dict:
     options: tuple[str, ...] = ()
     if not all(a.isascii() for a in (sender, *rcpts)):
         client.ehlo_or_helo_if_needed()  # what the server offers is known after EHLO
@@ -74,6 +73,9 @@ def send(cfg: Smtp, password: str, message: EmailMessage | bytes, ca_file: str =
     where = f"{cfg.host}:{cfg.port}"
     if not cfg.host:
         raise MailServerError("未配置 SMTP 服务器 [smtp] host (no SMTP server configured)")
+    env = envelope(message) if isinstance(message, bytes) else None
+    if env and not env[1]:
+        raise SmtpRefused("邮件没有有效的收件人地址，无法发送 (no recipients)", 554)
     context = ssl.create_default_context(cafile=ca_file or None)
     try:
         if cfg.security == "tls":
@@ -88,8 +90,7 @@ def send(cfg: Smtp, password: str, message: EmailMessage | bytes, ca_file: str =
                     raise MailServerError("未设置 SMTP 密码：请设置环境变量 MAILBOT_SMTP_PASSWORD "
                                           "(SMTP password missing)")
                 client.login(cfg.username, password)
-            refused = _send_bytes(client, message) if isinstance(message, bytes) \
-                else client.send_message(message)
+            refused = _send_bytes(client, message, *env) if env else client.send_message(message)
         if refused:
             address, (code, text) = next(iter(refused.items()))
             raise SmtpRefused(f"收件人 {address} 被拒收: "

@@ -86,3 +86,10 @@ def test_a_utf8_address_on_a_server_without_smtputf8_fails_once_and_for_all():
         assert is_permanent(refused.value) and "SMTPUTF8" in str(refused.value)
     listener.close()
     assert said.count(b"EHLO") == 2 and b"MAIL" not in said
+
+
+def test_a_stored_mail_without_a_recipient_fails_for_good_without_connecting():
+    with pytest.raises(SmtpRefused, match="没有有效的收件人") as refused:
+        send(Smtp(host="localhost", port=1, security="plain"), "",
+             b"From: contact@scgxhq.test\r\nTo: \r\nSubject: x\r\n\r\nbody\r\n")
+    assert is_permanent(refused.value)
