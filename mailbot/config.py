@@ -274,8 +274,9 @@ def _secretariat(c: Checker, t: dict) -> Secretariat:
     c.unknown(t, "secretariat", _fields(Secretariat))
     contacts = tuple(Contact(name=str(x.get("name", "")), phone=str(x.get("phone", "")))
                      for x in t.get("contacts", []) if isinstance(x, dict))
+    email = c.get(t, "secretariat", "email", str, "")
     return Secretariat(name=c.get(t, "secretariat", "name", str, ""), contacts=contacts,
-                       email=c.address("secretariat.email", c.get(t, "secretariat", "email", str, "")))
+                       email=c.address("secretariat.email", email))
 
 
 def _districts(c: Checker, items: Any) -> tuple[District, ...]:

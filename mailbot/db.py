@@ -142,8 +142,8 @@ _SAME_MAIL = select(Message).where(
     or_(Message.sha256 == bindparam("sha"), Message.message_id == bindparam("mid"))
 ).order_by(case((Message.sha256 == bindparam("sha"), 0), else_=1), Message.id).limit(21)
 _UID_KEY = ["account", "folder", "uidvalidity", "uid"]
-_RECORD_UID = {"postgresql": pg_insert(ImapUid.__table__).on_conflict_do_nothing(index_elements=_UID_KEY),
-               "sqlite": sqlite_insert(ImapUid.__table__).on_conflict_do_nothing(index_elements=_UID_KEY)}
+_RECORD_UID = {dialect: insert(ImapUid.__table__).on_conflict_do_nothing(index_elements=_UID_KEY)
+               for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
 
 
 def find_duplicate(session: Session, sha256: str, message_id: str | None,

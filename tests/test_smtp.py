@@ -35,6 +35,12 @@ def test_send_and_refusals_on_the_local_postfix(mailstack):
     with pytest.raises(SmtpRefused) as refused:
         send(cfg, mailstack["MAILSTACK_PASSWORD"], _mail("someone@example.com"), ca)
     assert refused.value.code >= 500 and is_permanent(refused.value)
+    # an outbox row for a UTF-8 address: Postfix offers SMTPUTF8, so it reaches RCPT and is
+    # refused as any address it does not serve is (for good), not for want of SMTPUTF8
+    with pytest.raises(SmtpRefused) as refused:
+        send(cfg, mailstack["MAILSTACK_PASSWORD"], _mail("人@例子.中国").as_bytes(), ca)
+    assert is_permanent(refused.value) and "Recipient address rejected" in str(refused.value)
+    assert "人@例子.中国" in str(refused.value) and "SMTPUTF8" not in str(refused.value)
     with pytest.raises(MailServerError, match="无法通过 SMTP 服务器 localhost:1"):
         send(Smtp(host="localhost", port=1, security="starttls"), "", _mail("a@b.c"), ca)
 
