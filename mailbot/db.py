@@ -170,6 +170,8 @@ def record_uid(session: Session, account: str, folder: str, uidvalidity: int, ui
                message: Message) -> None:
     """Remember that this UID holds *message* (its processed action still to do);
     a UID another process recorded first is left as it is."""
+    if message.id is None:  # recorded in this transaction, not yet written
+        session.flush()
     values = {"account": account, "folder": folder, "uidvalidity": uidvalidity, "uid": uid,
               "message_pk": message.id, "action_done": False}
     insert = _RECORD_UID.get(session.get_bind().dialect.name)
@@ -212,17 +214,24 @@ def submissions(session: Session) -> list[Message]:
         .order_by(Message.id)))
 
 
+_KNOWN = select(KnownSender.school).where(KnownSender.address == bindparam("a"))  # built once
+
+
 class KnownSenders(Mapping[str, str]):
-    """Confirmed sender address -> school, read from the database on demand."""
+    """Confirmed sender address -> school, read from the database on demand.
+
+    A lookup reads on the session's connection (no autoflush, no ORM object: the
+    intake asks several times a mail): it sees what the transaction has written, so
+    :func:`remember_sender`'s callers flush before asking again."""
 
     def __init__(self, session: Session):
         self.session = session
 
     def __getitem__(self, address: str) -> str:
-        row = self.session.get(KnownSender, address.lower())
-        if row is None:
+        school = self.session.connection().scalar(_KNOWN, {"a": address.lower()})
+        if school is None:
             raise KeyError(address)
-        return row.school
+        return school
 
     def __iter__(self):
         return iter(self.session.scalars(select(KnownSender.address)).all())

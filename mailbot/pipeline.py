@@ -256,8 +256,7 @@ def record(ctx: Context, it: Intake) -> bool:
         raw_path=it.raw_stored.path, notes=list(p.defects) if p else [])
     apply_verdict(msg, it.verdict, it.status, it.reason)
     msg.attachments.extend(attachment_rows(it.files))
-    ctx.session.add(msg)
-    ctx.session.flush()
+    ctx.session.add(msg)  # written with the receipt, or before the UID: one flush a mail
     it.message, it.created = msg, True
     return False
 

@@ -135,6 +135,14 @@ def _prepare_file(staged: Staged, received_at: datetime | None) -> Prepared:
     return prepare(_desk, raw, received_at, _known)
 
 
+def _context():
+    """Workers fork from a server process that imported mailbot once (``forkserver``):
+    no copy of the poll's threads or sockets, and no import per worker."""
+    ctx = get_context("forkserver")
+    ctx.set_forkserver_preload(["mailbot.pipeline", "mailbot.prepare"])
+    return ctx
+
+
 def worker_count(configured: int | None) -> int:
     """Worker processes to use: as configured, else one per CPU (at most 4)."""
     return configured if configured is not None else min(os.cpu_count() or 1, 4)
@@ -150,7 +158,7 @@ class Workers:
     def __init__(self, cfg, count: int, known: Mapping[str, str]):
         self.depth, self.prepared = 2 * count + 2, 0
         self.pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
-            count, mp_context=get_context("spawn"), initializer=_start, initargs=(cfg, dict(known)))
+            count, mp_context=_context(), initializer=_start, initargs=(cfg, dict(known)))
 
     def order(self, entries: Iterator, job: Callable[[object], tuple | None],
               discard: Callable[[object], None]) -> Iterator[tuple[object, Prepared | None]]:

@@ -142,11 +142,14 @@ def queue(session: Session, cfg: Config, message: Message, own: frozenset[str],
     if may_receive(message.status, message.sender, own):
         return None
     with session.no_autoflush:  # reads only: the writes below go out together
-        if session.get(BouncingAddress, message.sender):
+        if session.connection().scalar(_BOUNCING, {"a": message.sender}):
             return None
         sent = _sent_times(session, message.sender, now)
     receipt = Receipt(message_pk=message.id, number="", created_at=now)
-    set_committed_value(message, "receipt", receipt)  # known to have none before: no query
+    if message.id is None:  # not yet written: one flush writes both
+        receipt.message = message
+    else:
+        set_committed_value(message, "receipt", receipt)  # known to have none before: no query
     session.add(receipt)
     session.flush()  # its id makes the number
     receipt.number = receipt_number(cfg.receipts.prefix, cfg.campaign.year or now.year,
@@ -242,6 +245,8 @@ def queue_too_large(session: Session, cfg: Config, message: Message, own: frozen
     """Tell a person their mail was too large to take (never a robot, once per mail)."""
     if may_receive("accepted", message.sender, own):
         return None
+    if message.id is None:  # recorded in this transaction, not yet written: its id names the notice
+        session.flush()
     now = now or datetime.now(UTC)
     r = echoed(submission(message, ZoneInfo(cfg.campaign.timezone)))
     context = {"r": r, "limit": cfg.mailbox.max_message_mb, "size_mb": message.size / 2**20,
@@ -285,9 +290,15 @@ def note_bounce(session: Session, raw: bytes, now: datetime | None = None) -> li
     return marked
 
 
+# built once; run on the session's connection: no autoflush, no ORM loading (an address is
+# marked bouncing only by a bounce's own transaction, never before a lookup in the same one)
+_BOUNCING = select(BouncingAddress.address).where(BouncingAddress.address == bindparam("a"))
+
+
 def clear_bounce(session: Session, address: str | None) -> None:
     """Mail from *address* arrived again: receipts to it resume."""
-    if address and (row := session.get(BouncingAddress, address)):
+    if address and session.connection().scalar(_BOUNCING, {"a": address}) and \
+            (row := session.get(BouncingAddress, address)):
         session.delete(row)
         session.flush()
 

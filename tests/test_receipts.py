@@ -321,3 +321,4 @@ def test_too_large_mail_is_quarantined_unread_and_the_sender_told(mailstack, tmp
     assert notice["Subject"].startswith("[邮件过大，未能接收]")
     assert "超大附件" in notice.get_body(("plain",)).get_content()
     assert notice["Auto-Submitted"] == "auto-replied"
+    assert f"too-large-{row['id']}-" in notice["Message-ID"]  # the notice names its mail
