@@ -5,6 +5,8 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 import pytest
+from conftest import reset_mailbox
+from test_receipts import inbox
 
 from mailbot.config import Smtp
 from mailbot.errors import MailServerError
@@ -56,42 +58,24 @@ def test_site_override_template_wins(tmp_path):
     assert bundled.startswith("王老师，您好")
 
 
-def test_a_utf8_address_on_a_server_without_smtputf8_fails_once_and_for_all():
+@pytest.mark.mailstack
+def test_a_utf8_address_on_a_server_without_smtputf8_fails_once_and_for_all(mailstack):
     """QQ and 163 do not offer SMTPUTF8: a receipt for 人@例子.中国 can never go out there.
     That is a permanent failure with the reason (a temporary one would be retried forever
-    and hold up every mail queued behind it).  The server here is a few lines of SMTP that
-    greet and answer EHLO the way such a server does; smtplib gives up before MAIL FROM."""
-    import socket
-    import threading
-
-    listener = socket.create_server(("127.0.0.1", 0))
-    said: list[bytes] = []
-
-    def serve() -> None:
-        for _ in range(2):
-            talk(listener.accept()[0])
-
-    def talk(conn) -> None:
-        with conn, conn.makefile("rwb") as f:
-            f.write(b"220 smtp.example.cn ESMTP\r\n")
-            f.flush()
-            for line in f:
-                said.append(line.split()[0].upper())
-                f.write(b"250-smtp.example.cn\r\n250 8BITMIME\r\n" if said[-1] == b"EHLO"
-                        else b"221 bye\r\n" if said[-1] == b"QUIT" else b"502 no\r\n")
-                f.flush()
-                if said[-1] == b"QUIT":
-                    return
-
-    threading.Thread(target=serve, daemon=True).start()
-    cfg = Smtp(host="127.0.0.1", port=listener.getsockname()[1], security="plain",
-               from_address="contact@scgxhq.test")
+    and hold up every mail queued behind it).  The server is the local Postfix's second
+    submission listener, which leaves SMTPUTF8 out of its EHLO reply as those do."""
+    cfg = Smtp(host="localhost", port=int(mailstack["MAILSTACK_SMTP_ASCII_PORT"]),
+               security="starttls", username=mailstack["MAILSTACK_CONTACT"],
+               from_address=mailstack["MAILSTACK_CONTACT"])
+    ca, password = mailstack["MAILSTACK_CA_FILE"], mailstack["MAILSTACK_PASSWORD"]
     for message in (_mail("人@例子.中国"), _mail("人@例子.中国").as_bytes()):  # an outbox row
         with pytest.raises(SmtpRefused) as refused:
-            send(cfg, "", message)
+            send(cfg, password, message, ca)
         assert is_permanent(refused.value) and "SMTPUTF8" in str(refused.value)
-    listener.close()
-    assert said.count(b"EHLO") == 2 and b"MAIL" not in said
+    reset_mailbox("houqin@scu.edu.cn")
+    send(cfg, password, _mail("houqin@scu.edu.cn"), ca)  # the listener itself takes mail
+    (got,) = inbox(mailstack, "houqin@scu.edu.cn", 1)
+    assert str(got["Subject"]) == "测试：UTF-8 主题"
 
 
 def test_a_stored_mail_without_a_recipient_fails_for_good_without_connecting():
