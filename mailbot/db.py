@@ -39,9 +39,7 @@ def connect(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
-        with _migrating(url), engine.begin() as conn:
-            if engine.dialect.name == "postgresql":  # two processes starting at once migrate once
-                conn.execute(text("SELECT pg_advisory_xact_lock(7240625)"))
+        with _migrating(url), _schema_transaction(engine) as conn:
             cfg = AlembicConfig()
             cfg.set_main_option("script_location", str(MIGRATIONS))
             cfg.attributes["connection"] = conn
@@ -73,6 +71,32 @@ def _migrating(url: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+@contextmanager
+def _schema_transaction(engine: Engine) -> Iterator:
+    """A connection whose schema changes all commit together or not at all.
+
+    pysqlite runs DDL outside any transaction (it begins one only before INSERT, UPDATE
+    and DELETE): a process killed while creating a new database's tables would leave
+    them half made, and every later start would fail ("table ... already exists").  So on
+    SQLite the transaction is begun here, by hand.  On PostgreSQL DDL is transactional
+    anyway, and an advisory lock makes two processes starting at once migrate once."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(7240625)"))
+            yield conn
+        return
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # pysqlite stays out
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.exec_driver_sql("ROLLBACK")
+            raise
+        conn.exec_driver_sql("COMMIT")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from conftest import ROOT
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, inspect
 
 from mailbot import db
 from mailbot.errors import StorageError
@@ -182,3 +183,18 @@ def test_each_transaction_runs_with_its_own_durability(tmp_path):
         with db.transaction(engine, durable=durable) as s:
             got.append(s.connection().exec_driver_sql("PRAGMA synchronous").scalar())
     assert got == [normal, normal, full, full, normal, full]
+
+
+def test_a_process_killed_while_creating_the_schema_leaves_a_database_that_opens(db_url):
+    """Killed after the first migration step of a new database: nothing of the schema
+    stays behind half made, and the next start builds all of it (pysqlite would have
+    committed each CREATE TABLE on its own: "table messages already exists" ever after)."""
+    code = "import sys; from mailbot import db; db.connect(sys.argv[1])"
+    killed = subprocess.run([sys.executable, "-c", code, db_url], capture_output=True,
+                            env={**os.environ, "MAILBOT_FAULT": "mid-migration"}, check=False)
+    assert killed.returncode == 137, killed.stderr
+    assert set(inspect(create_engine(db_url)).get_table_names()) <= {"alembic_version"}
+    engine = db.connect(db_url)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    engine.dispose()
