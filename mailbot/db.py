@@ -16,14 +16,37 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, bindparam, case, create_engine, event, func, or_, select, text
+from sqlalchemy import (
+    Engine,
+    bindparam,
+    case,
+    create_engine,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .errors import StorageError
-from .models import AppState, ImapUid, KnownSender, Message, OutboxMail, Receipt
+from .models import (
+    AppState,
+    Attachment,
+    Base,
+    ImapUid,
+    KnownSender,
+    Link,
+    Message,
+    OutboxMail,
+    Receipt,
+)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -162,7 +185,7 @@ def clean(text: str | None) -> str | None:
 
 
 # Built once: a statement's cache key is worked out on its first use only (every mail asks).
-_SAME_MAIL = select(Message).where(
+_SAME_MAIL = select(Message.id, Message.sha256, Message.message_id).where(
     or_(Message.sha256 == bindparam("sha"), Message.message_id == bindparam("mid"))
 ).order_by(case((Message.sha256 == bindparam("sha"), 0), else_=1), Message.id).limit(21)
 _UID_KEY = ["account", "folder", "uidvalidity", "uid"]
@@ -177,10 +200,77 @@ def find_duplicate(session: Session, sha256: str, message_id: str | None,
     Same raw bytes, or the same Message-ID and ``same_content(earlier)`` true
     (the caller compares the content once trace fields — Received,
     Return-Path, Delivered-To... — are set aside): one mail delivered twice.
+    Asked for every mail, nearly always in vain: the candidates are read as plain rows
+    and only a match is loaded as a :class:`Message`.
     """
-    rows = list(session.scalars(_SAME_MAIL, {"sha": sha256, "mid": message_id}))  # bytes first
-    return next((m for m in rows if m.sha256 == sha256), None) or next(
-        (m for m in rows if message_id and m.message_id == message_id and same_content(m)), None)
+    rows = session.connection().execute(_SAME_MAIL, {"sha": sha256, "mid": message_id}).all()
+    same = next((r.id for r in rows if r.sha256 == sha256), None)  # same bytes first
+    if same is not None:
+        return session.get(Message, same)
+    for row in rows:
+        if message_id and row.message_id == message_id and \
+                same_content(earlier := session.get(Message, row.id)):
+            return earlier
+    return None
+
+
+# ---- the intake's writes ------------------------------------------------------------------
+# One mail a transaction through the unit of work costs several times what these
+# statements do (bench/README.md); they are built once, like the lookups above.
+_INSERT_MESSAGE = insert(Message).returning(Message.id)
+_INSERT_ROWS = {model: insert(model).returning(model.id, sort_by_parameter_order=True)
+                for model in (Attachment, Link)}
+_INSERT_RECEIPT = insert(Receipt).returning(Receipt.id)
+_FINISH_RECEIPT = update(Receipt).where(Receipt.id == bindparam("pk")).values(
+    number=bindparam("number"), outbox_pk=bindparam("outbox_pk"))
+_INSERT_OUTBOX = insert(OutboxMail).returning(OutboxMail.id)
+
+
+def insert_message(session: Session, values: dict, attachments: list[dict],
+                   links: list[dict]) -> Message:
+    """Write a new message row with its attachment and link rows (column values, without
+    ids or ``message_pk``); return a detached snapshot of what was written.
+
+    The snapshot is never in the session: it reads like a loaded :class:`Message` (its
+    collections and ``receipt`` included) and, were it added to one, would be taken for
+    the existing rows, never inserted twice.  A duplicate raises ``IntegrityError`` here.
+    """
+    conn = session.connection()
+    pk = conn.scalar(_INSERT_MESSAGE, values)
+    children = {}
+    for model, rows in ((Attachment, attachments), (Link, links)):
+        rows = [{**row, "message_pk": pk} for row in rows]
+        ids = conn.scalars(_INSERT_ROWS[model], rows).all() if rows else []
+        children[model] = [snapshot(model, id=i, **row) for i, row in zip(ids, rows)]
+    message = Message(id=pk, **values)
+    set_committed_value(message, "attachments", children[Attachment])
+    set_committed_value(message, "links", children[Link])
+    set_committed_value(message, "receipt", None)
+    make_transient_to_detached(message)
+    return message
+
+
+def snapshot(model: type[Base], **values) -> Base:
+    """A detached *model* instance holding *values*: the image of a row just written."""
+    row = model(**values)
+    make_transient_to_detached(row)
+    return row
+
+
+def insert_receipt(session: Session, message_pk: int, created_at: datetime) -> int:
+    """A new receipt row for *message_pk*; its number is set by :func:`finish_receipt`."""
+    return session.connection().scalar(_INSERT_RECEIPT, {
+        "message_pk": message_pk, "number": f"#{message_pk}", "created_at": created_at})
+
+
+def finish_receipt(session: Session, pk: int, number: str, outbox_pk: int | None) -> None:
+    session.connection().execute(_FINISH_RECEIPT, {"pk": pk, "number": number,
+                                                   "outbox_pk": outbox_pk})
+
+
+def insert_outbox(session: Session, values: dict) -> int:
+    """Write an outbox row (column values); return its id."""
+    return session.connection().scalar(_INSERT_OUTBOX, values)
 
 
 def last_uid(session: Session, account: str, folder: str, uidvalidity: int) -> int:

@@ -42,15 +42,15 @@ def backoff(attempts: int) -> timedelta:
 
 
 def enqueue(session: Session, kind: str, mail: EmailMessage, message_pk: int | None = None,
-            now: datetime | None = None) -> OutboxMail:
-    """Add *mail* to the outbox inside the caller's transaction (written at its next flush)."""
+            now: datetime | None = None) -> int:
+    """Add *mail* to the outbox inside the caller's transaction; return the row's id.
+    A Message-ID already queued raises ``IntegrityError`` here."""
     now = now or datetime.now(UTC)
-    row = OutboxMail(kind=kind, message_pk=message_pk, recipient=header_text(mail, "To"),
-                     subject=header_text(mail, "Subject"), message_id=str(mail["Message-ID"]),
-                     raw=wire(mail), status="pending", attempts=0,
-                     next_attempt_at=now, last_error="", created_at=now)
-    session.add(row)
-    return row
+    return db.insert_outbox(session, {
+        "kind": kind, "message_pk": message_pk, "recipient": header_text(mail, "To"),
+        "subject": header_text(mail, "Subject"), "message_id": str(mail["Message-ID"]),
+        "raw": wire(mail), "status": "pending", "attempts": 0, "next_attempt_at": now,
+        "last_error": "", "created_at": now})
 
 
 @dataclass

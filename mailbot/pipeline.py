@@ -236,28 +236,33 @@ def store_attachments(store: FileStore, parsed: ParsedMessage) -> list:
             for pos, (att, forwarded) in enumerate(all_attachments(parsed))]
 
 
+def attachment_values(files: list) -> list[dict]:
+    """Attachment rows (column values) for filed attachments."""
+    return [{"position": pos, "filename": db.clean(att.filename),
+             "content_type": db.clean(att.content_type), "size": stored.size,
+             "sha256": stored.sha256, "path": stored.path, "inline": att.inline,
+             "forwarded": forwarded} for pos, att, stored, forwarded in files]
+
+
 def attachment_rows(files: list) -> list[Attachment]:
-    return [Attachment(position=pos, filename=db.clean(att.filename),
-                       content_type=db.clean(att.content_type), size=stored.size,
-                       sha256=stored.sha256, path=stored.path, inline=att.inline,
-                       forwarded=forwarded) for pos, att, stored, forwarded in files]
+    return [Attachment(**values) for values in attachment_values(files)]
 
 
 def record(ctx: Context, it: Intake) -> bool:
     p = it.parsed
     now = datetime.now(UTC)
-    msg = Message(
+    verdict, links = verdict_values(it.verdict, it.status, it.reason)
+    values = dict(
         sha256=it.sha256, content_sha256=it.content_sha256,
         message_id=it.message_id,
         sender=db.clean(p.sender if p else None), sender_name=db.clean(p.sender_name if p else ""),
         subject=db.clean(p.subject if p else ""), sent_at=p.date if p else None,
         received_at=it.received_at or (p.date if p and p.date else None) or now,
         recorded_at=now, source=db.clean(it.source), size=it.oversize or len(it.raw),
-        raw_path=it.raw_stored.path, notes=list(p.defects) if p else [])
-    apply_verdict(msg, it.verdict, it.status, it.reason)
-    msg.attachments.extend(attachment_rows(it.files))
-    ctx.session.add(msg)  # written with the receipt, or before the UID: one flush a mail
-    it.message, it.created = msg, True
+        raw_path=it.raw_stored.path, notes=list(p.defects) if p else [], files_removed_at=None,
+        **verdict)
+    it.message = db.insert_message(ctx.session, values, attachment_values(it.files), links)
+    it.created = True
     return False
 
 
@@ -282,23 +287,33 @@ def queue_receipt(ctx: Context, it: Intake) -> bool:
     return False
 
 
+def verdict_values(verdict: Classification | None, status: str, reason: str
+                   ) -> tuple[dict, list[dict]]:
+    """A classification as message column values, and its link rows."""
+    v = verdict
+    plan = v.plan if v else None
+    values = {
+        "status": status, "status_reason": db.clean(reason)[:2000],
+        "school": v.school if v else None, "district": v.district if v else None,
+        "kinds": list(v.kinds) if v else [], "late": v.late if v else False,
+        "plan_missing": list(plan.missing) if plan else [],
+        "plan_info": {k: getattr(plan, k) for k in ("visit_date", "visit_time", "place",
+                                                    "contact", "phone")} if plan else {},
+        "evidence": [{"field": f, "rule": e.rule, "detail": db.clean(e.detail)}
+                     for f, e in (v.evidence if v else ())]}
+    links = [{"position": i, "url": db.clean(ln.url), "platform": ln.platform,
+              "title": db.clean(ln.title), "size": ln.size, "expires": ln.expires,
+              "password": db.clean(ln.password)} for i, ln in enumerate(v.links if v else ())]
+    return values, links
+
+
 def apply_verdict(msg: Message, verdict: Classification | None, status: str,
                   reason: str) -> None:
     """Write a classification onto a message row (links replaced)."""
-    msg.status, msg.status_reason = status, db.clean(reason)[:2000]
-    v = verdict
-    msg.school, msg.district = (v.school, v.district) if v else (None, None)
-    msg.kinds, msg.late = (list(v.kinds), v.late) if v else ([], False)
-    plan = v.plan if v else None
-    msg.plan_missing = list(plan.missing) if plan else []
-    msg.plan_info = {k: getattr(plan, k) for k in ("visit_date", "visit_time", "place",
-                                                   "contact", "phone")} if plan else {}
-    msg.evidence = [{"field": f, "rule": e.rule, "detail": db.clean(e.detail)}
-                    for f, e in (v.evidence if v else ())]
-    msg.links = [Link(position=i, url=db.clean(ln.url), platform=ln.platform,
-                      title=db.clean(ln.title), size=ln.size, expires=ln.expires,
-                      password=db.clean(ln.password))
-                 for i, ln in enumerate(v.links if v else ())]
+    values, links = verdict_values(verdict, status, reason)
+    for key, value in values.items():
+        setattr(msg, key, value)
+    msg.links = [Link(**link) for link in links]
 
 
 Stage = Callable[[Context, Intake], bool]

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import outbox
+from . import db, outbox
 from .classify.auto import is_daemon_address
 from .compose import outgoing, safe_msgid, safe_subject
 from .config import Config, District
@@ -133,32 +133,29 @@ def over_limit(sent_times: list[datetime], now: datetime, per_hour: int, per_day
 
 def queue(session: Session, cfg: Config, message: Message, own: frozenset[str],
           now: datetime | None = None) -> Receipt | None:
-    """Number and queue the receipt for *message* in the caller's transaction.
+    """Number and queue the receipt for *message* (written) in the caller's transaction.
 
-    Returns None when no receipt is due (robot, own or bouncing address).  Past
-    the per-address limits the receipt is numbered but held (``outbox`` None).
+    Returns None when no receipt is due (robot or own address; a bouncing address that
+    writes again is no longer bouncing: the pipeline's ``track_bounces`` cleared it).
+    Past the per-address limits the receipt is numbered but held (``outbox_pk`` None).
+    The receipt comes back as a snapshot (:func:`db.snapshot`), also set as
+    ``message.receipt``.
     """
     now = now or datetime.now(UTC)
     if may_receive(message.status, message.sender, own):
         return None
-    with session.no_autoflush:  # reads only: the writes below go out together
-        if session.connection().scalar(_BOUNCING, {"a": message.sender}):
-            return None
-        sent = _sent_times(session, message.sender, now)
-    receipt = Receipt(message_pk=message.id, number="", created_at=now)
-    if message.id is None:  # not yet written: one flush writes both
-        receipt.message = message
-    else:
-        set_committed_value(message, "receipt", receipt)  # known to have none before: no query
-    session.add(receipt)
-    session.flush()  # its id makes the number
-    receipt.number = receipt_number(cfg.receipts.prefix, cfg.campaign.year or now.year,
-                                    receipt.id)
-    if over_limit(sent, now, cfg.receipts.per_hour, cfg.receipts.per_day):
-        return receipt
-    r = submission(message, ZoneInfo(cfg.campaign.timezone))
-    receipt.outbox = outbox.enqueue(session, "receipt", build_receipt(cfg, r, receipt.number, now),
-                                    message.id, now)
+    sent = _sent_times(session, message.sender, now)
+    pk = db.insert_receipt(session, message.id, now)
+    receipt = db.snapshot(Receipt, id=pk, message_pk=message.id, created_at=now, outbox_pk=None,
+                          number=receipt_number(cfg.receipts.prefix,
+                                                cfg.campaign.year or now.year, pk))
+    set_committed_value(receipt, "outbox", None)
+    set_committed_value(message, "receipt", receipt)
+    if not over_limit(sent, now, cfg.receipts.per_hour, cfg.receipts.per_day):
+        r = submission(message, ZoneInfo(cfg.campaign.timezone))
+        set_committed_value(receipt, "outbox_pk", outbox.enqueue(
+            session, "receipt", build_receipt(cfg, r, receipt.number, now), message.id, now))
+    db.finish_receipt(session, pk, receipt.number, receipt.outbox_pk)
     return receipt
 
 
@@ -168,7 +165,7 @@ _SENT = select(OutboxMail.created_at).where(  # built once (every receipt asks)
 
 
 def _sent_times(session: Session, address: str, now: datetime) -> list[datetime]:
-    return [_aware(t) for t in session.scalars(
+    return [_aware(t) for t in session.connection().scalars(
         _SENT, {"address": address, "since": now - timedelta(days=1)})]
 
 
@@ -193,7 +190,7 @@ def release_held(session: Session, cfg: Config, now: datetime | None = None) -> 
         row = outbox.enqueue(session, "receipt", _combined(cfg, address, items, now),
                              group[0].message_pk, now)
         for rc in group:
-            rc.outbox = row
+            rc.outbox_pk = row
         released += 1
     return released
 
@@ -241,12 +238,11 @@ def find_receipt(session: Session, number: str) -> Receipt | None:
 
 
 def queue_too_large(session: Session, cfg: Config, message: Message, own: frozenset[str],
-                    now: datetime | None = None) -> OutboxMail | None:
-    """Tell a person their mail was too large to take (never a robot, once per mail)."""
+                    now: datetime | None = None) -> int | None:
+    """Tell a person their mail (written) was too large to take (never a robot, once per
+    mail); return the outbox row's id."""
     if may_receive("accepted", message.sender, own):
         return None
-    if message.id is None:  # recorded in this transaction, not yet written: its id names the notice
-        session.flush()
     now = now or datetime.now(UTC)
     r = echoed(submission(message, ZoneInfo(cfg.campaign.timezone)))
     context = {"r": r, "limit": cfg.mailbox.max_message_mb, "size_mb": message.size / 2**20,
@@ -260,7 +256,7 @@ def queue_too_large(session: Session, cfg: Config, message: Message, own: frozen
 
 
 def queue_update(session: Session, cfg: Config, message: Message,
-                 now: datetime | None = None) -> OutboxMail | None:
+                 now: datetime | None = None) -> int | None:
     """Queue one updated receipt for *message* (after a reply added to it)."""
     receipt = message.receipt
     if receipt is None or message.sender is None or session.get(BouncingAddress, message.sender):

@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
@@ -13,11 +14,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from conftest import ROOT
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from mailbot import db
 from mailbot.errors import StorageError
-from mailbot.models import Base
+from mailbot.models import Attachment, Base, Link, Message
 
 
 def _alembic(conn) -> AlembicConfig:
@@ -183,6 +185,44 @@ def test_each_transaction_runs_with_its_own_durability(tmp_path):
         with db.transaction(engine, durable=durable) as s:
             got.append(s.connection().exec_driver_sql("PRAGMA synchronous").scalar())
     assert got == [normal, normal, full, full, normal, full]
+
+
+def _message_values(sha: str) -> dict:
+    now = datetime.now(UTC)
+    return {"sha256": sha, "content_sha256": "", "message_id": f"<{sha[:8]}@scu.edu.cn>",
+            "sender": "houqin@scu.edu.cn", "sender_name": "王老师", "subject": "活动方案",
+            "sent_at": now, "received_at": now, "recorded_at": now, "source": "test",
+            "size": 10, "raw_path": f"raw/{sha[:2]}/{sha}.eml", "status": "accepted",
+            "status_reason": "", "school": "四川大学", "district": None, "kinds": ["plan"],
+            "late": False, "plan_missing": [], "notes": [], "evidence": [], "plan_info": {},
+            "files_removed_at": None}
+
+
+def test_a_written_message_comes_back_as_a_snapshot_never_written_twice(db_url):
+    """The intake writes a mail with plain statements and keeps a detached image of the
+    rows: it reads like a loaded message, and adding it to a session later updates the
+    rows it stands for instead of inserting them again; the same mail again is refused."""
+    engine = db.connect(db_url)
+    attachment = {"position": 0, "filename": "方案.docx", "content_type": "application/msword",
+                  "size": 3, "sha256": "b" * 64, "path": "files/bb/x.docx", "inline": False,
+                  "forwarded": False}
+    link = {"position": 0, "url": "https://b23.tv/x", "platform": "bilibili", "title": "",
+            "size": "", "expires": "", "password": ""}
+    with db.transaction(engine) as s:
+        m = db.insert_message(s, _message_values("a" * 64), [attachment], [link])
+    assert m.id and m.receipt is None and m.subject == "活动方案"
+    assert [(a.filename, a.message_pk) for a in m.attachments] == [("方案.docx", m.id)]
+    assert [(ln.url, ln.message_pk) for ln in m.links] == [("https://b23.tv/x", m.id)]
+    with db.transaction(engine) as s:
+        s.add(m)
+        m.subject = "活动方案（改）"
+    with db.transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Attachment)) == 1
+        assert s.scalar(select(func.count()).select_from(Link)) == 1
+        assert [x.subject for x in s.scalars(select(Message))] == ["活动方案（改）"]
+    with pytest.raises(IntegrityError), db.transaction(engine) as s:
+        db.insert_message(s, _message_values("a" * 64), [], [])
+    engine.dispose()
 
 
 def test_a_process_killed_while_creating_the_schema_leaves_a_database_that_opens(db_url):
