@@ -80,13 +80,17 @@ def poll(obj: _Obj, once: bool, as_json: bool, no_send: bool) -> None:
         d = rep.delivery
         click.echo(json.dumps({"fetched": rep.fetched, "recorded": rep.recorded,
                                "duplicates": rep.duplicates, "by_status": rep.by_status,
-                               "prepared": rep.prepared,
+                               "prepared": rep.prepared, "parts": rep.parts,
                                "sent": d.sent if d else 0}, ensure_ascii=False))
         return
     by = "，".join(f"{STATUS_ZH.get(k, k)} {v}" for k, v in sorted(rep.by_status.items()))
     click.echo(f"收取 {rep.fetched} 封，新登记 {rep.recorded} 封，重复 {rep.duplicates} 封"
-               + (f"（{by}）" if by else ""))
+               + (f"（{by}）" if by else "") + _parts(rep.parts))
     _echo_delivery(rep.delivery)
+
+
+def _parts(count: int) -> str:
+    return f"；汇总邮件转来的 {count} 封已逐封登记" if count else ""
 
 
 def _echo_delivery(d) -> None:
@@ -112,7 +116,7 @@ def run(obj: _Obj) -> None:
 def import_(obj: _Obj, paths: tuple[Path, ...], send_receipts: bool) -> None:
     """Record mail from .eml files, mbox files or Maildir folders (sends no mail)."""
     engine, desk = obj.engine(), build_desk(obj.cfg, send_receipts)
-    seen = new = 0
+    seen = new = parts = 0
     counts: dict[str, int] = {}
     with Progress(TextColumn("导入 {task.completed} 封"), BarColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as bar:
@@ -122,10 +126,12 @@ def import_(obj: _Obj, paths: tuple[Path, ...], send_receipts: bool) -> None:
             it = process(engine, desk, raw, source, oversize=oversize)
             seen += 1
             new += it.created
+            parts += sum(part.created for part in it.parts)
             counts[it.message.status] = counts.get(it.message.status, 0) + 1
             bar.advance(task)
     by = "，".join(f"{STATUS_ZH.get(k, k)} {v}" for k, v in sorted(counts.items()))
-    click.echo(f"读取 {seen} 封，新登记 {new} 封，重复 {seen - new} 封" + (f"（{by}）" if by else ""))
+    click.echo(f"读取 {seen} 封，新登记 {new} 封，重复 {seen - new} 封" + (f"（{by}）" if by else "")
+               + _parts(parts))
     if send_receipts:
         _echo_delivery(outbox_mod.deliver(engine, obj.cfg))
 

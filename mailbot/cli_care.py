@@ -36,8 +36,9 @@ def quarantine_list(obj) -> None:
 @click.argument("pk", type=int)
 @click.pass_obj
 def quarantine_release(obj, pk: int) -> None:
-    m = release_message(obj.engine(), build_desk(obj.cfg, False), pk)
-    click.echo(f"#{pk} 已放行：{STATUS_ZH.get(m.status, m.status)}，附件 {len(m.attachments)} 个")
+    m, parts = release_message(obj.engine(), build_desk(obj.cfg, False), pk)
+    click.echo(f"#{pk} 已放行：{STATUS_ZH.get(m.status, m.status)}，附件 {len(m.attachments)} 个"
+               + (f"，转来的 {parts} 封邮件已逐封登记" if parts else ""))
 
 
 @quarantine.command("reprocess")

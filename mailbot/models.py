@@ -58,6 +58,9 @@ class Message(Base):
     plan_info: Mapped[dict] = mapped_column(JSON, default=dict)
     # set when retention removed the original and the attachments (the row stays)
     files_removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the bundle this mail came in, forwarded as an attachment (None: it came on its own)
+    parent_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", name="fk_messages_parent_pk"), index=True)
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", order_by="Attachment.position", cascade="all, delete-orphan")

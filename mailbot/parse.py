@@ -43,7 +43,8 @@ from mailbot.mimefix import (
 )
 from mailbot.spans import Spans, reduce
 
-__all__ = ["Attachment", "ParseError", "ParsedMessage", "parse_message"]
+__all__ = ["Attachment", "ParseError", "ParsedMessage", "forwarded_originals",
+           "parse_message"]
 
 CHINA_TZ = timezone(timedelta(hours=8))
 _CST = re.compile(r"(?<![A-Za-z])CST(?![A-Za-z])")  # China Standard Time here, not US Central
@@ -111,8 +112,16 @@ def parse_message(raw: bytes | mmap.mmap, drop: Callable[[int], None] | None = N
     .msg (OLE2) file, or no header block.  Malformed mail parses, with notes
     in ``defects``.
     """
-    if isinstance(raw, (bytearray, memoryview)):
-        raw = bytes(raw)
+    raw = bytes(raw) if isinstance(raw, (bytearray, memoryview)) else raw
+    start = _start(raw)
+    notes = ["input: leading blank lines or BOM skipped"] if start else []
+    reduced, spans = reduce(raw, start, drop=drop)
+    return _parse_bytes(repair_header_block(reduced, notes), notes, 0, spans)
+
+
+def _start(raw) -> int:
+    """Where the header block of *raw* starts (past a BOM and blank lines); ParseError when
+    *raw* is not an email message at all."""
     if not isinstance(raw, (bytes, mmap.mmap)):
         kind = type(raw).__name__
         raise ParseError(f"不是有效的邮件：输入不是字节串 (expected bytes, got {kind})")
@@ -126,9 +135,25 @@ def parse_message(raw: bytes | mmap.mmap, drop: Callable[[int], None] | None = N
     first = lines[1] if peek.startswith(b"From ") and len(lines) > 1 else lines[0]
     if not HEADER_LINE.match(first):
         raise ParseError("不是有效的邮件：没有邮件头 (no header block)")
-    notes = ["input: leading blank lines or BOM skipped"] if start else []
-    reduced, spans = reduce(raw, start, drop=drop)
-    return _parse_bytes(repair_header_block(reduced, notes), notes, 0, spans)
+    return start
+
+
+def forwarded_originals(raw: bytes | mmap.mmap) -> tuple[bytes, ...]:
+    """The mail forwarded in each message/rfc822 part of *raw* — the ones
+    :attr:`ParsedMessage.forwarded` lists, in that order — as a message of its own.
+
+    A part sent base64- or quoted-printable-encoded gives its decoded bytes, as sent;
+    otherwise the header is written back as the parser read it (its folding may differ
+    from the original's) and the body byte for byte.  *raw* is one :func:`parse_message`
+    accepts (a ParseError otherwise)."""
+    reduced, spans = reduce(raw, _start(raw))
+    try:
+        msg = BytesParser().parsebytes(repair_header_block(reduced, []))
+    except Exception:  # noqa: BLE001 - RecursionError on absurd nesting: no parts
+        return ()
+    originals: list[bytes] = []
+    _Walk([], 0, spans, originals).walk(msg)
+    return tuple(originals)
 
 
 def _parse_bytes(data: bytes, notes: list[str], depth: int, spans: Spans | None = None
@@ -202,10 +227,12 @@ def _payload(part: Message, spans: Spans | None = None) -> bytes:
 
 
 class _Walk:
-    """Accumulates bodies, attachments and forwarded messages of one message."""
+    """Accumulates bodies, attachments and forwarded messages of one message; with
+    *originals*, only the bytes of each forwarded message (see :func:`forwarded_originals`)."""
 
-    def __init__(self, notes: list[str], depth: int, spans: Spans | None = None) -> None:
-        self.notes, self.depth, self.spans = notes, depth, spans
+    def __init__(self, notes: list[str], depth: int, spans: Spans | None = None,
+                 originals: list[bytes] | None = None) -> None:
+        self.notes, self.depth, self.spans, self.originals = notes, depth, spans, originals
         self.plain: list[str] = []
         self.html: list[str] = []
         self.attachments: list[Attachment] = []
@@ -236,7 +263,7 @@ class _Walk:
             self.notes.append(f"mime: {ctype} part skipped ({type(exc).__name__}: {exc})")
 
     def forward(self, part: Message) -> None:
-        """Parse an attached message/rfc822 part into ``forwarded``."""
+        """Parse an attached message/rfc822 part into ``forwarded`` (or keep its bytes)."""
         inner = part.get_payload(0)
         cte = str(part.get("content-transfer-encoding", "")).strip().lower()
         if cte in ("base64", "quoted-printable"):  # forbidden by RFC 2046, sent anyway
@@ -244,8 +271,16 @@ class _Walk:
             fake = Message()
             fake["content-transfer-encoding"] = cte
             fake.set_payload(inner.as_bytes().decode("ascii", "replace"))
-            self.forwarded.append(_parse_bytes(bytes(_payload(fake, self.spans)), [],
-                                               self.depth + 1))
+            data = bytes(_payload(fake, self.spans))
+            if self.originals is not None:
+                self.originals.append(data)
+            else:
+                self.forwarded.append(_parse_bytes(data, [], self.depth + 1))
+            return
+        if self.originals is not None:
+            data = inner.as_bytes()
+            self.originals.append(self.spans.restore(data) if self.spans and
+                                  self.spans.present(data) else data)
             return
         notes: list[str] = []
         clamp_headers(inner, notes)
@@ -254,6 +289,8 @@ class _Walk:
 
     def leaf(self, part: Message, ctype: str, related: bool) -> None:
         """File a leaf part as body text (unnamed, not ``attachment``) or as an Attachment."""
+        if self.originals is not None:
+            return
         disposition, dparams = header_params(_raw_header(part, "content-disposition"))
         _, cparams = header_params(_raw_header(part, "content-type"))
         charset = cparams.get("charset")

@@ -5,7 +5,9 @@ pipeline early (a duplicate).  :func:`process` runs the stages for one raw
 message inside its own transaction: if a stage has a bug, the message is
 recorded as quarantined with the reason instead; if the database or the disk
 fails, nothing is recorded and a :class:`StorageError` propagates, so the
-caller fetches the mail again next time.  Nothing is ever lost.
+caller fetches the mail again next time.  Nothing is ever lost.  The mails a bundle
+forwards (a district leader passing on several schools' mail) run :data:`PART_STAGES` in
+the bundle's transaction, each recorded as a submission of its own.
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ from sqlalchemy.orm import Session
 from . import db, receipts
 from .classify.auto import is_bounce
 from .classify.engine import Classification, RuleBook, classify, load_rulebook
+from .classify.forwards import is_bundle
 from .classify.kinds import own_text
 from .classify.school import find_school_by_name
 from .config import Campaign, Config
 from .filing import FileStore, Stored, sha256
 from .fingerprint import content_hash, peek_message_id
 from .models import Attachment, Link, Message
-from .parse import ParsedMessage, ParseError, parse_message
+from .parse import ParsedMessage, ParseError, forwarded_originals, parse_message
 from .prepare import Prepared, still_valid
+from .rows import all_attachments, attachment_values, verdict_values
 from .spool import Spool
 
 log = logging.getLogger(__name__)
@@ -94,6 +98,9 @@ class Intake:
     created: bool = False
     spool: Spool | None = None
     prepared: Prepared | None = None  # a worker's parse, verdict and filed attachments
+    parent_pk: int | None = None  # the bundle this mail was forwarded in (a part)...
+    forwarded_by: str | None = None  # ... and that bundle's school
+    parts: list[Intake] = field(default_factory=list)  # a bundle's forwarded mails
 
 
 def fingerprint(ctx: Context, it: Intake) -> bool:
@@ -105,9 +112,14 @@ def fingerprint(ctx: Context, it: Intake) -> bool:
 
 def skip_duplicate(ctx: Context, it: Intake) -> bool:
     """Same raw bytes, or the same Message-ID with the same content apart from trace
-    fields.  The content hash costs a full copy of the mail, so it is computed only
-    when another mail has this Message-ID (and filled in for that one if missing)."""
+    fields — or, where either mail came forwarded in a bundle (whose client writes the
+    header anew), the same Message-ID, sender and subject.  The content hash costs a
+    full copy of the mail, so it is computed only when another mail has this Message-ID
+    (and filled in for that one if missing)."""
     def same_content(earlier: Message) -> bool:
+        p = it.parsed
+        if (earlier.parent_pk is not None or it.parent_pk is not None) and p is not None:
+            return (earlier.sender, earlier.subject) == (db.clean(p.sender), db.clean(p.subject))
         if not earlier.content_sha256:
             try:
                 earlier.content_sha256 = content_hash(
@@ -136,11 +148,13 @@ def parse(ctx: Context, it: Intake) -> bool:
 
 
 def verdict_for(known: Mapping[str, str], desk: Desk, parsed: ParsedMessage,
-                received_at: datetime, trusted: bool = False) -> tuple[Classification, str, str]:
-    """Classify *parsed* with the *known* senders (e.g. ``db.KnownSenders(session)``);
-    return the classification, the status and its reason."""
+                received_at: datetime, trusted: bool = False,
+                forwarded_by: str | None = None) -> tuple[Classification, str, str]:
+    """Classify *parsed* with the *known* senders (e.g. ``db.KnownSenders(session)``),
+    and the school whose bundle forwarded it, if any; return the classification, the
+    status and its reason."""
     verdict = classify(parsed, desk.rules, desk.campaign, received_at,
-                       known, desk.own_addresses, trusted)
+                       known, desk.own_addresses, trusted, forwarded_by)
     if not parsed.sender and verdict.status != "ignored":
         return verdict, "quarantined", "没有可识别的发件人地址 (no sender address)"
     return verdict, verdict.status, verdict.reason
@@ -152,7 +166,8 @@ def judge(ctx: Context, it: Intake) -> bool:
     it.received_at = it.received_at or it.parsed.date or datetime.now(UTC)
     pre = it.prepared
     it.verdict, it.status, it.reason = (pre.verdict, pre.status, pre.reason) if pre else \
-        verdict_for(db.KnownSenders(ctx.session), ctx.desk, it.parsed, it.received_at)
+        verdict_for(db.KnownSenders(ctx.session), ctx.desk, it.parsed, it.received_at,
+                    forwarded_by=it.forwarded_by)
     if it.oversize and it.status != "ignored":
         limit = ctx.desk.cfg.mailbox.max_message_mb
         it.status = "quarantined"
@@ -236,18 +251,6 @@ def store_attachments(store: FileStore, parsed: ParsedMessage) -> list:
             for pos, (att, forwarded) in enumerate(all_attachments(parsed))]
 
 
-def attachment_values(files: list) -> list[dict]:
-    """Attachment rows (column values) for filed attachments."""
-    return [{"position": pos, "filename": db.clean(att.filename),
-             "content_type": db.clean(att.content_type), "size": stored.size,
-             "sha256": stored.sha256, "path": stored.path, "inline": att.inline,
-             "forwarded": forwarded} for pos, att, stored, forwarded in files]
-
-
-def attachment_rows(files: list) -> list[Attachment]:
-    return [Attachment(**values) for values in attachment_values(files)]
-
-
 def record(ctx: Context, it: Intake) -> bool:
     p = it.parsed
     now = datetime.now(UTC)
@@ -260,10 +263,36 @@ def record(ctx: Context, it: Intake) -> bool:
         received_at=it.received_at or (p.date if p and p.date else None) or now,
         recorded_at=now, source=db.clean(it.source), size=it.oversize or len(it.raw),
         raw_path=it.raw_stored.path, notes=list(p.defects) if p else [], files_removed_at=None,
-        **verdict)
+        parent_pk=it.parent_pk, **verdict)
     it.message = db.insert_message(ctx.session, values, attachment_values(it.files), links)
     it.created = True
     return False
+
+
+def record_parts(ctx: Context, it: Intake) -> bool:
+    """Record each mail forwarded in a bundle as a submission of its own: see
+    :func:`parts_of`.  Not for quarantined or ignored mail, but for a reply to a receipt."""
+    if it.created and it.parsed is not None and is_bundle(it.parsed) and \
+            (it.status in receipts.RECEIPT_STATUSES or it.joins is not None):
+        it.parts = parts_of(ctx, it.raw, it.message)
+    return False
+
+
+def parts_of(ctx: Context, raw: bytes, bundle: Message) -> list[Intake]:
+    """Record each mail forwarded in the *bundle* (*raw*, a mail
+    :func:`~.classify.forwards.is_bundle` says is one) as a submission of its own, a part
+    of the bundle, in the caller's transaction: what a district leader passes on is
+    credited to the school that wrote it.  A part already recorded (the school wrote to
+    us too, or an earlier bundle carried it) is not recorded again.  Parts get no
+    receipt of their own: the bundle's lists them."""
+    parts = []
+    for n, data in enumerate(forwarded_originals(raw), 1):
+        part = run(ctx, Intake(data, f"{bundle.source}#{n}", db.aware(bundle.received_at),
+                               parent_pk=bundle.id, forwarded_by=bundle.school), PART_STAGES)
+        log.info("%s id=%s school=%s status=%s%s", part.source, part.message.id,
+                 part.message.school, part.message.status, "" if part.created else " duplicate")
+        parts.append(part)
+    return parts
 
 
 def track_bounces(ctx: Context, it: Intake) -> bool:
@@ -283,42 +312,17 @@ def queue_receipt(ctx: Context, it: Intake) -> bool:
     if it.oversize and it.status == "quarantined":
         receipts.queue_too_large(ctx.session, ctx.desk.cfg, it.message, ctx.desk.own_addresses)
         return False
-    receipts.queue(ctx.session, ctx.desk.cfg, it.message, ctx.desk.own_addresses)
+    receipts.queue(ctx.session, ctx.desk.cfg, it.message, ctx.desk.own_addresses,
+                   parts=[(part.message, part.created) for part in it.parts])
     return False
 
 
-def verdict_values(verdict: Classification | None, status: str, reason: str
-                   ) -> tuple[dict, list[dict]]:
-    """A classification as message column values, and its link rows."""
-    v = verdict
-    plan = v.plan if v else None
-    values = {
-        "status": status, "status_reason": db.clean(reason)[:2000],
-        "school": v.school if v else None, "district": v.district if v else None,
-        "kinds": list(v.kinds) if v else [], "late": v.late if v else False,
-        "plan_missing": list(plan.missing) if plan else [],
-        "plan_info": {k: getattr(plan, k) for k in ("visit_date", "visit_time", "place",
-                                                    "contact", "phone")} if plan else {},
-        "evidence": [{"field": f, "rule": e.rule, "detail": db.clean(e.detail)}
-                     for f, e in (v.evidence if v else ())]}
-    links = [{"position": i, "url": db.clean(ln.url), "platform": ln.platform,
-              "title": db.clean(ln.title), "size": ln.size, "expires": ln.expires,
-              "password": db.clean(ln.password)} for i, ln in enumerate(v.links if v else ())]
-    return values, links
-
-
-def apply_verdict(msg: Message, verdict: Classification | None, status: str,
-                  reason: str) -> None:
-    """Write a classification onto a message row (links replaced)."""
-    values, links = verdict_values(verdict, status, reason)
-    for key, value in values.items():
-        setattr(msg, key, value)
-    msg.links = [Link(**link) for link in links]
-
-
 Stage = Callable[[Context, Intake], bool]
-STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, judge, join_reply, file_raw,
-                             file_attachments, record, merge_reply, track_bounces, queue_receipt)
+STAGES: tuple[Stage, ...] = (fingerprint, parse, skip_duplicate, judge, join_reply, file_raw,
+                             file_attachments, record, record_parts, merge_reply, track_bounces,
+                             queue_receipt)
+PART_STAGES: tuple[Stage, ...] = (fingerprint, parse, skip_duplicate, judge, file_raw,
+                                  file_attachments, record, record_parts)
 
 
 def run(ctx: Context, it: Intake, stages: tuple[Stage, ...] = STAGES) -> Intake:
@@ -385,10 +389,3 @@ def _process(engine: Engine, desk: Desk, raw: bytes | Spool, source: str,
             return attempt((fingerprint, skip_duplicate, file_raw, record),
                            status="quarantined", reason=reason[:500])
     raise AssertionError("unreachable")
-
-
-def all_attachments(p: ParsedMessage, forwarded: bool = False):
-    for att in p.attachments:
-        yield att, forwarded
-    for inner in p.forwarded:
-        yield from all_attachments(inner, True)

@@ -46,6 +46,7 @@ class PollReport:
     recorded: int = 0
     duplicates: int = 0
     prepared: int = 0  # of those fetched, how many worker processes prepared
+    parts: int = 0  # mails forwarded in bundles, recorded as submissions of their own
     by_status: dict[str, int] = field(default_factory=dict)
     delivery: DeliveryReport | None = None
 
@@ -230,6 +231,7 @@ def _take(engine: Engine, desk: Desk, account: str, folder: str, uidvalidity: in
                  after=remember, oversize=item.oversize, stored=stored, prepared=prepared)
     report.recorded += it.created
     report.duplicates += not it.created
+    report.parts += sum(part.created for part in it.parts)
     status = it.message.status
     report.by_status[status] = report.by_status.get(status, 0) + 1
     _fault("after-commit")

@@ -96,10 +96,31 @@ def echoed(r: dict) -> dict:
     return {**r, "subject": safe_subject(r["subject"] or "")}
 
 
+def part_view(part: Message, created: bool) -> dict:
+    """One mail forwarded in a bundle as the bundle's receipt lists it: subject, original
+    sender and what became of it (recorded for which school, or why not)."""
+    if not created:
+        outcome = f"与此前收到的 #{part.id} 相同，未重复登记"
+    elif part.status == "accepted":
+        kinds = "、".join(KIND_ZH.get(k, k) for k in part.kinds) or "材料类别未识别"
+        where = f"（{part.district}）" if part.district else ""
+        missing = f"；活动方案缺少：{'、'.join(part.plan_missing)}" if part.plan_missing else ""
+        outcome = f"登记为 {part.school}{where}，{kinds}，编号 #{part.id}{missing}"
+    elif part.status == "needs_school":
+        outcome = f"已登记为 #{part.id}，未能识别所属学校，秘书处将核实"
+    elif part.status == "quarantined":
+        outcome = f"已隔离，未作为材料登记（#{part.id}）：{part.status_reason}"
+    else:
+        outcome = f"不计为材料（#{part.id}）：{part.status_reason}"
+    return {"subject": safe_subject(part.subject or ""), "sender": part.sender or "",
+            "outcome": outcome}
+
+
 def build_receipt(cfg: Config, r: dict, number: str, now: datetime | None = None,
-                  update: int = 0) -> EmailMessage:
+                  update: int = 0, parts: list[dict] = ()) -> EmailMessage:
     """The receipt mail for submission *r* (a ``report.submission`` dict);
-    *update* > 0 makes the n-th updated receipt (own Message-ID, marked in the subject)."""
+    *update* > 0 makes the n-th updated receipt (own Message-ID, marked in the subject);
+    *parts* (:func:`part_view`) are the mails a bundle forwarded."""
     now = now or datetime.now(UTC)
     r = echoed(r)
     tz = ZoneInfo(cfg.campaign.timezone)
@@ -112,7 +133,7 @@ def build_receipt(cfg: Config, r: dict, number: str, now: datetime | None = None
         "kinds": "、".join(KIND_ZH.get(k, k) for k in r["kinds"]),
         "files": r["attachments"], "links": [_link_view(x) for x in r["links"]],
         "problems": _problems(r), "deadlines": _deadlines(cfg, now.astimezone(tz).date()),
-        "leader": _leader(cfg, r["district"]), "update": update,
+        "leader": _leader(cfg, r["district"]), "update": update, "parts": parts,
     }
     override = cfg.receipts.template_dir
     mark = "（更新）" if update else ""
@@ -132,8 +153,11 @@ def over_limit(sent_times: list[datetime], now: datetime, per_hour: int, per_day
 
 
 def queue(session: Session, cfg: Config, message: Message, own: frozenset[str],
-          now: datetime | None = None) -> Receipt | None:
-    """Number and queue the receipt for *message* (written) in the caller's transaction.
+          now: datetime | None = None, parts: list[tuple[Message, bool]] = ()
+          ) -> Receipt | None:
+    """Number and queue the receipt for *message* (written) in the caller's transaction;
+    a bundle's receipt lists its *parts* (each mail forwarded in it, and whether it was
+    recorded now).
 
     Returns None when no receipt is due (robot or own address; a bouncing address that
     writes again is no longer bouncing: the pipeline's ``track_bounces`` cleared it).
@@ -153,8 +177,10 @@ def queue(session: Session, cfg: Config, message: Message, own: frozenset[str],
     set_committed_value(message, "receipt", receipt)
     if not over_limit(sent, now, cfg.receipts.per_hour, cfg.receipts.per_day):
         r = submission(message, ZoneInfo(cfg.campaign.timezone))
+        mail = build_receipt(cfg, r, receipt.number, now,
+                             parts=[part_view(m, created) for m, created in parts])
         set_committed_value(receipt, "outbox_pk", outbox.enqueue(
-            session, "receipt", build_receipt(cfg, r, receipt.number, now), message.id, now))
+            session, "receipt", mail, message.id, now))
     db.finish_receipt(session, pk, receipt.number, receipt.outbox_pk)
     return receipt
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 
 from . import db
+from .classify.forwards import is_bundle
 from .errors import MailbotError
 from .models import Message
 from .parse import ParseError, parse_message
-from .pipeline import Desk, apply_verdict, attachment_rows, store_attachments, verdict_for
+from .pipeline import Context, Desk, parts_of, store_attachments, verdict_for
+from .rows import apply_verdict, attachment_rows
 
 
 def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
@@ -34,11 +36,18 @@ def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
                 continue
             before = (msg.status, msg.school, msg.district, list(msg.kinds), msg.late)
             verdict, status, reason = verdict_for(db.KnownSenders(s), desk, parsed,
-                                                  db.aware(msg.received_at))
+                                                  db.aware(msg.received_at),
+                                                  forwarded_by=_forwarded_by(s, msg))
             apply_verdict(msg, verdict, status, reason)
             after = (msg.status, msg.school, msg.district, list(msg.kinds), msg.late)
             counts["changed" if after != before else "unchanged"] += 1
     return counts
+
+
+def _forwarded_by(session, msg: Message) -> str | None:
+    """The school of the bundle *msg* came in, if it came in one."""
+    parent = db.get_message(session, msg.parent_pk) if msg.parent_pk else None
+    return parent.school if parent else None
 
 
 def quarantined(engine: Engine) -> list[Message]:
@@ -47,9 +56,10 @@ def quarantined(engine: Engine) -> list[Message]:
                               .order_by(Message.id)))
 
 
-def release(engine: Engine, desk: Desk, pk: int) -> Message:
+def release(engine: Engine, desk: Desk, pk: int) -> tuple[Message, int]:
     """The secretariat vouches for quarantined mail #pk: classify it trusting its
-    attachments, file them, and record who decided (no receipt is sent)."""
+    attachments, file them, record who decided (no receipt is sent) and, for a bundle,
+    the mails it forwards (each judged on its own); return it and how many parts it got."""
     with db.transaction(engine) as s:
         msg = s.get(Message, pk)
         if msg is None or msg.status != "quarantined":
@@ -61,7 +71,8 @@ def release(engine: Engine, desk: Desk, pk: int) -> Message:
         except (ParseError, OSError) as e:
             raise MailbotError(f"#{pk} 无法读取或解析，不能放行 (unreadable): {e}") from None
         verdict, status, reason = verdict_for(db.KnownSenders(s), desk, parsed,
-                                              db.aware(msg.received_at), trusted=True)
+                                              db.aware(msg.received_at), trusted=True,
+                                              forwarded_by=_forwarded_by(s, msg))
         if status == "quarantined":
             raise MailbotError(f"#{pk} 仍无法受理：{reason}")
         apply_verdict(msg, verdict, status, reason)
@@ -69,4 +80,9 @@ def release(engine: Engine, desk: Desk, pk: int) -> Message:
                                         "detail": "秘书处已放行隔离邮件"}]
         if not msg.attachments:
             msg.attachments.extend(attachment_rows(store_attachments(desk.store, parsed)))
-        return msg
+        parts = []
+        if is_bundle(parsed) and not s.scalar(select(Message.id).where(
+                Message.parent_pk == pk).limit(1)):  # its mails, now judged one by one
+            s.flush()
+            parts = parts_of(Context(s, desk), desk.store.path(msg.raw_path).read_bytes(), msg)
+        return msg, sum(part.created for part in parts)

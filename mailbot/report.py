@@ -3,8 +3,9 @@
 JSON fields (contract: extend, never rename or drop): id, message_id, sender,
 subject, received_at, school, district, kinds, status, late, attachments
 [{filename, size, sha256, content_type, path}], links [{url, platform}],
-plan_missing, receipt (null or {number, sent_at}).  Also here: the retention
-summary for people.
+plan_missing, receipt (null or {number, sent_at}); extensions since: status_reason,
+sender_name, source, raw_path, sent_at, plan_info, evidence, files_removed_at, part_of.
+Also here: the retention summary for people.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def submission(m: Message, tz: ZoneInfo) -> dict:
         "plan_info": dict(m.plan_info or {}),
         "evidence": list(m.evidence or []),
         "files_removed_at": _iso(m.files_removed_at, tz),
+        "part_of": m.parent_pk,  # the bundle it was forwarded in (None: it came on its own)
     }
 
 
@@ -65,6 +67,8 @@ def table(rows: list[dict]) -> str:
         status = STATUS_ZH.get(r["status"], r["status"])
         lines.append(f"#{r['id']:<4} {r['received_at'][:16]}  {status:<5}  "
                      f"{r['sender'] or '(无发件人)'}  {r['subject'] or '(无主题)'}")
+        if r["part_of"]:
+            lines.append(f"      由汇总邮件 #{r['part_of']} 转来")
         if r["status_reason"]:
             lines.append(f"      原因: {r['status_reason']}")
         if r["files_removed_at"]:

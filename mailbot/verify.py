@@ -19,7 +19,7 @@ from . import db
 from .filing import FileStore
 from .models import Message
 from .parse import ParseError, parse_message
-from .pipeline import all_attachments
+from .rows import all_attachments
 
 
 @dataclass

@@ -342,10 +342,10 @@ def build(spec, contact=CONTACT, seed=0) -> bytes:
     if html is not None:
         html = (f'<html><head><meta http-equiv="Content-Type" content="text/html; '
                 f'charset={cl["label"]}"></head><body>{html}</body></html>')
-    atts, fwd = list(spec.get("attachments", [])), spec.get("forward")
+    atts = list(spec.get("attachments", []))
     alt = text is not None and html is not None
-    if fwd:
-        atts.append((fwd["subject"] + ".eml", build(fwd, fwd["to"], seed + 100)))
+    for n, fwd in enumerate(spec.get("forwards", ()), 1):
+        atts.append((fwd["subject"] + ".eml", build(fwd, fwd["to"], seed + 100 * n)))
     b.levels = [k for k, on in (("mixed", atts), ("related", inline), ("alternative", alt)) if on]
     body = b.text("html", html) if text is None else b.text("plain", text)
     if alt:
@@ -410,7 +410,7 @@ SAMPLES = [
     S("plan-swpu-126-gbk", "swpu_hq@126.com", "netease", "2024-09-10 20:16", "西南石油大学后勤-活动方案",
       ["您好！我们的活动方案如下：", "",
        *plan_text("swpu_hq@126.com", "2024-09-19 14:30", "何老师 028-83032145")]),
-    # -- 新闻 (news): documents, photos, inline images, a district leader's forward --
+    # -- 新闻 (news): documents, photos, inline images, a district leader's forward; a bundle --
     S("news-xhu-foxmail-rawgbk", "houqin@xhu.edu.cn", "foxmail", "2024-07-10 18:33",
       "西华大学后勤党委开展“道中华之美 美后勤之道”校史馆参观活动新闻稿",
       ["您好！我校后勤党委7月9日参观校史馆的新闻稿及照片见附件，请审阅。"],
@@ -450,12 +450,28 @@ SAMPLES = [
       "转发：宜宾学院后勤党支部“接力行”参观校史馆新闻稿",
       ["您好！现将我片区宜宾学院后勤党支部报送的参观校史馆新闻稿（含照片）转发给您，原邮件见附件，请审阅。",
        "（川南片区组长单位）"],
-      forward=S("inner", "hq_dangzhibu@yibinu.edu.cn", "coremail", "2024-10-08 17:50",
+      forwards=[S("inner", "hq_dangzhibu@yibinu.edu.cn", "coremail", "2024-10-08 17:50",
                 "宜宾学院后勤党支部“接力行”参观校史馆新闻稿",
                 ["您好！我支部参观校史馆的新闻稿如下，照片见附件。", "",
                  *news_text("hq_dangzhibu@yibinu.edu.cn", "2024-10-08", 25, "邓婷")],
                 greet="川南片区组长单位老师：", to="hqjjc@suse.edu.cn", to_name="川南片区组长单位",
-                attachments=[("宜宾学院后勤党支部参观校史馆.jpg", jpeg(141))])),
+                attachments=[("宜宾学院后勤党支部参观校史馆.jpg", jpeg(141))])]),
+    S("bundle-cdu-two-schools", "hqc@cdu.edu.cn", "outlook", "2024-09-28 10:12",
+      "成都第二片区接力行材料汇总（西华大学、成都信息工程大学）",
+      ["您好！现将我片区西华大学、成都信息工程大学报送的材料一并转发给您，原邮件见附件，请审阅。",
+       "（成都第二片区组长单位）"],
+      forwards=[S("inner", "houqin@xhu.edu.cn", "foxmail", "2024-09-26 16:05",
+                  "西华大学后勤活动方案",
+                  ["您好！附件为我校后勤活动方案，请审阅汇总。"], greet="成都第二片区组长单位老师：",
+                  to="hqc@cdu.edu.cn", to_name="成都第二片区组长单位",
+                  attachments=[("西华大学后勤活动方案.docx",
+                                docx(plan_text("houqin@xhu.edu.cn", "2024-10-15 14:30",
+                                               "刘老师 028-87720123")))]),
+                S("inner", "2894561730@qq.com", "qq", "2024-09-27 20:41", "成信大后勤微信推文",
+                  ["老师好，我们的微信推文发布了：",
+                   "https://mp.weixin.qq.com/s/" + ident(R, 22, WX)],
+                  greet="成都第二片区组长单位老师：", to="hqc@cdu.edu.cn",
+                  to_name="成都第二片区组长单位")]),
     # -- 视频 / 微信推文 (video): links only --
     S("video-mtc-wechat", "hqbzc@mtc.edu.cn", "coremail", "2024-09-12 10:08", "绵阳师范学院后勤微信推文链接",
       ["您好！我处展现2024年后勤新亮点新特色的微信推文已发布，链接如下：",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.classify.forwards import is_bundle, own_content
 from mailbot.classify.school import (
     Directory,
     DirectoryError,
@@ -27,7 +28,7 @@ DIRECTORY = load_directory(RULES)
 
 
 def email(sender="hq2024@qq.com", name="", subject="材料报送", body="老师好，材料见附件。",
-          files=(), forward: EmailMessage | None = None) -> EmailMessage:
+          files=(), forward: EmailMessage | None = None, more: tuple = ()) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = formataddr((name, sender))
     msg["To"] = "contact@scgxhq.test"
@@ -36,8 +37,8 @@ def email(sender="hq2024@qq.com", name="", subject="材料报送", body="老师�
     for filename in files:
         msg.add_attachment(b"PK\x03\x04", maintype="application", subtype="octet-stream",
                            filename=filename)
-    if forward is not None:
-        msg.add_attachment(forward)  # message/rfc822
+    for inner in (forward, *more) if forward is not None else ():
+        msg.add_attachment(inner)  # message/rfc822
     return msg
 
 
@@ -236,6 +237,24 @@ def test_forward_from_lead_gives_leaders_district_to_unassigned_school():
     m = identify_school(parsed(sender="hqjjc@suse.edu.cn", forward=INNER), DIRECTORY)
     assert (m.school, m.district) == ("宜宾学院", "川南片区")
     assert any(e.rule == "school.district" for e in m.evidence)
+
+
+def test_a_bundle_is_its_own_senders_and_its_mails_keep_the_leaders_district():
+    """A leader forwarding two schools' mails at once: the bundle is the leader's own
+    (not the first forward's school), and each mail, judged alone with the leader as
+    the forwarder, takes the leader's district when its school has none."""
+    other = email("hqglc@swmu.edu.cn", "西南医科大学后勤管理处", "活动方案", "方案见附件。")
+    single, bundle = parsed(sender="hqjjc@suse.edu.cn", forward=INNER), \
+        parsed(sender="hqjjc@suse.edu.cn", forward=INNER, more=(other,))
+    assert (is_bundle(single), is_bundle(bundle)) == (False, True)
+    assert own_content(single) == single and own_content(bundle).forwarded == ()
+    m = identify_school(own_content(bundle), DIRECTORY)
+    assert (m.school, m.district) == ("四川轻化工大学", "川南片区")
+    m = identify_school(parse_message(INNER.as_bytes()), DIRECTORY,
+                        forwarded_by="四川轻化工大学")
+    assert (m.school, m.district, m.evidence[-1].rule) == ("宜宾学院", "川南片区", "school.district")
+    alone = identify_school(parse_message(INNER.as_bytes()), DIRECTORY, forwarded_by="四川大学")
+    assert (alone.school, alone.district) == ("宜宾学院", "")  # not a lead school: no district
 
 
 def test_registered_address_in_directory():

@@ -47,6 +47,10 @@ def test_demo_submissions_arrive_decoded_and_filed(mailstack, tmp_path):
     # Foxmail's raw 8-bit GBK filename
     xhu = by_subject["西华大学后勤党委开展“道中华之美 美后勤之道”校史馆参观活动新闻稿"]
     assert "新闻稿-西华大学后勤党委参观校史馆.docx" in [a["filename"] for a in xhu["attachments"]]
+    # a district leader's bundle: each forwarded mail is its school's own submission
+    bundle = by_subject["成都第二片区接力行材料汇总（西华大学、成都信息工程大学）"]
+    assert [(r["school"], r["kinds"]) for r in rows if r["part_of"] == bundle["id"]] == [
+        ("西华大学", ["plan"]), ("成都信息工程大学", ["video"])]
     # auto-replies are recorded but ignored
     assert sorted(r["status"] for r in rows if r["subject"].startswith("自动回复")) == [
         "ignored", "ignored"]

@@ -45,7 +45,8 @@ def test_status_matrix_counts_only_accepted_mail(env, listing):
             cell = grid[(row["district"] or "未分配片区", label["school"])]
             assert all(cell[k] for k in label["kinds"])
     assert {d["district"] for d in status["districts"]} >= {"成都第一片区", "川南片区", "未分配片区"}
-    assert status["messages"]["accepted"] == sum(m["status"] == "accepted" for m in LABELS)
+    assert status["messages"]["accepted"] == sum(m["status"] == "accepted" for m in LABELS) + \
+        sum(p["status"] == "accepted" for m in LABELS for p in m.get("parts", ()))
     human = run_cli("status", config=CONFIG, env=env).stdout
     assert "报送进度" in human and "四川师范大学" in human
 
@@ -54,11 +55,20 @@ def _links(items) -> list[tuple[str, str]]:
     return sorted((x["url"], x["platform"]) for x in items)
 
 
+def _fields(row: dict) -> dict:
+    return {"school": row["school"] or "", "kinds": row["kinds"], "status": row["status"],
+            "links": _links(row["links"]), "plan_missing": row["plan_missing"]}
+
+
 @pytest.mark.parametrize("label", LABELS, ids=[m["file"][:40] for m in LABELS])
 def test_labelled_mail(listing, label):
+    """Each mail as labelled; a bundle's forwarded mails each as a submission of its own,
+    a part of the bundle (its source: the bundle's, then #1, #2...)."""
     row = listing[label["file"]]
-    got = {"school": row["school"] or "", "kinds": row["kinds"], "status": row["status"],
-           "links": _links(row["links"]), "plan_missing": row["plan_missing"]}
-    want = {"school": label["school"], "kinds": label["kinds"], "status": label["status"],
-            "links": _links(label.get("links", [])), "plan_missing": label.get("plan_missing", [])}
-    assert got == want, label.get("note", "")
+    want = {k: label.get(k, []) for k in ("school", "kinds", "status", "links", "plan_missing")}
+    assert _fields(row) == {**want, "links": _links(want["links"])}, label.get("note", "")
+    labelled = label.get("parts", [])
+    parts = [listing.get(f"{label['file']}#{n}") for n in range(1, len(labelled) + 2)]
+    assert [p and p["part_of"] for p in parts] == [row["id"]] * len(labelled) + [None]
+    for got, part in zip(parts, labelled):
+        assert _fields(got) == {**part, "links": _links(part["links"])}, label["note"]

@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 
 from mailbot.charsets import decode_bytes, decode_header_bytes
-from mailbot.parse import Attachment, ParsedMessage, ParseError, parse_message
+from mailbot.parse import (
+    Attachment,
+    ParsedMessage,
+    ParseError,
+    forwarded_originals,
+    parse_message,
+)
 
 DATA = Path(__file__).resolve().parent / "data"
 CORPUS = Path(os.environ.get("MAILBOT_CORPUS") or
@@ -289,6 +295,27 @@ def test_base64_encoded_forwarded_message_is_still_parsed():
            + base64.encodebytes(inner) + b"--x--\r\n")
     (fwd,) = parse_message(raw).forwarded
     assert (fwd.sender_name, fwd.subject, fwd.text) == ("李四", "hi", "正文")
+
+
+def test_forwarded_originals_are_the_forwarded_mails_in_order():
+    """Each mail a message forwards, as bytes to record on its own: they parse back to
+    the forwarded messages, in order; a base64-encoded one gives what was encoded, and
+    mail forwarded inside those stays inside them."""
+    inner = "From: =?utf-8?B?5p2O5Zub?= <lisi@scu.edu.cn>\r\nSubject: hi\r\n\r\n正文\r\n".encode()
+    raw = (b"From: a@example.org\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n"
+           b"Content-Type: text/plain\r\n\r\ncover\r\n--x\r\nContent-Type: message/rfc822\r\n\r\n"
+           + _nested(2) + b"\r\n--x\r\nContent-Type: message/rfc822\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(inner) + b"--x--\r\n")
+    msg = parse_message(raw)
+    first, second = forwarded_originals(raw)
+    assert second == inner
+    again = [parse_message(first), parse_message(second)]
+    assert [(m.sender, m.subject, m.text) for m in again] == [
+        (m.sender, m.subject, m.text) for m in msg.forwarded]
+    assert [m.subject for m in again[0].forwarded] == ["level1"]
+    assert forwarded_originals(inner) == ()
+    with pytest.raises(ParseError):
+        forwarded_originals(b"")
 
 
 # ------------------------------------------------ 9. GBK body labelled gb2312

@@ -20,6 +20,7 @@ from mailbot.filing import sha256
 from mailbot.parse import ParseError, parse_message
 from mailbot.pipeline import build_desk, process, verdict_for
 from mailbot.prepare import prepare, still_valid, without_payloads
+from mailbot.rows import all_attachments
 
 DATA = ROOT / "tests" / "data"
 MAILS = sorted(DATA.glob("*.eml")) + sorted((DATA / "labelled").glob("*.eml"))
@@ -48,17 +49,11 @@ def test_prepare_matches_the_pipelines_own_parse_and_verdict(desk, path):
     if status == "quarantined":
         assert got.files is None
         return
-    payloads = [a.payload for a in _all(parsed)]
+    payloads = [a.payload for a, _ in all_attachments(parsed)]  # a bundle's own files only
     assert [stored.sha256 for _, _, stored, _ in got.files] == [sha256(p) for p in payloads]
     for (_, att, stored, _), payload in zip(got.files, payloads, strict=True):
         assert att.payload == b""  # nothing big goes back to the main process
         assert desk.store.path(stored.path).read_bytes() == payload
-
-
-def _all(p):
-    yield from p.attachments
-    for inner in p.forwarded:
-        yield from _all(inner)
 
 
 def test_a_known_sender_lookup_is_recorded_and_checked(desk):

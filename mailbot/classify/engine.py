@@ -18,6 +18,7 @@ from ..parse import ParsedMessage
 from .auto import auto_reason
 from .danger import DangerRules, dangerous_attachments, load_danger_rules
 from .evidence import Evidence
+from .forwards import own_content
 from .kinds import KindRules, detect_kinds, load_kind_rules, sender_text
 from .links import Link, LinkRules, find_links, load_link_rules, video_evidence
 from .phase import judged_time, lateness
@@ -89,16 +90,19 @@ def _sender_only(msg: ParsedMessage) -> ParsedMessage:
 def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_at: datetime,
              known_senders: Mapping[str, str] = {},
              own_addresses: frozenset[str] = frozenset(),
-             trusted: bool = False) -> Classification:
+             trusted: bool = False, forwarded_by: str | None = None) -> Classification:
     """Decide status, school, district, kinds, lateness, links and plan completeness.
 
     *trusted* (the secretariat released the mail from quarantine) skips the
-    dangerous-attachment rules.
+    dangerous-attachment rules.  A bundle is judged on its own content
+    (:func:`~.forwards.own_content`): the mail forwarded in it are judged one by one,
+    each with *forwarded_by*, the school that passed it on (see ``identify_school``).
 
     Machine-generated mail is ``ignored`` and dangerous mail ``quarantined``:
     neither is a submission, so both get no kinds, links or plan check.  A
     robot's school comes from its sender address alone (its text quotes others).
     """
+    msg = own_content(msg)
     auto = auto_reason(msg, own_addresses)
     danger = () if trusted else dangerous_attachments(msg, rules.danger)
     if auto or danger:
@@ -121,7 +125,7 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
     plan = check_plan(texts, campaign.year or received_at.year, rules.kinds.plan)
     kinds, kind_ev = detect_kinds(msg, rules.kinds, video, len(plan.found))
     evidence += [("kinds", e) for e in kind_ev]
-    match = identify_school(msg, rules.directory, known_senders)
+    match = identify_school(msg, rules.directory, known_senders, forwarded_by)
     evidence += [("school", e) for e in match.evidence]
     evidence += [("school.conflict", e) for e in match.conflicts]
     late, late_ev = lateness(kinds, judged_time(msg.date, received_at), campaign)

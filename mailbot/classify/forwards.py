@@ -1,8 +1,10 @@
-"""Inline forward/quote blocks as QQ, Foxmail, Outlook, NetEase and Apple write them (pure)."""
+"""Forwarded mail (pure): inline forward/quote blocks as QQ, Foxmail, Outlook, NetEase and
+Apple write them, and bundles of mail forwarded as attachments."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from ..parse import ParsedMessage
 
@@ -42,3 +44,19 @@ def split_forward(text: str) -> tuple[str, ParsedMessage | None]:
             headers={}, defects=())
         return text[:start], inner
     return text or "", None
+
+
+BUNDLE_FROM = 2  # mails forwarded as attachments from which a mail is a bundle
+
+
+def is_bundle(msg: ParsedMessage) -> bool:
+    """Whether *msg* carries two or more mails forwarded as attachments (message/rfc822
+    parts): what a district leader sends when passing on several schools' mail at once."""
+    return len(msg.forwarded) >= BUNDLE_FROM
+
+
+def own_content(msg: ParsedMessage) -> ParsedMessage:
+    """*msg* as one submission: a bundle stands for its own words and files only, since
+    each mail forwarded in it is recorded as a submission of its own (a part); any other
+    mail stands for all it carries."""
+    return replace(msg, forwarded=()) if is_bundle(msg) else msg

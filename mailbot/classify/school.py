@@ -357,7 +357,8 @@ def _identify(msg: ParsedMessage, d: Directory, known: Mapping[str, str],
 
 
 def identify_school(msg: ParsedMessage, directory: Directory,
-                    known_senders: Mapping[str, str] = {}) -> SchoolMatch:
+                    known_senders: Mapping[str, str] = {},
+                    forwarded_by: str | None = None) -> SchoolMatch:
     """Decide which school *msg* comes from (order: see the module docstring).
 
     ``known_senders`` maps lower-cased confirmed addresses to school names.  A
@@ -367,9 +368,17 @@ def identify_school(msg: ParsedMessage, directory: Directory,
     (the notice, a leader's request) never names the sender's school.  Evidence:
     the winner's strongest item per rule; conflicts: the strongest item per rule
     and other school.  Nothing found:
-    ``SchoolMatch(None, None, (), ())``.
+    ``SchoolMatch(None, None, (), ())``.  *forwarded_by* is the school that passed *msg*
+    on in a bundle: a district lead school's district is its schools' when they have
+    none of their own, as with a single forward.
     """
     cands, district = _identify(msg, directory, known_senders, 0)
+    if cands and forwarded_by and district is None and directory.is_lead(forwarded_by) and \
+            not getattr(directory.by_name.get(cands[0][0]), "district", None):
+        district = directory.by_name[forwarded_by].district
+        cands = [*cands, (cands[0][0], Evidence(
+            "school.district", f"由{district}组长单位 {forwarded_by} 汇总转来 → {district}"),
+            "district")]
     spoof = _spoof_evidence(msg, directory, known_senders)
     if not cands:
         return SchoolMatch(None, None, (), (spoof,)) if spoof else NO_MATCH

@@ -832,7 +832,7 @@ LK = {  # every deliverable link, shared by mail text and labels
     "cdut_ftn": qq_ftn("cdut"), "nsmc_ftn": ne_ftn("nsmc"), "abtu_pan": pan("abtu"),
     "scvtc_wx": wx_short("scvtc"), "scvtc_sph": sph("scvtc"), "scvtc_bili": bili("scvtc"),
     "scvtc_dy": douyin("scvtc"), "anon_wx": wx_short("anon163"), "swjtu_wx": wx_long("swjtu"),
-    "scu_list": "https://hqbzb.scu.edu.cn/info/1021/5678.htm",
+    "scu_list": "https://hqbzb.scu.edu.cn/info/1021/5678.htm", "njtc_bili": bili("njtc"),
 }
 
 
@@ -840,13 +840,20 @@ LK = {  # every deliverable link, shared by mail text and labels
 ENTRIES: list[tuple[str, dict, object]] = []
 
 
-def entry(slug, school="", kinds=(), status=None, links=(), plan_missing=(), note=""):
-    """Register a builder; status defaults to the rule (accepted / needs_school)."""
+def label(school="", kinds=(), status=None, links=(), plan_missing=()) -> dict:
+    """What a clerk records for one submission; status defaults to the rule."""
+    return {"school": school, "kinds": list(kinds),
+            "status": status or ("accepted" if school else "needs_school"),
+            "links": [{"url": LK[u], "platform": p} for u, p in links],
+            "plan_missing": list(plan_missing)}
+
+
+def entry(slug, school="", kinds=(), status=None, links=(), plan_missing=(), note="", parts=()):
+    """Register a builder; status defaults to the rule (accepted / needs_school); *parts*
+    (:func:`label` dicts) label the mails a bundle forwards, each a submission of its own."""
     def deco(fn):
-        st = status or ("accepted" if school else "needs_school")
-        ENTRIES.append((slug, {"school": school, "kinds": list(kinds), "status": st,
-                               "links": [{"url": LK[u], "platform": p} for u, p in links],
-                               "plan_missing": list(plan_missing), "note": note}, fn))
+        ENTRIES.append((slug, {**label(school, kinds, status, links, plan_missing),
+                               "note": note, "parts": list(parts)}, fn))
         return fn
     return deco
 
@@ -1680,6 +1687,47 @@ def _():
                 "西南石油大学后勤党委“接力行”参观新闻稿", "2024-07-20 10:40:16", smime=p7m("swpu"))
 
 
+@entry("suse_bundle_three_schools", "四川轻化工大学", [],
+       parts=[label("宜宾学院", ["news"]),
+              label("西南医科大学", ["plan"], plan_missing=["活动流程"]),
+              label("内江师范学院", ["video"], links=[("njtc_bili", "bilibili")])],
+       note="川南 leader passes on three schools' mails at once, each forwarded as an attachment "
+            "(Foxmail 作为附件转发): every original is a submission of its own school; the "
+            "bundle's cover note delivers nothing itself")
+def _():
+    wrote = [("宜宾学院后勤党委", "hq_dangzhibu@yibinu.edu.cn", "宜宾学院后勤党委参观校史馆新闻稿",
+              "2024-07-08 16:20:05"),
+             ("西南医科大学后勤管理处", "hqglc@swmu.edu.cn", "西南医科大学后勤管理处接力行活动方案",
+              "2024-07-09 10:02:44"),
+             ("内江师范学院后勤处 张老师", "2291736655@qq.com", "内江师范学院后勤处接力行视频",
+              "2024-09-25 18:40:09")]
+    lines = news("宜宾学院后勤党委", "2024-07-05", "宜宾学院校史馆", 35, "周婷")
+    first = Mail("coremail", wrote[0][1], wrote[0][0], wrote[0][2], wrote[0][3],
+                 to=[("川南片区组长单位", "hqjjc@suse.edu.cn")], received=False,
+                 text=letter("王老师：", ["您好！我校后勤党委参观校史馆的新闻稿和照片见附件，请审阅汇总。"],
+                             ["宜宾学院后勤党委"]),
+                 attachments=[("宜宾学院后勤党委参观校史馆新闻稿.docx", newsdoc(lines)),
+                              ("校史馆参观1.jpg", jpeg("yibinu1")), ("校史馆参观2.jpg", jpeg("yibinu2"))])
+    plan_lines = plan("西南医科大学后勤管理处党总支", "西南医科大学校史馆", "2024-07-18 14:30",
+                      "何老师 0830-3160173", omit=("活动流程",))
+    second = Mail("foxmail", wrote[1][1], wrote[1][0], wrote[1][2], wrote[1][3],
+                  to=[("川南片区组长单位", "hqjjc@suse.edu.cn")], received=False,
+                  text=letter("您好！", ["附件为我处接力行活动方案，请审阅。"], ["西南医科大学后勤管理处"]),
+                  attachments=[("西南医科大学后勤管理处接力行活动方案.docx",
+                                docx(plan_lines[0], plan_lines[1:]))])
+    third = Mail("qq", wrote[2][1], wrote[2][0], wrote[2][2], wrote[2][3],
+                 to=[("川南片区组长单位", "hqjjc@suse.edu.cn")], received=False,
+                 text=letter("王老师好：", ["我处2024年后勤新亮点视频已发布在哔哩哔哩，链接如下：",
+                                       LK["njtc_bili"]], ["内江师范学院后勤处", "张老师"]))
+    return Mail("foxmail", "hqjjc@suse.edu.cn", "四川轻化工大学后勤基建处",
+                "川南片区接力行材料汇总（宜宾学院、西南医科大学、内江师范学院）", "2024-09-27 09:30:12",
+                text=letter("贺老师：", [("您好！现将我片区宜宾学院、西南医科大学、内江师范学院报送的材料"
+                                        "一并转发给您，三封原邮件见附件，请审阅。")],
+                            ["王文娟", "四川轻化工大学后勤基建处（川南片区组长单位）"]),
+                rfc822=[(f"{subject}.eml", mail) for (_, _, subject, _), mail
+                        in zip(wrote, (first, second, third))])
+
+
 # ================================================================ writing and checking
 def build_all() -> list[tuple[str, bytes, dict]]:
     out = []
@@ -1706,6 +1754,14 @@ def labels_toml(items: list[tuple[str, bytes, dict]]) -> str:
                 f"status = {toml_str(lab['status'])}", f"links = [{links}]",
                 f"plan_missing = [{', '.join(toml_str(k) for k in lab['plan_missing'])}]",
                 f"note = {toml_str(lab['note'])}", ""]
+        for part in lab["parts"]:
+            links = ", ".join(f"{{ url = {toml_str(x['url'])}, platform = "
+                              f"{toml_str(x['platform'])} }}" for x in part["links"])
+            out += ["[[mail.parts]]", f"school = {toml_str(part['school'])}",
+                    f"kinds = [{', '.join(toml_str(k) for k in part['kinds'])}]",
+                    f"status = {toml_str(part['status'])}", f"links = [{links}]",
+                    f"plan_missing = [{', '.join(toml_str(k) for k in part['plan_missing'])}]",
+                    ""]
     return "\n".join(out)
 
 

@@ -1,0 +1,62 @@
+"""A message's rows as the intake writes them, from what it found (pure): the column values
+of a classification, of its links and of its filed attachments, and which attachments
+are the message's at all."""
+
+from __future__ import annotations
+
+from . import db
+from .classify.engine import Classification
+from .classify.forwards import own_content
+from .models import Attachment, Link, Message
+from .parse import ParsedMessage
+
+
+def all_attachments(p: ParsedMessage, forwarded: bool = False):
+    """(attachment, forwarded?) for every file that is *p*'s as one submission: a
+    bundle's own files only (its forwarded mails are parts, with files of their own)."""
+    p = p if forwarded else own_content(p)
+    for att in p.attachments:
+        yield att, forwarded
+    for inner in p.forwarded:
+        yield from all_attachments(inner, True)
+
+
+def attachment_values(files: list) -> list[dict]:
+    """Attachment rows (column values) for filed attachments."""
+    return [{"position": pos, "filename": db.clean(att.filename),
+             "content_type": db.clean(att.content_type), "size": stored.size,
+             "sha256": stored.sha256, "path": stored.path, "inline": att.inline,
+             "forwarded": forwarded} for pos, att, stored, forwarded in files]
+
+
+def attachment_rows(files: list) -> list[Attachment]:
+    return [Attachment(**values) for values in attachment_values(files)]
+
+
+def verdict_values(verdict: Classification | None, status: str, reason: str
+                   ) -> tuple[dict, list[dict]]:
+    """A classification as message column values, and its link rows."""
+    v = verdict
+    plan = v.plan if v else None
+    values = {
+        "status": status, "status_reason": db.clean(reason)[:2000],
+        "school": v.school if v else None, "district": v.district if v else None,
+        "kinds": list(v.kinds) if v else [], "late": v.late if v else False,
+        "plan_missing": list(plan.missing) if plan else [],
+        "plan_info": {k: getattr(plan, k) for k in ("visit_date", "visit_time", "place",
+                                                    "contact", "phone")} if plan else {},
+        "evidence": [{"field": f, "rule": e.rule, "detail": db.clean(e.detail)}
+                     for f, e in (v.evidence if v else ())]}
+    links = [{"position": i, "url": db.clean(ln.url), "platform": ln.platform,
+              "title": db.clean(ln.title), "size": ln.size, "expires": ln.expires,
+              "password": db.clean(ln.password)} for i, ln in enumerate(v.links if v else ())]
+    return values, links
+
+
+def apply_verdict(msg: Message, verdict: Classification | None, status: str,
+                  reason: str) -> None:
+    """Write a classification onto a message row (links replaced)."""
+    values, links = verdict_values(verdict, status, reason)
+    for key, value in values.items():
+        setattr(msg, key, value)
+    msg.links = [Link(**link) for link in links]
