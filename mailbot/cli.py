@@ -13,29 +13,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from . import cli_care, db, digest_run, logs
+from . import cli_care, db, logs
 from . import config as config_mod
-from . import outbox as outbox_mod
-from . import receipts as receipts_mod
-from .classify.engine import load_rulebook
-from .classify.roster import read_roster, write_roster
-from .classify.school import load_directory
-from .digest import Period
-from .digest_files import xlsx_summary
 from .errors import ConfigError, MailbotError
-from .export import export_zip
-from .filing import FileStore
-from .jobs import Daemon
-from .pipeline import build_desk, process
-from .poll import poll_and_record
-from .progress import matrix, schools_by_district
-from .reclassify import reclassify as reclassify_messages
 from .report import STATUS_ZH, explanation, submission, table
-from .sources import iter_messages
+
+# Each command imports the rest of what it needs when it runs: a listing needs the
+# database, not the parser, the IMAP client, jinja2 or the scheduler (half a second of
+# start-up on a slow machine, paid by every command).
 
 
 class _Obj:
@@ -75,6 +61,8 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, log_format: 
 @click.pass_obj
 def poll(obj: _Obj, once: bool, as_json: bool, no_send: bool) -> None:
     """Fetch new mail from the contact mailbox (IMAP) and record it."""
+    from .pipeline import build_desk
+    from .poll import poll_and_record
     rep = poll_and_record(obj.cfg, obj.engine(), build_desk(obj.cfg), send=not no_send)
     if as_json:
         d = rep.delivery
@@ -105,6 +93,7 @@ def _echo_delivery(d) -> None:
 @click.pass_obj
 def run(obj: _Obj) -> None:
     """Run the daemon: poll, send receipts, (digests) on schedule, until SIGTERM."""
+    from .jobs import Daemon
     Daemon(obj.cfg, obj.engine()).run()
     click.echo("mailbot 已停止 (stopped)")
 
@@ -115,6 +104,12 @@ def run(obj: _Obj) -> None:
 @click.pass_obj
 def import_(obj: _Obj, paths: tuple[Path, ...], send_receipts: bool) -> None:
     """Record mail from .eml files, mbox files or Maildir folders (sends no mail)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from . import outbox as outbox_mod
+    from .pipeline import build_desk, process
+    from .sources import iter_messages
     engine, desk = obj.engine(), build_desk(obj.cfg, send_receipts)
     seen = new = parts = 0
     counts: dict[str, int] = {}
@@ -141,6 +136,8 @@ def import_(obj: _Obj, paths: tuple[Path, ...], send_receipts: bool) -> None:
 @click.pass_context
 def outbox_group(ctx: click.Context, everything: bool) -> None:
     """List outgoing mail not yet sent (pending, failed, unconfirmed)."""
+    from . import outbox as outbox_mod
+    from . import receipts as receipts_mod
     if ctx.invoked_subcommand:
         return
     rows = outbox_mod.listing(ctx.obj.engine(), everything)
@@ -159,6 +156,7 @@ def outbox_group(ctx: click.Context, everything: bool) -> None:
 @click.pass_obj
 def outbox_retry(obj: _Obj, pk: int) -> None:
     """Queue a failed or unconfirmed mail again and send what is due."""
+    from . import outbox as outbox_mod
     engine = obj.engine()
     outbox_mod.retry(engine, pk)
     _echo_delivery(outbox_mod.deliver(engine, obj.cfg))
@@ -168,6 +166,7 @@ def outbox_retry(obj: _Obj, pk: int) -> None:
 @click.pass_obj
 def outbox_flush(obj: _Obj) -> None:
     """Send every pending mail now, ignoring retry backoff."""
+    from . import outbox as outbox_mod
     _echo_delivery(outbox_mod.deliver(obj.engine(), obj.cfg, ignore_backoff=True))
 
 
@@ -204,6 +203,8 @@ def explain(obj: _Obj, message_id: int) -> None:
 @click.pass_obj
 def reclassify(obj: _Obj, ids: tuple[int, ...], everything: bool) -> None:
     """Re-run the rules (after editing rules/ or the config)."""
+    from .pipeline import build_desk
+    from .reclassify import reclassify as reclassify_messages
     counts = reclassify_messages(obj.engine(), build_desk(obj.cfg), list(ids), everything)
     click.echo(f"重新分类：变化 {counts['changed']} 封，不变 {counts['unchanged']} 封"
                + (f"，无法读取 {counts['unreadable']} 封" if counts["unreadable"] else ""))
@@ -219,6 +220,8 @@ def schools() -> None:
 @click.pass_obj
 def schools_import(obj: _Obj, path: Path) -> None:
     """Load the roster (.xlsx or .csv: 学校, 片区, 联系人, 邮箱) into rules/roster.toml."""
+    from .classify.roster import read_roster, write_roster
+    from .classify.school import load_directory
     directory = load_directory(obj.cfg.rules_dir / "schools.toml")
     rows, problems = read_roster(path, directory)
     target = obj.cfg.rules_dir / "roster.toml"
@@ -241,6 +244,8 @@ def schools_import(obj: _Obj, path: Path) -> None:
 def digest(obj: _Obj, district: str | None, secretariat: bool, outdir: Path | None,
            send: bool) -> None:
     """District digests and the secretariat's summary: preview or send."""
+    from . import digest_run
+    from . import outbox as outbox_mod
     if bool(outdir) == send:
         raise click.UsageError("请选择 --dry-run 目录 或 --send 之一 (one of --dry-run DIR / --send)")
     engine, cfg = obj.engine(), obj.cfg
@@ -260,6 +265,11 @@ def digest(obj: _Obj, district: str | None, secretariat: bool, outdir: Path | No
 @click.pass_obj
 def export(obj: _Obj, district: str | None, xlsx_path: Path | None, zip_path: Path | None) -> None:
     """Export what was received: --xlsx FILE (summary workbook) or --zip FILE (files)."""
+    from . import digest_run
+    from .digest import Period
+    from .digest_files import xlsx_summary
+    from .export import export_zip
+    from .filing import FileStore
     if bool(xlsx_path) == bool(zip_path):
         raise click.UsageError("请选择 --xlsx 文件 或 --zip 文件 之一 (one of --xlsx / --zip)")
     cfg, engine = obj.cfg, obj.engine()
@@ -286,6 +296,11 @@ DIGEST_ZH = {"queued": "已排队发送", "written": "已写出预览", "nothing
 @click.pass_obj
 def status(obj: _Obj, as_json: bool) -> None:
     """Progress per district (school × deliverable), last poll, queues, last error."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .classify.engine import load_rulebook
+    from .progress import matrix, schools_by_district
     cfg, engine = obj.cfg, obj.engine()
     tz = ZoneInfo(cfg.campaign.timezone)
     directory = load_rulebook(cfg.rules_dir).directory

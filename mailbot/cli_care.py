@@ -7,14 +7,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from . import retention as retention_mod
 from .filing import FileStore
-from .pipeline import build_desk
-from .reclassify import quarantined as quarantined_messages
-from .reclassify import reclassify as reclassify_messages
-from .reclassify import release as release_message
 from .report import STATUS_ZH, retention_text
-from .verify import verify as verify_files
+
+# As in mailbot.cli, each command imports the rest of what it needs when it runs.
 
 
 @click.group()
@@ -25,6 +21,7 @@ def quarantine() -> None:
 @quarantine.command("list")
 @click.pass_obj
 def quarantine_list(obj) -> None:
+    from .reclassify import quarantined as quarantined_messages
     rows = quarantined_messages(obj.engine())
     for m in rows:
         click.echo(f"#{m.id:<4} {m.sender or '(无发件人)'}  {m.subject}\n      原因: {m.status_reason}"
@@ -36,6 +33,8 @@ def quarantine_list(obj) -> None:
 @click.argument("pk", type=int)
 @click.pass_obj
 def quarantine_release(obj, pk: int) -> None:
+    from .pipeline import build_desk
+    from .reclassify import release as release_message
     m, parts = release_message(obj.engine(), build_desk(obj.cfg, False), pk)
     click.echo(f"#{pk} 已放行：{STATUS_ZH.get(m.status, m.status)}，附件 {len(m.attachments)} 个"
                + (f"，转来的 {parts} 封邮件已逐封登记" if parts else ""))
@@ -45,6 +44,8 @@ def quarantine_release(obj, pk: int) -> None:
 @click.argument("pk", type=int)
 @click.pass_obj
 def quarantine_reprocess(obj, pk: int) -> None:
+    from .pipeline import build_desk
+    from .reclassify import reclassify as reclassify_messages
     counts = reclassify_messages(obj.engine(), build_desk(obj.cfg), [pk])
     click.echo(f"#{pk} 重新处理：{'有变化' if counts['changed'] else '无变化'}")
 
@@ -55,6 +56,7 @@ def quarantine_reprocess(obj, pk: int) -> None:
 @click.pass_obj
 def retention(obj, dry_run: bool, as_json: bool) -> None:
     """Remove what [retention] says is past keeping (rows stay, files and bodies go)."""
+    from . import retention as retention_mod
     cfg = obj.cfg
     plan = retention_mod.run(obj.engine(), FileStore(cfg.storage.data_dir), cfg.retention,
                              dry_run).as_dict()
@@ -72,6 +74,7 @@ def retention(obj, dry_run: bool, as_json: bool) -> None:
 @click.pass_obj
 def verify(obj, repair: bool) -> None:
     """Re-hash every stored file (originals and attachments) against the database."""
+    from .verify import verify as verify_files
     cfg = obj.cfg
     found = verify_files(obj.engine(), FileStore(cfg.storage.data_dir), repair)
     for line in found.broken_originals:

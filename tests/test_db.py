@@ -238,3 +238,17 @@ def test_a_process_killed_while_creating_the_schema_leaves_a_database_that_opens
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     engine.dispose()
+
+
+def test_head_read_off_the_file_names_is_alembics_head(db_url):
+    """An up-to-date database opens without alembic: only while the newest migration's
+    revision is the one its file name starts with."""
+    from alembic.script import ScriptDirectory
+
+    assert db.HEAD == ScriptDirectory(str(db.MIGRATIONS)).get_current_head()
+    db.connect(db_url).dispose()
+    code = ("import sys; from mailbot import db; db.connect(sys.argv[1]).dispose(); "
+            "print('alembic' in sys.modules)")
+    again = subprocess.run([sys.executable, "-c", code, db_url], capture_output=True,
+                           text=True, check=True)
+    assert again.stdout.strip() == "False"
