@@ -14,6 +14,8 @@ Rules, in one place:
   before ``period.end``; ignored / quarantined / needs_school never count;
 * a deliverable is listed as missing only once its phase has opened;
   ``days_left`` = due date minus today in the campaign time zone (negative = 已截止);
+* a bundle (a leader's mail forwarding several schools' mails) is listed only for what it
+  delivers itself: its forwarded mails are rows of their own schools (``part_of``);
 * visits come from accepted plans of every district (others may join) with
   ``visit_date`` >= today; one per (school, date), the latest plan wins.
 """
@@ -132,9 +134,13 @@ def _in(period: Period, rows: Sequence[dict]) -> list[dict]:
 
 
 def _sections(rows: Sequence[dict], order: Sequence[str]) -> tuple[SchoolSection, ...]:
-    """Accepted rows with a school, grouped per school: *order* first, then by name."""
+    """Accepted rows with a school, grouped per school: *order* first, then by name; not a
+    bundle that delivers nothing itself (its mails are listed under their schools)."""
+    bundles = {r["part_of"] for r in rows if r.get("part_of")}
     groups: dict[str, list[dict]] = {}
     for r in rows:
+        if r["id"] in bundles and not (r.get("kinds") or r.get("attachments") or r.get("links")):
+            continue
         if _accepted(r) and r.get("school"):
             groups.setdefault(r["school"], []).append(r)
     rank = {s: i for i, s in enumerate(order)}

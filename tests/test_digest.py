@@ -121,6 +121,19 @@ def test_district_lists_only_its_schools(cfg, name, schools):
     assert [m[1] for m in d.matrix] == SCHOOLS[name]
 
 
+def test_a_bundle_is_listed_by_its_schools_mails_not_as_itself(cfg):
+    """The 川南 leader's bundle brings 宜宾学院's news: the news is listed under 宜宾学院;
+    the bundle, delivering nothing itself, is not listed under 四川轻化工大学."""
+    bundle = row(20, "四川轻化工大学", CN, at(7, 7), [])
+    part = row(21, "宜宾学院", CN, at(7, 7), ["news"], part_of=20)
+    d = district(cfg, CN, rows=[*ROWS, bundle, part])
+    assert [(s.school, [r["id"] for r in s.items]) for s in d.sections] == [("宜宾学院", [4, 21])]
+    assert "宜宾学院" not in next(m for m in d.missing if m.kind == "news").schools
+    with_file = {**bundle, "attachments": [att("汇总表.xlsx", "a/sum.xlsx", "application/x", "x" * 64)]}
+    d = district(cfg, CN, rows=[*ROWS, with_file, part])
+    assert [s.school for s in d.sections] == ["四川轻化工大学", "宜宾学院"]
+
+
 @pytest.mark.parametrize("name, kind, missing", [
     (CD1, "plan", ["西南财经大学"]),                          # 川师 sent before the period
     (CD1, "news", ["四川师范大学", "成都体育学院"]),
