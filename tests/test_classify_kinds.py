@@ -97,6 +97,11 @@ CASES = [  # id, message, expected kinds, a rule that must be in the evidence
     ("plan-body-promising-news", mail("成都大学后勤处接力行活动方案", "贺老师好！现将我处活动方案报送如下：\n"
                                       + PLAN_BODY + "\n活动结束后，我们将及时报送新闻稿和照片。"),
      ("plan",), "kind.keyword"),
+    ("news-citing-the-plan-sent-before", mail(
+        "四川大学后勤党委参观校史馆新闻稿",
+        "7月5日下午，四川大学后勤党委按照此前报送的活动方案，组织党员职工40余人走进校史馆。"
+        + "在讲解员的带领下，大家依次参观了各个展区，深入了解了学校的发展历程。" * 3
+        + "\n（供稿：四川大学后勤党委　摄影：王磊）"), ("news",), "kind.keyword"),
     ("home-page-link-is-no-content", mail("四川大学活动方案", "四川大学后勤\nhttps://hq.scu.edu.cn/"),
      (), "kind.none"),
     ("long-body-news", mail("西华大学后勤参观校史馆新闻", "7月9日下午，西华大学后勤党委组织党员、"
