@@ -84,6 +84,8 @@ def _problems(r: dict) -> list[str]:
     problems = []
     if r["plan_missing"]:
         problems.append("活动方案缺少以下内容：" + "、".join(r["plan_missing"]) + "，请补充后回复本邮件。")
+    if any(e["rule"] == "plan.unreadable" for e in r["evidence"]):
+        problems.append("活动方案是图片或扫描件，系统未能核对模板六项内容，秘书处将人工查看。")
     if r["late"]:
         late = [e["detail"] for e in r["evidence"] if e["rule"] == "phase.late"]
         problems.append("已超过报送截止时间：" + "；".join(late) + "。材料已登记，请知悉。")

@@ -362,3 +362,29 @@ def test_real_fixture_docx_attachment():
     msg = parse_message((DATA / "qqmail_gb18030_attachment.eml").read_bytes())
     (doc,) = msg.attachments
     assert "活动方案" in document_text(doc)
+
+
+def test_a_photographed_plan_is_not_reported_as_missing_every_field():
+    """A plan sent as a photo (or a scan) has no text to check: the receipt must not tell
+    the school that all six fields are missing; it says the plan will be looked at by a
+    person.  A plan written in prose without the template's headings still lacks them."""
+    from datetime import UTC, datetime
+
+    from mailbot import config
+    from mailbot.classify.engine import classify, load_rulebook
+
+    rules, campaign = load_rulebook(ROOT / "rules"), config.load(ROOT / "config.example.toml").campaign
+    photo = EmailMessage()
+    photo["From"], photo["To"], photo["Subject"] = "houqin@scu.edu.cn", "c@scgxhq.test", "活动方案"
+    photo.set_content("附件是我部活动方案的照片，请审阅。")
+    photo.add_attachment(b"\xff\xd8\xff\xe0" + bytes(4000), maintype="image", subtype="jpeg",
+                         filename="活动方案.jpg")
+    when = datetime(2024, 6, 28, tzinfo=UTC)
+    verdict = classify(parse_message(photo.as_bytes()), rules, campaign, when)
+    assert verdict.kinds == ("plan",) and verdict.plan.missing == ()
+    assert any(e.rule == "plan.unreadable" for _, e in verdict.evidence)
+    prose = EmailMessage()
+    prose["From"], prose["To"], prose["Subject"] = "houqin@scu.edu.cn", "c@scgxhq.test", "活动方案"
+    prose.set_content("我部活动方案如下：" + "七月上旬组织党员职工参观学校博物馆，了解办学历程。" * 8)
+    verdict = classify(parse_message(prose.as_bytes()), rules, campaign, when)
+    assert verdict.kinds == ("plan",) and verdict.plan.missing == FIELDS

@@ -125,6 +125,11 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
     plan = check_plan(texts, campaign.year or received_at.year, rules.kinds.plan)
     kinds, kind_ev = detect_kinds(msg, rules.kinds, video, len(plan.found))
     evidence += [("kinds", e) for e in kind_ev]
+    if "plan" in kinds and not plan.found and \
+            max(map(len, texts), default=0) < rules.kinds.long_body_chars:
+        plan = replace(plan, missing=())  # a photo or a scan: nothing to check, not all missing
+        evidence.append(("plan", Evidence("plan.unreadable", "方案是图片或扫描件，读不到文字，"
+                                                             "模板六项未能核对，请人工查看")))
     match = identify_school(msg, rules.directory, known_senders, forwarded_by)
     evidence += [("school", e) for e in match.evidence]
     evidence += [("school.conflict", e) for e in match.conflicts]
