@@ -190,11 +190,13 @@ def submissions(obj: _Obj, as_json: bool) -> None:
 @click.pass_obj
 def explain(obj: _Obj, message_id: int) -> None:
     """Show every classification decision for one message, with its evidence."""
+    tz = ZoneInfo(obj.cfg.campaign.timezone)
     with db.transaction(obj.engine()) as s:
         m = db.get_message(s, message_id)
         if m is None:
             raise MailbotError(f"没有编号为 {message_id} 的邮件 (no such message)")
-        click.echo(explanation(submission(m, ZoneInfo(obj.cfg.campaign.timezone))))
+        parts = [submission(p, tz) for p in db.parts(s, message_id)]
+        click.echo(explanation(submission(m, tz), parts))
 
 
 @cli.command()

@@ -342,6 +342,12 @@ def get_message(session: Session, pk: int) -> Message | None:
     return session.get(Message, pk)
 
 
+def parts(session: Session, pk: int) -> list[Message]:
+    """The mails bundle *pk* forwarded, recorded as submissions of their own."""
+    return list(session.scalars(select(Message).where(Message.parent_pk == pk)
+                                .order_by(Message.id)))
+
+
 def submissions(session: Session) -> list[Message]:
     """Every recorded message with its attachments and links, oldest first."""
     return list(session.scalars(select(Message).options(

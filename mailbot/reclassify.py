@@ -81,8 +81,7 @@ def release(engine: Engine, desk: Desk, pk: int) -> tuple[Message, int]:
         if not msg.attachments:
             msg.attachments.extend(attachment_rows(store_attachments(desk.store, parsed)))
         parts = []
-        if is_bundle(parsed) and not s.scalar(select(Message.id).where(
-                Message.parent_pk == pk).limit(1)):  # its mails, now judged one by one
+        if is_bundle(parsed) and not db.parts(s, pk):  # its mails, now judged one by one
             s.flush()
             parts = parts_of(Context(s, desk), desk.store.path(msg.raw_path).read_bytes(), msg)
         return msg, sum(part.created for part in parts)

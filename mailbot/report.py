@@ -88,8 +88,9 @@ FIELD_ZH = {"status": "状态", "school": "学校", "school.conflict": "学校�
 KIND_ZH = {"plan": "活动方案", "news": "新闻", "video": "视频/推文"}
 
 
-def explanation(r: dict) -> str:
-    """Every decision for one message with the evidence behind it, for people."""
+def explanation(r: dict, parts: list[dict] = ()) -> str:
+    """Every decision for one message with the evidence behind it, for people; a bundle's
+    *parts* (the rows of the mails it forwarded) are listed after it."""
     kinds = "、".join(KIND_ZH.get(k, k) for k in r["kinds"]) or "（无）"
     lines = [f"#{r['id']} {r['subject'] or '(无主题)'}",
              f"  发件人  {r['sender_name']} <{r['sender']}>，{r['received_at']} 收到",
@@ -99,6 +100,10 @@ def explanation(r: dict) -> str:
              f"  类别    {kinds}" + ("，逾期" if r["late"] else "")]
     if r["plan_missing"]:
         lines.append(f"  方案缺项 {'、'.join(r['plan_missing'])}")
+    if r["part_of"]:
+        lines.append(f"  来源    由汇总邮件 #{r['part_of']} 转来")
+    for p in parts:
+        lines.append(f"  转来    #{p['id']} {p['school'] or '未识别'}：{p['subject'] or '(无主题)'}")
     for ln in r["links"]:
         lines.append(f"  链接    [{ln['platform']}] {ln['url']}")
     lines.append("  依据：")

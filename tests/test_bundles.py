@@ -67,6 +67,10 @@ def test_each_forwarded_mail_is_its_schools_submission_and_the_leader_is_told(ma
     assert inbox(mailstack, YIBINU, 1, timeout=2) == []  # the schools wrote to the leader, not us
     listing = run_cli("submissions", config=cfg).stdout
     assert f"由汇总邮件 #{bundle['id']} 转来" in listing
+    explained = run_cli("explain", str(bundle["id"]), config=cfg).stdout
+    assert all(f"转来    #{p['id']} {p['school']}：{p['subject']}" in explained for p in parts)
+    assert f"由汇总邮件 #{bundle['id']} 转来" in run_cli("explain", str(parts[0]["id"]),
+                                                     config=cfg).stdout
     # the rules run again over what is recorded decide the same: each part still judged
     # alone from its own original, with its bundle's school as the forwarder
     assert "变化 0 封，不变 4 封" in run_cli("reclassify", "--all", config=cfg).stdout
