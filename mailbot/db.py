@@ -67,6 +67,9 @@ def connect(url: str) -> Engine:
     except OperationalError as e:
         raise StorageError(f"无法连接数据库 (cannot open database) {engine.url!r}: "
                            f"{e.orig}") from None
+    except SQLAlchemyError as e:
+        raise StorageError(f"数据库结构升级失败，数据库未改动 (schema upgrade failed) "
+                           f"{engine.url!r}: {getattr(e, 'orig', None) or e}") from None
     return engine
 
 
@@ -135,13 +138,25 @@ def _schema_transaction(engine: Engine) -> Iterator:
         return
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # pysqlite stays out
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A table rebuilt by a batch migration is dropped and created anew: with foreign
+        # keys enforced, the rows pointing at it would forbid the drop.  So they are off
+        # while the schema changes (outside the transaction: SQLite ignores the pragma
+        # inside one), checked before the commit, and on again after, as SQLite advises.
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         try:
-            yield conn
-        except BaseException:
-            conn.exec_driver_sql("ROLLBACK")
-            raise
-        conn.exec_driver_sql("COMMIT")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise StorageError(f"数据库升级后外键不一致，已撤销升级 (schema upgrade "
+                                       f"undone): {broken[:3]}")
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
+        finally:  # never given back to the pool with them off
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from conftest import ROOT
-from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from mailbot import db
@@ -252,3 +252,36 @@ def test_head_read_off_the_file_names_is_alembics_head(db_url):
     again = subprocess.run([sys.executable, "-c", code, db_url], capture_output=True,
                            text=True, check=True)
     assert again.stdout.strip() == "False"
+
+
+def test_an_upgrade_keeps_the_rows_of_a_database_in_use(db_url):
+    """A database at the previous schema with mail in it (attachments and receipts point
+    at its messages) is brought up to date with every row kept; SQLite still enforces
+    foreign keys afterwards (they are off only while tables are rebuilt)."""
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic(conn), "0007")
+        now = datetime.now(UTC)
+        conn.execute(text(
+            "INSERT INTO messages (id, sha256, content_sha256, sender, sender_name, subject, "
+            "received_at, recorded_at, source, size, raw_path, status, status_reason, kinds, "
+            "late, plan_missing, notes, evidence, plan_info) VALUES (1, :s, '', 'a@scu.edu.cn',"
+            " '', '方案', :t, :t, 'x', 1, 'raw/x.eml', 'accepted', '', '[]', false, '[]', '[]',"
+            " '[]', '{}')"), {"s": "a" * 64, "t": now})
+        conn.execute(text(
+            "INSERT INTO attachments (message_pk, position, filename, content_type, size, "
+            "sha256, path, inline, forwarded) VALUES (1, 0, 'a.docx', 'x', 1, :s, 'files/a', "
+            "false, false)"), {"s": "b" * 64})
+        conn.execute(text("INSERT INTO receipts (message_pk, number, created_at) "
+                          "VALUES (1, 'JLX2024-0001', :t)"), {"t": now})
+    engine.dispose()
+    engine = db.connect(db_url)
+    with db.transaction(engine) as s:
+        (m,) = s.scalars(select(Message)).all()
+        assert (m.subject, len(m.attachments), m.receipt.number, m.parent_pk) == (
+            "方案", 1, "JLX2024-0001", None)
+    if engine.dialect.name == "sqlite":
+        with pytest.raises(IntegrityError), db.transaction(engine) as s:
+            s.execute(text("INSERT INTO links (message_pk, position, url, platform, title, "
+                           "size, expires, password) VALUES (99, 0, 'u', 'p', '', '', '', '')"))
+    engine.dispose()
