@@ -121,7 +121,7 @@ def import_(obj: _Obj, paths: tuple[Path, ...], send_receipts: bool) -> None:
             it = process(engine, desk, raw, source, oversize=oversize)
             seen += 1
             new += it.created
-            parts += sum(part.created for part in it.parts)
+            parts += it.parts_recorded()
             counts[it.message.status] = counts.get(it.message.status, 0) + 1
             bar.advance(task)
     by = "，".join(f"{STATUS_ZH.get(k, k)} {v}" for k, v in sorted(counts.items()))

@@ -136,16 +136,19 @@ def _in(period: Period, rows: Sequence[dict]) -> list[dict]:
 def _sections(rows: Sequence[dict], order: Sequence[str]) -> tuple[SchoolSection, ...]:
     """Accepted rows with a school, grouped per school: *order* first, then by name; not a
     bundle that delivers nothing itself (its mails are listed under their schools)."""
-    bundles = {r["part_of"] for r in rows if r.get("part_of")}
     groups: dict[str, list[dict]] = {}
     for r in rows:
-        if r["id"] in bundles and not (r.get("kinds") or r.get("attachments") or r.get("links")):
+        if _bundle(r) and not (r.get("kinds") or r.get("attachments") or r.get("links")):
             continue
         if _accepted(r) and r.get("school"):
             groups.setdefault(r["school"], []).append(r)
     rank = {s: i for i, s in enumerate(order)}
     names = sorted(groups, key=lambda s: (rank.get(s, len(rank)), s))
     return tuple(SchoolSection(s, tuple(groups[s])) for s in names)
+
+
+def _bundle(row: dict) -> bool:
+    return any(e.get("rule") == "bundle" for e in row.get("evidence") or ())
 
 
 def _sent(rows: Sequence[dict], end: datetime) -> dict[str, set[str]]:

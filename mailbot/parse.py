@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import io
 import mmap
 import quopri
 import re
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.errors import InvalidBase64LengthDefect
+from email.generator import BytesGenerator
 from email.message import Message
 from email.parser import BytesParser
 
@@ -138,22 +140,55 @@ def _start(raw) -> int:
     return start
 
 
-def forwarded_originals(raw: bytes | mmap.mmap) -> tuple[bytes, ...]:
+def forwarded_originals(raw: bytes | mmap.mmap) -> tuple[bytes | None, ...]:
     """The mail forwarded in each message/rfc822 part of *raw* — the ones
     :attr:`ParsedMessage.forwarded` lists, in that order — as a message of its own.
 
     A part sent base64- or quoted-printable-encoded gives its decoded bytes, as sent;
     otherwise the header is written back as the parser read it (its folding may differ
-    from the original's) and the body byte for byte.  *raw* is one :func:`parse_message`
-    accepts (a ParseError otherwise)."""
-    reduced, spans = reduce(raw, _start(raw))
+    from the original's) and every body byte for byte; None stands for a part that
+    cannot be written back at all.  *raw* is one :func:`parse_message` accepts (a
+    ParseError otherwise)."""
+    start = _start(raw)
+    reduced, spans = reduce(raw, start)
     try:
         msg = BytesParser().parsebytes(repair_header_block(reduced, []))
     except Exception:  # noqa: BLE001 - RecursionError on absurd nesting: no parts
         return ()
-    originals: list[bytes] = []
-    _Walk([], 0, spans, originals).walk(msg)
+    originals: list[bytes | None] = []
+    crlf = b"\r\n" in raw[start:start + 65536]
+    _Walk([], 0, spans, originals, "\r\n" if crlf else "\n").walk(msg)
     return tuple(originals)
+
+
+class _AsParsed(BytesGenerator):
+    """Writes a message back with each body as the parser kept it, line ends and all (the
+    stdlib's generator rewrites them: the quoted-printable soft break Foxmail writes as
+    "=\\r\\r\\n" came back as a line break inside a character), and text that is not
+    ASCII (a boundary given in RFC 2231 form) as UTF-8."""
+
+    def write(self, s: str) -> None:
+        self._fp.write(s.encode("utf-8", "surrogateescape"))
+
+    def _handle_text(self, msg: Message) -> None:
+        if isinstance(msg._payload, str):
+            self.write(msg._payload)
+        else:
+            super()._handle_text(msg)
+
+    _writeBody = _handle_text
+
+    def _handle_multipart(self, msg: Message) -> None:
+        if isinstance(msg._payload, str):  # no usable boundary: its body, as kept
+            self.write(msg._payload)
+        else:
+            super()._handle_multipart(msg)
+
+
+def _written_back(msg: Message, linesep: str) -> bytes:
+    out = io.BytesIO()
+    _AsParsed(out, mangle_from_=False, policy=msg.policy.clone(linesep=linesep)).flatten(msg)
+    return out.getvalue()
 
 
 def _parse_bytes(data: bytes, notes: list[str], depth: int, spans: Spans | None = None
@@ -231,8 +266,9 @@ class _Walk:
     *originals*, only the bytes of each forwarded message (see :func:`forwarded_originals`)."""
 
     def __init__(self, notes: list[str], depth: int, spans: Spans | None = None,
-                 originals: list[bytes] | None = None) -> None:
+                 originals: list[bytes | None] | None = None, linesep: str = "\r\n") -> None:
         self.notes, self.depth, self.spans, self.originals = notes, depth, spans, originals
+        self.linesep = linesep
         self.plain: list[str] = []
         self.html: list[str] = []
         self.attachments: list[Attachment] = []
@@ -278,7 +314,11 @@ class _Walk:
                 self.forwarded.append(_parse_bytes(data, [], self.depth + 1))
             return
         if self.originals is not None:
-            data = inner.as_bytes()
+            try:
+                data = _written_back(inner, self.linesep)
+            except Exception:  # noqa: BLE001 - a tree the generator cannot write: say None
+                self.originals.append(None)
+                return
             self.originals.append(self.spans.restore(data) if self.spans and
                                   self.spans.present(data) else data)
             return

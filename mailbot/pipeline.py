@@ -38,6 +38,7 @@ from .rows import all_attachments, attachment_values, verdict_values
 from .spool import Spool
 
 log = logging.getLogger(__name__)
+MAX_BUNDLE_DEPTH = 2  # a bundle inside a bundle is split too; one more level deep is not
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,13 @@ class Intake:
     spool: Spool | None = None
     prepared: Prepared | None = None  # a worker's parse, verdict and filed attachments
     parent_pk: int | None = None  # the bundle this mail was forwarded in (a part)...
-    forwarded_by: str | None = None  # ... and that bundle's school
+    forwarded_by: str | None = None  # ... that bundle's school...
+    depth: int = 0  # ... and how many bundles it is inside
     parts: list[Intake] = field(default_factory=list)  # a bundle's forwarded mails
+
+    def parts_recorded(self) -> int:
+        """How many mails forwarded in this bundle (and in bundles inside it) were recorded."""
+        return sum(part.created + part.parts_recorded() for part in self.parts)
 
 
 def fingerprint(ctx: Context, it: Intake) -> bool:
@@ -117,9 +123,12 @@ def skip_duplicate(ctx: Context, it: Intake) -> bool:
     full copy of the mail, so it is computed only when another mail has this Message-ID
     (and filled in for that one if missing)."""
     def same_content(earlier: Message) -> bool:
-        p = it.parsed
-        if (earlier.parent_pk is not None or it.parent_pk is not None) and p is not None:
-            return (earlier.sender, earlier.subject) == (db.clean(p.sender), db.clean(p.subject))
+        if earlier.parent_pk is not None or it.parent_pk is not None:
+            if it.parsed is None:
+                parse(ctx, it)  # parsed here only when it matters (the stage will not redo it)
+            p = it.parsed
+            return p is not None and \
+                (earlier.sender, earlier.subject) == (db.clean(p.sender), db.clean(p.subject))
         if not earlier.content_sha256:
             try:
                 earlier.content_sha256 = content_hash(
@@ -134,6 +143,8 @@ def skip_duplicate(ctx: Context, it: Intake) -> bool:
 
 
 def parse(ctx: Context, it: Intake) -> bool:
+    if it.parsed is not None:  # the duplicate check needed it already
+        return False
     if it.prepared and still_valid(it.prepared, db.KnownSenders(ctx.session)):
         it.parsed = it.prepared.parsed
         if it.parsed is None:
@@ -173,6 +184,10 @@ def judge(ctx: Context, it: Intake) -> bool:
         it.status = "quarantined"
         it.reason = (f"邮件过大（{it.oversize / 2**20:.1f} MB，超过 {limit} MB 上限），仅保存了邮件头，"
                      f"原件留在邮箱中 (message too large)")
+    elif it.depth >= MAX_BUNDLE_DEPTH and is_bundle(it.parsed) and it.status != "ignored":
+        it.status = "quarantined"
+        it.reason = (f"汇总邮件层层转发超过 {MAX_BUNDLE_DEPTH} 层，未再拆分，请人工查看 "
+                     f"(bundles nested too deep)")
     return False
 
 
@@ -274,23 +289,30 @@ def record_parts(ctx: Context, it: Intake) -> bool:
     :func:`parts_of`.  Not for quarantined or ignored mail, but for a reply to a receipt."""
     if it.created and it.parsed is not None and is_bundle(it.parsed) and \
             (it.status in receipts.RECEIPT_STATUSES or it.joins is not None):
-        it.parts = parts_of(ctx, it.raw, it.message)
+        it.parts = parts_of(ctx, it.raw, it.message, it.depth)
     return False
 
 
-def parts_of(ctx: Context, raw: bytes, bundle: Message) -> list[Intake]:
+def parts_of(ctx: Context, raw: bytes, bundle: Message, depth: int = 0) -> list[Intake]:
     """Record each mail forwarded in the *bundle* (*raw*, a mail
     :func:`~.classify.forwards.is_bundle` says is one) as a submission of its own, a part
     of the bundle, in the caller's transaction: what a district leader passes on is
     credited to the school that wrote it.  A part already recorded (the school wrote to
     us too, or an earlier bundle carried it) is not recorded again.  Parts get no
-    receipt of their own: the bundle's lists them."""
+    receipt of their own: the bundle's lists them.  *depth*: how many bundles the bundle
+    is inside (one nested :data:`MAX_BUNDLE_DEPTH` deep is quarantined, not split)."""
     parts = []
     for n, data in enumerate(forwarded_originals(raw), 1):
-        part = run(ctx, Intake(data, f"{bundle.source}#{n}", db.aware(bundle.received_at),
-                               parent_pk=bundle.id, forwarded_by=bundle.school), PART_STAGES)
-        log.info("%s id=%s school=%s status=%s%s", part.source, part.message.id,
-                 part.message.school, part.message.status, "" if part.created else " duplicate")
+        part = Intake(data or b"", f"{bundle.source}#{n}", db.aware(bundle.received_at),
+                      parent_pk=bundle.id, forwarded_by=bundle.school, depth=depth + 1)
+        if data is None:  # kept inside the bundle's original; a person has to look
+            log.warning("%s: 转发的第 %d 封邮件无法单独读取，随汇总邮件原件保存 "
+                        "(a forwarded mail cannot be written back)", bundle.source, n)
+        else:
+            run(ctx, part, PART_STAGES)
+            log.info("%s id=%s school=%s status=%s%s", part.source, part.message.id,
+                     part.message.school, part.message.status,
+                     "" if part.created else " duplicate")
         parts.append(part)
     return parts
 
@@ -318,10 +340,10 @@ def queue_receipt(ctx: Context, it: Intake) -> bool:
 
 
 Stage = Callable[[Context, Intake], bool]
-STAGES: tuple[Stage, ...] = (fingerprint, parse, skip_duplicate, judge, join_reply, file_raw,
+STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, judge, join_reply, file_raw,
                              file_attachments, record, record_parts, merge_reply, track_bounces,
                              queue_receipt)
-PART_STAGES: tuple[Stage, ...] = (fingerprint, parse, skip_duplicate, judge, file_raw,
+PART_STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, judge, file_raw,
                                   file_attachments, record, record_parts)
 
 

@@ -231,7 +231,7 @@ def _take(engine: Engine, desk: Desk, account: str, folder: str, uidvalidity: in
                  after=remember, oversize=item.oversize, stored=stored, prepared=prepared)
     report.recorded += it.created
     report.duplicates += not it.created
-    report.parts += sum(part.created for part in it.parts)
+    report.parts += it.parts_recorded()
     status = it.message.status
     report.by_status[status] = report.by_status.get(status, 0) + 1
     _fault("after-commit")

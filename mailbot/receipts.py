@@ -98,9 +98,13 @@ def echoed(r: dict) -> dict:
     return {**r, "subject": safe_subject(r["subject"] or "")}
 
 
-def part_view(part: Message, created: bool) -> dict:
+def part_view(part: Message | None, created: bool) -> dict:
     """One mail forwarded in a bundle as the bundle's receipt lists it: subject, original
-    sender and what became of it (recorded for which school, or why not)."""
+    sender and what became of it (recorded for which school, or why not; None: it could
+    not be read on its own)."""
+    if part is None:
+        return {"subject": "", "sender": "",
+                "outcome": "无法单独读取，已随本邮件原件保存，秘书处将人工查看"}
     if not created:
         outcome = f"与此前收到的 #{part.id} 相同，未重复登记"
     elif part.status == "accepted":
@@ -155,7 +159,7 @@ def over_limit(sent_times: list[datetime], now: datetime, per_hour: int, per_day
 
 
 def queue(session: Session, cfg: Config, message: Message, own: frozenset[str],
-          now: datetime | None = None, parts: list[tuple[Message, bool]] = ()
+          now: datetime | None = None, parts: list[tuple[Message | None, bool]] = ()
           ) -> Receipt | None:
     """Number and queue the receipt for *message* (written) in the caller's transaction;
     a bundle's receipt lists its *parts* (each mail forwarded in it, and whether it was

@@ -10,6 +10,7 @@ from .errors import MailbotError
 from .models import Message
 from .parse import ParseError, parse_message
 from .pipeline import Context, Desk, parts_of, store_attachments, verdict_for
+from .receipts import RECEIPT_STATUSES
 from .rows import apply_verdict, attachment_rows
 
 
@@ -30,7 +31,8 @@ def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
         with db.transaction(engine) as s:
             msg = s.get(Message, pk)
             try:
-                parsed = parse_message(desk.store.path(msg.raw_path).read_bytes())
+                raw = desk.store.path(msg.raw_path).read_bytes()
+                parsed = parse_message(raw)
             except (ParseError, OSError):
                 counts["unreadable"] += 1
                 continue
@@ -39,9 +41,25 @@ def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
                                                   db.aware(msg.received_at),
                                                   forwarded_by=_forwarded_by(s, msg))
             apply_verdict(msg, verdict, status, reason)
+            split = _split(s, desk, msg, parsed, raw)
             after = (msg.status, msg.school, msg.district, list(msg.kinds), msg.late)
-            counts["changed" if after != before else "unchanged"] += 1
+            counts["changed" if after != before or split else "unchanged"] += 1
     return counts
+
+
+def _split(session, desk: Desk, msg: Message, parsed, raw: bytes) -> int:
+    """Record the mails a bundle forwards as its parts if that was never done (a bundle
+    recorded before bundles were split, or quarantined at the time); return how many.
+    Files it listed from inside them are theirs now (the files themselves stay)."""
+    if not (is_bundle(parsed) and msg.status in RECEIPT_STATUSES) or db.parts(session, msg.id):
+        return 0
+    msg.attachments = [a for a in msg.attachments if not a.forwarded]
+    session.flush()
+    depth, above = 0, msg
+    while above.parent_pk is not None:
+        above, depth = db.get_message(session, above.parent_pk), depth + 1
+    return sum(part.created + part.parts_recorded()
+               for part in parts_of(Context(session, desk), raw, msg, depth))
 
 
 def _forwarded_by(session, msg: Message) -> str | None:
@@ -80,8 +98,4 @@ def release(engine: Engine, desk: Desk, pk: int) -> tuple[Message, int]:
                                         "detail": "秘书处已放行隔离邮件"}]
         if not msg.attachments:
             msg.attachments.extend(attachment_rows(store_attachments(desk.store, parsed)))
-        parts = []
-        if is_bundle(parsed) and not db.parts(s, pk):  # its mails, now judged one by one
-            s.flush()
-            parts = parts_of(Context(s, desk), desk.store.path(msg.raw_path).read_bytes(), msg)
-        return msg, sum(part.created for part in parts)
+        return msg, _split(s, desk, msg, parsed, desk.store.path(msg.raw_path).read_bytes())

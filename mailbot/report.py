@@ -84,7 +84,7 @@ def table(rows: list[dict]) -> str:
 
 
 FIELD_ZH = {"status": "状态", "school": "学校", "school.conflict": "学校（未采用的线索）",
-            "kinds": "类别", "late": "时限"}
+            "kinds": "类别", "late": "时限", "parts": "汇总", "plan": "方案"}
 KIND_ZH = {"plan": "活动方案", "news": "新闻", "video": "视频/推文"}
 
 

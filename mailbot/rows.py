@@ -21,6 +21,14 @@ def all_attachments(p: ParsedMessage, forwarded: bool = False):
         yield from all_attachments(inner, True)
 
 
+def every_attachment(p: ParsedMessage):
+    """Every file in *p*, forwarded mail's included, bundle or not (what a repair may need:
+    files recorded before bundles were split belong to the bundle's own row)."""
+    yield from p.attachments
+    for inner in p.forwarded:
+        yield from every_attachment(inner)
+
+
 def attachment_values(files: list) -> list[dict]:
     """Attachment rows (column values) for filed attachments."""
     return [{"position": pos, "filename": db.clean(att.filename),

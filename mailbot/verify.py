@@ -19,7 +19,7 @@ from . import db
 from .filing import FileStore
 from .models import Message
 from .parse import ParseError, parse_message
-from .rows import all_attachments
+from .rows import every_attachment
 
 
 @dataclass
@@ -64,7 +64,7 @@ def _rebuild(store: FileStore, m: Message, broken: list) -> list[str]:
     except (OSError, ParseError):
         return []
     payloads = {hashlib.sha256(att.payload).hexdigest(): att.payload
-                for att, _forwarded in all_attachments(parsed)}
+                for att in every_attachment(parsed)}
     done = []
     for a in broken:
         if a.sha256 in payloads:

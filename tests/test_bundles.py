@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import email
 import json
+from datetime import UTC, datetime
 from email import policy
+from email.message import EmailMessage
 
 import pytest
 from conftest import ROOT, deliver, reset_mailbox, run_cli, write_config
@@ -99,7 +101,9 @@ def test_a_school_that_also_wrote_to_us_is_recorded_once(mailstack, cfg):
         ("plain",)).get_content())
     assert f"与此前收到的 #{first['id']} 相同，未重复登记" in receipt.get_body(("plain",)).get_content()
     deliver(mailstack, BUNDLE)  # the leader sends the bundle again: nothing new at all
-    wait_contact(mailstack, 3)
+    late = b"Received: from mail.swmu.edu.cn\r\n" + forwarded_originals(BUNDLE)[1]
+    deliver(mailstack, late)  # and 西南医科大学 its plan, after the bundle brought it
+    wait_contact(mailstack, 4)
     assert "新登记 0 封" in run_cli("poll", "--once", config=cfg).stdout
     assert len(rows(cfg)) == 4
 
@@ -121,3 +125,87 @@ def test_a_quarantined_bundle_released_records_its_mails(mailstack, cfg):
     assert [(p["school"], p["part_of"]) for p in parts] == [
         ("宜宾学院", row["id"]), ("西南医科大学", row["id"]), ("内江师范学院", row["id"])]
     assert [a["filename"] for a in released["attachments"]] == ["汇总说明.docm"]
+
+
+def _legacy(cfg_path, raw: bytes) -> int:
+    """Record *raw* the way mailbot did before bundles were split: one row credited to the
+    first forwarded mail's school, listing every forwarded file, with no parts."""
+    from mailbot import config, db
+    from mailbot.parse import parse_message
+    from mailbot.pipeline import build_desk, store_attachments
+    from mailbot.rows import attachment_values, every_attachment
+
+    cfg = config.load(cfg_path)
+    desk, engine = build_desk(cfg), db.connect(cfg.storage.database_url)
+    stored = desk.store.put("raw", raw, ".eml")
+    parsed = parse_message(raw)
+    files = [(n, att, desk.store.put("files", att.payload, att.filename), True)
+             for n, att in enumerate(every_attachment(parsed))]
+    assert store_attachments is not None  # (the pipeline's own filing keeps a bundle's files)
+    now = datetime.now(UTC)
+    with db.transaction(engine) as s:
+        m = db.insert_message(s, {
+            "sha256": stored.sha256, "content_sha256": "", "message_id": parsed.message_id,
+            "sender": parsed.sender, "sender_name": parsed.sender_name, "subject": parsed.subject,
+            "sent_at": parsed.date, "received_at": now, "recorded_at": now, "source": "old",
+            "size": len(raw), "raw_path": stored.path, "status": "accepted", "status_reason": "",
+            "school": "宜宾学院", "district": "川南片区", "kinds": ["plan", "news", "video"],
+            "late": False, "plan_missing": [], "notes": [], "evidence": [], "plan_info": {},
+            "files_removed_at": None, "parent_pk": None}, attachment_values(files), [])
+    engine.dispose()
+    return m.id
+
+
+def test_a_bundle_recorded_before_bundles_were_split_is_split_by_reclassify(cfg, tmp_path):
+    """A season's mail recorded by an earlier mailbot: the leader's bundle is one row for
+    the first forward's school, with every forwarded file.  `verify --repair` rebuilds
+    those files from the original; `reclassify --all` then records the three mails as
+    parts and the bundle keeps only what is its own."""
+    pk = _legacy(cfg, BUNDLE)
+    (old,) = rows(cfg)
+    assert len(old["attachments"]) == 4 and old["school"] == "宜宾学院"
+    photo = tmp_path / "data" / next(a["path"] for a in old["attachments"]
+                                     if a["filename"] == "校史馆参观1.jpg")
+    photo.write_bytes(b"broken")
+    assert "已重建 1 个" in run_cli("verify", "--repair", config=cfg).stdout
+    assert "变化 1 封" in run_cli("reclassify", "--all", config=cfg).stdout
+    bundle, *parts = rows(cfg)
+    assert (bundle["id"], bundle["school"], bundle["attachments"]) == (pk, "四川轻化工大学", [])
+    assert [(p["school"], p["part_of"]) for p in parts] == [
+        ("宜宾学院", pk), ("西南医科大学", pk), ("内江师范学院", pk)]
+    assert "变化 0 封" in run_cli("reclassify", "--all", config=cfg).stdout  # done once
+
+
+def _wrapped(sender: str, subject: str, *inner: bytes) -> bytes:
+    """A mail from *sender* forwarding each of *inner* as an attachment."""
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, "contact@scgxhq.test", subject
+    msg["Message-ID"] = f"<{abs(hash(subject))}.{len(inner)}@{sender.split('@')[1]}>"
+    msg.set_content("转发，请审阅。")
+    for data in inner:
+        msg.add_attachment(email.message_from_bytes(data, policy=policy.default))
+    return msg.as_bytes()
+
+
+def test_bundles_inside_bundles_are_split_two_levels_deep_then_quarantined(cfg):
+    """A bundle forwarded once more is still a bundle (split through the wrapper); a
+    bundle inside a bundle is split too; one level deeper is quarantined for a person,
+    so a chain a stranger nests a hundred levels deep costs three rows, not hundreds."""
+    twice = _wrapped("houqin@scu.edu.cn", "转发川南汇总", BUNDLE)
+    path = cfg.parent / "twice.eml"
+    path.write_bytes(twice)
+    out = run_cli("import", str(path), config=cfg).stdout
+    assert "汇总邮件转来的 4 封已逐封登记" in out
+    outer, inner, *schools = rows(cfg)
+    assert inner["part_of"] == outer["id"] and inner["school"] == "四川轻化工大学"
+    assert [(p["school"], p["part_of"]) for p in schools] == [
+        ("宜宾学院", inner["id"]), ("西南医科大学", inner["id"]), ("内江师范学院", inner["id"])]
+    deep = BUNDLE
+    for level in range(4):
+        deep = _wrapped("hqjjc@suse.edu.cn", f"第{level}层汇总", deep, deep)
+    path.write_bytes(deep)
+    run_cli("import", str(path), config=cfg)
+    new = [r for r in rows(cfg) if r["id"] > schools[-1]["id"]]  # each copy twice: once new
+    assert [(r["subject"], r["status"]) for r in new] == [
+        ("第3层汇总", "accepted"), ("第2层汇总", "accepted"), ("第1层汇总", "quarantined")]
+    assert "层层转发超过 2 层" in new[2]["status_reason"]

@@ -124,10 +124,13 @@ def test_district_lists_only_its_schools(cfg, name, schools):
 def test_a_bundle_is_listed_by_its_schools_mails_not_as_itself(cfg):
     """The 川南 leader's bundle brings 宜宾学院's news: the news is listed under 宜宾学院;
     the bundle, delivering nothing itself, is not listed under 四川轻化工大学."""
-    bundle = row(20, "四川轻化工大学", CN, at(7, 7), [])
+    bundle = row(20, "四川轻化工大学", CN, at(7, 7), [], evidence=[
+        {"field": "parts", "rule": "bundle", "detail": "汇总邮件：转来 2 封邮件"}])
     part = row(21, "宜宾学院", CN, at(7, 7), ["news"], part_of=20)
     d = district(cfg, CN, rows=[*ROWS, bundle, part])
     assert [(s.school, [r["id"] for r in s.items]) for s in d.sections] == [("宜宾学院", [4, 21])]
+    # its mails recorded before (the schools also wrote to us): still not listed itself
+    assert [s.school for s in district(cfg, CN, rows=[*ROWS, bundle]).sections] == ["宜宾学院"]
     assert "宜宾学院" not in next(m for m in d.missing if m.kind == "news").schools
     with_file = {**bundle, "attachments": [att("汇总表.xlsx", "a/sum.xlsx", "application/x", "x" * 64)]}
     d = district(cfg, CN, rows=[*ROWS, with_file, part])

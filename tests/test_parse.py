@@ -12,6 +12,7 @@ import base64
 import importlib.util
 import logging
 import os
+import quopri
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -316,6 +317,33 @@ def test_forwarded_originals_are_the_forwarded_mails_in_order():
     assert forwarded_originals(inner) == ()
     with pytest.raises(ParseError):
         forwarded_originals(b"")
+
+
+def test_forwarded_originals_keep_every_body_byte():
+    """Written back, a forwarded mail's bodies are the bytes that were sent: Foxmail's
+    quoted-printable soft break "=\\r\\r\\n" (the stdlib's writer made it a line
+    break inside a GBK character) and a boundary given in RFC 2231 form (its writer
+    refused it) read the same as the forward read inside the bundle."""
+    qp = quopri.encodestring("活动时间：2024年7月18日".encode("gbk")).replace(b"=\n", b"")
+    foxmail = (b"From: hqglc@swmu.edu.cn\r\nSubject: plan\r\nMIME-Version: 1.0\r\n"
+               b"Content-Type: text/html; charset=GBK\r\n"
+               b"Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>"
+               + qp[:17] + b"=\r\r\n" + qp[17:] + b"</p>\r\n")
+    rfc2231 = (b"From: 2291736655@qq.com\r\nSubject: video\r\nMIME-Version: 1.0\r\n"
+               b"Content-Type: multipart/mixed; boundary*=utf-8''%E4%B8%AD\r\n\r\n"
+               b"--\xe4\xb8\xad\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+               + "视频链接见下".encode() + b"\r\n--\xe4\xb8\xad--\r\n")
+    raw = (b"From: hqjjc@suse.edu.cn\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n"
+           b"Content-Type: message/rfc822\r\n\r\n" + foxmail + b"\r\n--x\r\n"
+           b"Content-Type: message/rfc822\r\n\r\n" + rfc2231 + b"\r\n--x--\r\n")
+    originals = forwarded_originals(raw)
+    assert [o.partition(b"\r\n\r\n")[2].rstrip(b"\r\n") for o in originals] == [
+        m.partition(b"\r\n\r\n")[2].rstrip(b"\r\n") for m in (foxmail, rfc2231)]
+    inside = parse_message(raw).forwarded
+    assert [(m.text, m.html) for m in map(parse_message, originals)] == [
+        (m.text, m.html) for m in inside]
+    assert "2024年7月18日" in inside[0].html
 
 
 # ------------------------------------------------ 9. GBK body labelled gb2312

@@ -18,7 +18,7 @@ from ..parse import ParsedMessage
 from .auto import auto_reason
 from .danger import DangerRules, dangerous_attachments, load_danger_rules
 from .evidence import Evidence
-from .forwards import own_content
+from .forwards import is_bundle, own_content
 from .kinds import KindRules, detect_kinds, load_kind_rules, sender_text
 from .links import Link, LinkRules, find_links, load_link_rules, video_evidence
 from .phase import judged_time, lateness
@@ -102,6 +102,7 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
     neither is a submission, so both get no kinds, links or plan check.  A
     robot's school comes from its sender address alone (its text quotes others).
     """
+    bundle = len(msg.forwarded) if is_bundle(msg) else 0
     msg = own_content(msg)
     auto = auto_reason(msg, own_addresses)
     danger = () if trusted else dangerous_attachments(msg, rules.danger)
@@ -117,7 +118,8 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
         return Classification(status=status, reason=reason, school=match.school,
                               district=match.district or None, kinds=(), late=False, links=(),
                               plan=None, evidence=tuple(evidence))
-    evidence: list[tuple[str, Evidence]] = []
+    evidence: list[tuple[str, Evidence]] = [("parts", Evidence(
+        "bundle", f"汇总邮件：转来 {bundle} 封邮件，逐封登记为各自学校的材料"))] if bundle else []
     text, hrefs = _all_hrefs(msg)
     links = tuple(ln for ln in find_links(text, hrefs, rules.links) if _deliverable(ln))
     video = video_evidence(links)

@@ -51,8 +51,10 @@ BUNDLE_FROM = 2  # mails forwarded as attachments from which a mail is a bundle
 
 def is_bundle(msg: ParsedMessage) -> bool:
     """Whether *msg* carries two or more mails forwarded as attachments (message/rfc822
-    parts): what a district leader sends when passing on several schools' mail at once."""
-    return len(msg.forwarded) >= BUNDLE_FROM
+    parts) — what a district leader sends when passing on several schools' mail at once —
+    or one such mail that is itself a bundle (a leader's bundle passed on again)."""
+    return len(msg.forwarded) >= BUNDLE_FROM or (
+        len(msg.forwarded) == 1 and is_bundle(msg.forwarded[0]))
 
 
 def own_content(msg: ParsedMessage) -> ParsedMessage:
