@@ -122,6 +122,13 @@ def part_view(part: Message | None, created: bool) -> dict:
             "outcome": outcome}
 
 
+def recorded_parts(session: Session, pk: int) -> list[dict]:
+    """The mails bundle *pk* forwarded that were recorded, as its receipt lists them (a
+    receipt written later — combined, updated — no longer knows of the ones it skipped as
+    already recorded)."""
+    return [part_view(m, True) for m in db.parts(session, pk)]
+
+
 def build_receipt(cfg: Config, r: dict, number: str, now: datetime | None = None,
                   update: int = 0, parts: list[dict] = ()) -> EmailMessage:
     """The receipt mail for submission *r* (a ``report.submission`` dict);
@@ -217,8 +224,8 @@ def release_held(session: Session, cfg: Config, now: datetime | None = None) -> 
                       cfg.receipts.per_day):
             continue
         items = [{"number": rc.number, "r": echoed(submission(rc.message, tz)),
-                  "kinds": "、".join(KIND_ZH.get(k, k) for k in rc.message.kinds)}
-                 for rc in group]
+                  "kinds": "、".join(KIND_ZH.get(k, k) for k in rc.message.kinds),
+                  "parts": recorded_parts(session, rc.message_pk)} for rc in group]
         row = outbox.enqueue(session, "receipt", _combined(cfg, address, items, now),
                              group[0].message_pk, now)
         for rc in group:
@@ -298,7 +305,8 @@ def queue_update(session: Session, cfg: Config, message: Message,
         OutboxMail.kind == "receipt", OutboxMail.message_pk == message.id)) or 0
     r = submission(message, ZoneInfo(cfg.campaign.timezone))
     return outbox.enqueue(session, "receipt",
-                          build_receipt(cfg, r, receipt.number, now, update=sent + 1),
+                          build_receipt(cfg, r, receipt.number, now, update=sent + 1,
+                                        parts=recorded_parts(session, message.id)),
                           message.id, now)
 
 

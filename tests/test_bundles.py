@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import email
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 
 import pytest
 from conftest import ROOT, deliver, reset_mailbox, run_cli, write_config
-from test_receipts import inbox, wait_contact
+from test_receipts import inbox, submit, wait_contact
 
 from mailbot.parse import forwarded_originals
 
@@ -125,6 +125,43 @@ def test_a_quarantined_bundle_released_records_its_mails(mailstack, cfg):
     assert [(p["school"], p["part_of"]) for p in parts] == [
         ("宜宾学院", row["id"]), ("西南医科大学", row["id"]), ("内江师范学院", row["id"])]
     assert [a["filename"] for a in released["attachments"]] == ["汇总说明.docm"]
+
+
+def test_a_held_receipt_and_an_updated_one_still_list_the_bundles_mails(mailstack, tmp_path,
+                                                                        db_url):
+    """Past the receipt limit the leader's receipt waits and goes out combined with the
+    others; answered with a video link, it goes out again, updated: both list the
+    forwarded mails and who they were recorded for."""
+    from mailbot import config, db, outbox, receipts
+    for user in (mailstack["MAILSTACK_CONTACT"], LEADER):
+        reset_mailbox(user)
+    cfg_path = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data", db_url,
+                            receipts={"per_hour": 1, "per_day": 20}, extra=DISTRICTS)
+    submit(mailstack, LEADER, "川南片区工作简报", "四川轻化工大学后勤党委参观校史馆新闻稿。" * 5)
+    wait_contact(mailstack, 1)
+    deliver(mailstack, BUNDLE)
+    wait_contact(mailstack, 2)
+    assert "发出 1 封" in run_cli("poll", "--once", config=cfg_path).stdout
+    cfg = config.load(cfg_path)
+    engine = db.connect(cfg.storage.database_url)
+    with db.transaction(engine) as s:
+        assert receipts.release_held(s, cfg, datetime.now(UTC) + timedelta(hours=2)) == 1
+    assert outbox.deliver(engine, cfg, ignore_backoff=True).sent == 1
+    engine.dispose()
+    _first, bundle, *parts = rows(cfg_path)
+    combined = inbox(mailstack, LEADER, 2)[1]
+    assert "合并回执" in combined["Subject"]
+    for text in (combined.get_body(("plain",)).get_content(),
+                 combined.get_body(("html",)).get_content()):
+        assert "转来 3 封邮件，已逐封登记" in text
+        assert all(f"登记为 {p['school']}" in text and f"编号 #{p['id']}" in text for p in parts)
+    submit(mailstack, LEADER, f"Re: [回执 {bundle['receipt']['number']}] 合并回执",
+           "补充视频：https://www.bilibili.com/video/BV1GJ411x7h7")
+    wait_contact(mailstack, 3)
+    run_cli("poll", "--once", config=cfg_path)
+    updated = inbox(mailstack, LEADER, 3)[2].get_body(("plain",)).get_content()
+    assert "本邮件转来 3 封邮件" in updated and "BV1GJ411x7h7" in updated
+    assert all(f"登记为 {p['school']}" in updated for p in parts)
 
 
 def _legacy(cfg_path, raw: bytes) -> int:
