@@ -28,6 +28,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .config import Config
+from .progress import per_school
 from .report import KIND_ZH
 
 SECRETARIAT = "秘书处"
@@ -222,7 +223,9 @@ def _belongs(row: dict, district: str, schools: set[str]) -> bool:
 
 def build_district_digest(district: str, rows: Sequence[dict], schools_of_district: Sequence[str],
                           cfg: Config, period: Period, now: datetime) -> Digest:
-    """The digest for one district leader: only that district's schools."""
+    """The digest for one district leader: only that district's schools (a leader's files
+    of its schools count for those schools: :func:`~.progress.per_school`)."""
+    rows = per_school(list(rows))
     official = set(schools_of_district)
     mine = [r for r in rows if _belongs(r, district, official)]
     extra = sorted({r["school"] for r in mine if _accepted(r) and r.get("school")} - official)
@@ -240,6 +243,7 @@ def build_district_digest(district: str, rows: Sequence[dict], schools_of_distri
 def build_secretariat_digest(rows: Sequence[dict], schools_by_district: Mapping[str, Sequence[str]],
                              cfg: Config, period: Period, now: datetime) -> Digest:
     """The secretariat's digest: every district, plus what needs a person."""
+    rows = per_school(list(rows))
     order = [d.name for d in cfg.districts]
     districts = sorted((d for d in schools_by_district if d),
                        key=lambda d: (order.index(d) if d in order else len(order), d))

@@ -54,7 +54,8 @@ def _item(r: dict, tz: ZoneInfo, thumbs: Mapping[str, str]) -> dict:
                       for a in r.get("attachments") or ()],
             "links": [_link(ln) for ln in r.get("links") or ()],
             "plan_missing": "、".join(r.get("plan_missing") or ()),
-            "reason": r.get("status_reason") or "", "district": r.get("district") or ""}
+            "reason": r.get("status_reason") or "", "district": r.get("district") or "",
+            "credited_by": r.get("credited_by") or ""}
 
 
 def _context(d: Digest, cfg: Config, thumbs: Mapping[str, str],

@@ -61,6 +61,9 @@ class Message(Base):
     # the bundle this mail came in, forwarded as an attachment (None: it came on its own)
     parent_pk: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", name="fk_messages_parent_pk"), index=True)
+    # files a district leader sent for its schools: [{school, district, kinds, files,
+    # plan_missing}] (classify.credits); None in rows older than migration 0009
+    credits: Mapped[list | None] = mapped_column(JSON, default=list)
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", order_by="Attachment.position", cascade="all, delete-orphan")

@@ -13,11 +13,12 @@ def matrix(rows: Sequence[dict], schools_by_district: Mapping[str, Sequence[str]
     """(district, school, {plan, news, video: sent?}) for every school of every district,
     then the schools with accepted mail but no district (under "未分配片区").
 
-    Only ``accepted`` submissions count; *rows* are ``report.submission`` dicts.
+    Only ``accepted`` submissions count; *rows* are ``report.submission`` dicts (a district
+    leader's files of its schools count for those schools).
     """
     sent: dict[str, set[str]] = {}
     district_of: dict[str, str | None] = {}
-    for r in rows:
+    for r in per_school(list(rows)):
         if r["status"] == "accepted" and r["school"]:
             sent.setdefault(r["school"], set()).update(r["kinds"])
             district_of.setdefault(r["school"], r["district"])
@@ -32,6 +33,29 @@ def matrix(rows: Sequence[dict], schools_by_district: Mapping[str, Sequence[str]
     for school in extra:
         out.append((district_of[school] or UNASSIGNED, school,
                     {k: k in sent[school] for k in KINDS}))
+    return out
+
+
+def per_school(rows: list[dict]) -> list[dict]:
+    """*rows* as each school delivered them: an accepted row's credits (a district
+    leader's files of its schools) become rows of those schools — the leader's row, its
+    subject and time, holding only those files, with ``credited_by`` — and the leader's
+    row keeps the rest (dropped if nothing is left: no kinds, files or links)."""
+    out = []
+    for r in rows:
+        credits = (r.get("credits") or ()) if r.get("status") == "accepted" else ()
+        if not credits:
+            out.append(r)
+            continue
+        moved, files = {f for c in credits for f in c["files"]}, r.get("attachments") or []
+        own = {**r, "attachments": [a for a in files if a["filename"] not in moved]}
+        if own.get("kinds") or own["attachments"] or own.get("links"):
+            out.append(own)
+        for c in credits:
+            out.append({**r, "school": c["school"], "district": c["district"],
+                        "kinds": list(c["kinds"]), "plan_missing": list(c["plan_missing"]),
+                        "attachments": [a for a in files if a["filename"] in c["files"]],
+                        "links": [], "plan_info": {}, "credited_by": r.get("school")})
     return out
 
 

@@ -147,6 +147,9 @@ def build_receipt(cfg: Config, r: dict, number: str, now: datetime | None = None
         "files": r["attachments"], "links": [_link_view(x) for x in r["links"]],
         "problems": _problems(r), "deadlines": _deadlines(cfg, now.astimezone(tz).date()),
         "leader": _leader(cfg, r["district"]), "update": update, "parts": parts,
+        "credits": [{"school": c["school"], "files": "、".join(c["files"]),
+                     "kinds": "、".join(KIND_ZH.get(k, k) for k in c["kinds"]) or "类别未识别",
+                     "plan_missing": "、".join(c["plan_missing"])} for c in r.get("credits") or ()],
     }
     override = cfg.receipts.template_dir
     mark = "（更新）" if update else ""

@@ -36,13 +36,15 @@ def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
             except (ParseError, OSError):
                 counts["unreadable"] += 1
                 continue
-            before = (msg.status, msg.school, msg.district, list(msg.kinds), msg.late)
+            before = (msg.status, msg.school, msg.district, list(msg.kinds), msg.late,
+                      list(msg.credits or ()))
             verdict, status, reason = verdict_for(db.KnownSenders(s), desk, parsed,
                                                   db.aware(msg.received_at),
                                                   forwarded_by=_forwarded_by(s, msg))
             apply_verdict(msg, verdict, status, reason)
             split = _split(s, desk, msg, parsed, raw)
-            after = (msg.status, msg.school, msg.district, list(msg.kinds), msg.late)
+            after = (msg.status, msg.school, msg.district, list(msg.kinds), msg.late,
+                     list(msg.credits or ()))
             counts["changed" if after != before or split else "unchanged"] += 1
     return counts
 

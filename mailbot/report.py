@@ -4,7 +4,8 @@ JSON fields (contract: extend, never rename or drop): id, message_id, sender,
 subject, received_at, school, district, kinds, status, late, attachments
 [{filename, size, sha256, content_type, path}], links [{url, platform}],
 plan_missing, receipt (null or {number, sent_at}); extensions since: status_reason,
-sender_name, source, raw_path, sent_at, plan_info, evidence, files_removed_at, part_of.
+sender_name, source, raw_path, sent_at, plan_info, evidence, files_removed_at, part_of,
+credits [{school, district, kinds, files, plan_missing}].
 Also here: the retention summary for people.
 """
 
@@ -53,7 +54,9 @@ def submission(m: Message, tz: ZoneInfo) -> dict:
         "evidence": list(m.evidence or []),
         "files_removed_at": _iso(m.files_removed_at, tz),
         "part_of": m.parent_pk,  # the bundle it was forwarded in (None: it came on its own)
+        "credits": [dict(c) for c in m.credits or ()],  # a leader's files of its schools
     }
+
 
 
 STATUS_ZH = {"accepted": "已受理", "needs_school": "待确认学校", "ignored": "已忽略",
@@ -84,7 +87,8 @@ def table(rows: list[dict]) -> str:
 
 
 FIELD_ZH = {"status": "状态", "school": "学校", "school.conflict": "学校（未采用的线索）",
-            "kinds": "类别", "late": "时限", "parts": "汇总", "plan": "方案"}
+            "kinds": "类别", "late": "时限", "parts": "汇总", "plan": "方案",
+            "credits": "代交"}
 KIND_ZH = {"plan": "活动方案", "news": "新闻", "video": "视频/推文"}
 
 

@@ -54,7 +54,10 @@ def verdict_values(verdict: Classification | None, status: str, reason: str
         "plan_info": {k: getattr(plan, k) for k in ("visit_date", "visit_time", "place",
                                                     "contact", "phone")} if plan else {},
         "evidence": [{"field": f, "rule": e.rule, "detail": db.clean(e.detail)}
-                     for f, e in (v.evidence if v else ())]}
+                     for f, e in (v.evidence if v else ())],
+        "credits": [{"school": c.school, "district": c.district, "kinds": list(c.kinds),
+                     "files": [db.clean(f) for f in c.files],
+                     "plan_missing": list(c.plan_missing)} for c in (v.credits if v else ())]}
     links = [{"position": i, "url": db.clean(ln.url), "platform": ln.platform,
               "title": db.clean(ln.title), "size": ln.size, "expires": ln.expires,
               "password": db.clean(ln.password)} for i, ln in enumerate(v.links if v else ())]

@@ -164,6 +164,30 @@ def test_a_held_receipt_and_an_updated_one_still_list_the_bundles_mails(mailstac
     assert all(f"登记为 {p['school']}" in updated for p in parts)
 
 
+def test_a_leaders_files_of_its_schools_are_credited_to_them(mailstack, cfg):
+    """The leader attaches two schools' files to a mail of its own instead of forwarding
+    their mails: each file goes to the school its name gives, the receipt says so, and
+    the progress matrix counts them for those schools, not for the leader."""
+    deliver(mailstack, (ROOT / "tests/data/labelled/59_suse_leader_attaches_schools_files.eml")
+            .read_bytes())
+    wait_contact(mailstack, 1)
+    run_cli("poll", "--once", config=cfg)
+    (row,) = rows(cfg)
+    assert (row["school"], row["kinds"], len(row["attachments"])) == ("四川轻化工大学", [], 3)
+    assert [(c["school"], c["district"], c["kinds"], c["plan_missing"]) for c in row["credits"]] == [
+        ("宜宾学院", "川南片区", ["news"], []), ("西南医科大学", "川南片区", ["plan"], ["活动流程"])]
+    (receipt,) = inbox(mailstack, LEADER, 1)
+    text = receipt.get_body(("plain",)).get_content()
+    assert "以下附件按文件名记入各校" in text and "材料类别：见下列各校材料" in text
+    assert "宜宾学院：新闻（宜宾学院后勤党委参观校史馆新闻稿.docx、宜宾学院参观照片.jpg）" in text
+    assert "西南医科大学：活动方案（西南医科大学后勤管理处接力行活动方案.docx）；活动方案缺少：活动流程" in text
+    status = json.loads(run_cli("status", "--json", config=cfg).stdout)
+    sent = {d["school"]: d for d in status["districts"]}
+    assert sent["宜宾学院"]["news"] and sent["西南医科大学"]["plan"]
+    assert not any(sent["四川轻化工大学"][k] for k in ("plan", "news", "video"))
+    assert "代交" in run_cli("explain", str(row["id"]), config=cfg).stdout
+
+
 def _legacy(cfg_path, raw: bytes) -> int:
     """Record *raw* the way mailbot did before bundles were split: one row credited to the
     first forwarded mail's school, listing every forwarded file, with no parts."""

@@ -7,6 +7,7 @@ import io
 import mimetypes
 import tomllib
 import zipfile
+from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -319,6 +320,17 @@ def test_labelled_set_kinds_and_missing_fields():
                                  *((f"{label['file']}#{n}", data, part)
                                    for n, (data, part) in enumerate(parts, 1))):
             msg = own_content(parse_message(data))
+            credited = {f for c in want.get("credits", ()) for f in c["files"]}
+            for c in want.get("credits", ()):  # a leader's files of a school: judged alone
+                view = replace(msg, subject="", text="", html="", hrefs=(), attachments=tuple(
+                    a for a in msg.attachments if a.filename in c["files"]))
+                check = check_plan(_texts_and_links(view)[0], 2024)
+                got = detect_kinds(view, RULES, (), len(check.found))[0]
+                if (list(got), list(check.missing) if "plan" in got else []) != \
+                        (c["kinds"], c["plan_missing"]):
+                    wrong.append((f"{name} {c['school']}", got, check.missing))
+            msg = replace(msg, attachments=tuple(a for a in msg.attachments
+                                                 if a.filename not in credited))
             texts, text, hrefs = _texts_and_links(msg)
             video = links.video_evidence(links.find_links(text, hrefs, link_rules))
             plan = check_plan(texts, 2024)

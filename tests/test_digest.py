@@ -137,6 +137,36 @@ def test_a_bundle_is_listed_by_its_schools_mails_not_as_itself(cfg):
     assert [s.school for s in d.sections] == ["四川轻化工大学", "宜宾学院"]
 
 
+def test_a_leaders_files_of_its_schools_count_for_them(cfg):
+    """The 川南 leader attaches 西南医科大学's news and photo to a mail of its own: they are
+    listed under 西南医科大学, marked as handed in by the leader, and it is no longer
+    missing news; the leader, delivering nothing itself, is not listed."""
+    files = [att("西南医科大学新闻稿.docx", "a/news.docx", "application/x", "n" * 64),
+             att("西南医科大学照片.jpg", "a/photo.jpg", "image/jpeg", "p" * 64)]
+    leader = row(30, "四川轻化工大学", CN, at(7, 7), [], attachments=files, credits=[
+        {"school": "西南医科大学", "district": CN, "kinds": ["news"],
+         "files": ["西南医科大学新闻稿.docx", "西南医科大学照片.jpg"], "plan_missing": []}])
+    d = district(cfg, CN, rows=[*ROWS, leader])
+    assert [(s.school, [r["id"] for r in s.items]) for s in d.sections] == [
+        ("西南医科大学", [30]), ("宜宾学院", [4])]
+    (credited,) = d.sections[0].items
+    assert [a["filename"] for a in credited["attachments"]] == [a["filename"] for a in files]
+    assert "西南医科大学" not in next(m for m in d.missing if m.kind == "news").schools
+    assert "四川轻化工大学" in next(m for m in d.missing if m.kind == "news").schools
+    text = digest_text(d, cfg)
+    assert "【西南医科大学】" in text and "（四川轻化工大学代交）" in text
+    assert "【四川轻化工大学】" not in text
+    # the leader's own file stays the leader's; an unaccepted mail credits no one
+    own = {**leader, "attachments": [*files, att("汇总表.xlsx", "a/sum.xlsx", "application/x",
+                                                  "x" * 64)]}
+    d = district(cfg, CN, rows=[*ROWS, own])
+    assert [s.school for s in d.sections] == ["四川轻化工大学", "西南医科大学", "宜宾学院"]
+    assert [a["filename"] for a in d.sections[0].items[0]["attachments"]] == ["汇总表.xlsx"]
+    held = {**leader, "status": "quarantined"}
+    assert "西南医科大学" in next(m for m in district(cfg, CN, rows=[*ROWS, held]).missing
+                                if m.kind == "news").schools
+
+
 @pytest.mark.parametrize("name, kind, missing", [
     (CD1, "plan", ["西南财经大学"]),                          # 川师 sent before the period
     (CD1, "news", ["四川师范大学", "成都体育学院"]),

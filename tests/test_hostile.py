@@ -209,9 +209,12 @@ def test_markup_in_subject_name_filename_and_body_is_only_ever_text(tmp_path, mo
                   secretariat=config_mod.load(run.config).secretariat, received="7月8日",
                   school_reason="x", kinds="活动方案", files=row["attachments"], links=[],
                   problems=[], deadlines=[], leader=None, update=0,
-                  parts=[{"subject": "新闻稿" + mh.XSS, "sender": "x@scu.edu.cn", "outcome": ""}])
+                  parts=[{"subject": "新闻稿" + mh.XSS, "sender": "x@scu.edu.cn", "outcome": ""}],
+                  credits=[{"school": "宜宾学院", "files": "照片" + mh.XSS, "kinds": "新闻",
+                            "plan_missing": ""}])
     assert "<script>" not in html and "onerror=alert(1)>" not in html
     assert "《新闻稿&lt;script&gt;" in html  # a forwarded mail's subject is text too
+    assert "（照片&lt;script&gt;" in html  # and a credited file's name
     assert "&lt;script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;.docx" in html
     mail = build_receipt(config_mod.load(run.config), row, "JLX2024-0001",
                          datetime(2024, 7, 8, tzinfo=UTC))

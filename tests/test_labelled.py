@@ -44,6 +44,9 @@ def test_status_matrix_counts_only_accepted_mail(env, listing):
             row = listing[label["file"]]
             cell = grid[(row["district"] or "未分配片区", label["school"])]
             assert all(cell[k] for k in label["kinds"])
+        for credit in label.get("credits", ()):  # a leader's files of its schools
+            (cell,) = [c for (_, school), c in grid.items() if school == credit["school"]]
+            assert all(cell[k] for k in credit["kinds"])
     assert {d["district"] for d in status["districts"]} >= {"成都第一片区", "川南片区", "未分配片区"}
     assert status["messages"]["accepted"] == sum(m["status"] == "accepted" for m in LABELS) + \
         sum(p["status"] == "accepted" for m in LABELS for p in m.get("parts", ()))
@@ -63,7 +66,8 @@ def _fields(row: dict) -> dict:
 @pytest.mark.parametrize("label", LABELS, ids=[m["file"][:40] for m in LABELS])
 def test_labelled_mail(listing, label):
     """Each mail as labelled; a bundle's forwarded mails each as a submission of its own,
-    a part of the bundle (its source: the bundle's, then #1, #2...)."""
+    a part of the bundle (its source: the bundle's, then #1, #2...); a district leader's
+    files of its schools credited to them."""
     row = listing[label["file"]]
     want = {k: label.get(k, []) for k in ("school", "kinds", "status", "links", "plan_missing")}
     assert _fields(row) == {**want, "links": _links(want["links"])}, label.get("note", "")
@@ -72,3 +76,5 @@ def test_labelled_mail(listing, label):
     assert [p and p["part_of"] for p in parts] == [row["id"]] * len(labelled) + [None]
     for got, part in zip(parts, labelled):
         assert _fields(got) == {**part, "links": _links(part["links"])}, label["note"]
+    assert [{k: c[k] for k in ("school", "kinds", "files", "plan_missing")}
+            for c in row["credits"]] == label.get("credits", []), label["note"]

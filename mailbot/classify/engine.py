@@ -16,10 +16,11 @@ from urllib.parse import urlsplit
 from ..config import Campaign
 from ..parse import ParsedMessage
 from .auto import auto_reason
+from .credits import Credit, credits
 from .danger import DangerRules, dangerous_attachments, load_danger_rules
 from .evidence import Evidence
 from .forwards import is_bundle, own_content
-from .kinds import KindRules, detect_kinds, load_kind_rules, sender_text
+from .kinds import KIND_ZH, KindRules, detect_kinds, load_kind_rules, sender_text
 from .links import Link, LinkRules, find_links, load_link_rules, video_evidence
 from .phase import judged_time, lateness
 from .plan import PlanCheck, check_plan, document_text
@@ -56,6 +57,7 @@ class Classification:
     links: tuple[Link, ...]
     plan: PlanCheck | None
     evidence: tuple[tuple[str, Evidence], ...]  # (field, evidence), in decision order
+    credits: tuple[Credit, ...] = ()  # a district leader's files of its schools
 
 
 def _texts(msg: ParsedMessage, rules: KindRules) -> list[str]:
@@ -120,11 +122,23 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
                               plan=None, evidence=tuple(evidence))
     evidence: list[tuple[str, Evidence]] = [("parts", Evidence(
         "bundle", f"汇总邮件：转来 {bundle} 封邮件，逐封登记为各自学校的材料"))] if bundle else []
+    year = campaign.year or received_at.year
+    match = identify_school(msg, rules.directory, known_senders, forwarded_by)
+
+    def judge(view: ParsedMessage) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        check = check_plan(_texts(view, rules.kinds), year, rules.kinds.plan)
+        kinds = detect_kinds(view, rules.kinds, (), len(check.found))[0]
+        return kinds, check.missing if "plan" in kinds else ()
+
+    credited, msg = credits(msg, rules.directory, match.school, judge)
+    evidence += [("credits", Evidence("credit", f"附件 {'、'.join(c.files)} 名称含“{c.school}”，"
+                  f"组长单位代交 → 记入{c.school}（{'、'.join(KIND_ZH[k] for k in c.kinds) or '类别未识别'}）"))
+                 for c in credited]
     text, hrefs = _all_hrefs(msg)
     links = tuple(ln for ln in find_links(text, hrefs, rules.links) if _deliverable(ln))
     video = video_evidence(links)
     texts = _texts(msg, rules.kinds)
-    plan = check_plan(texts, campaign.year or received_at.year, rules.kinds.plan)
+    plan = check_plan(texts, year, rules.kinds.plan)
     kinds, kind_ev = detect_kinds(msg, rules.kinds, video, len(plan.found))
     evidence += [("kinds", e) for e in kind_ev]
     if "plan" in kinds and not plan.found and \
@@ -132,7 +146,6 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
         plan = replace(plan, missing=())  # a photo or a scan: nothing to check, not all missing
         evidence.append(("plan", Evidence("plan.unreadable", "方案是图片或扫描件，读不到文字，"
                                                              "模板六项未能核对，请人工查看")))
-    match = identify_school(msg, rules.directory, known_senders, forwarded_by)
     evidence += [("school", e) for e in match.evidence]
     evidence += [("school.conflict", e) for e in match.conflicts]
     late, late_ev = lateness(kinds, judged_time(msg.date, received_at), campaign)
@@ -143,4 +156,4 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
     return Classification(status=status, reason=reason, school=match.school,
                           district=match.district or None, kinds=kinds, late=late,
                           links=links, plan=plan if "plan" in kinds else None,
-                          evidence=tuple(evidence))
+                          evidence=tuple(evidence), credits=credited)

@@ -214,6 +214,11 @@ def _ranked(text: str, d: Directory) -> list[tuple[School, str, int]]:
             for n, m in sorted(first.items(), key=lambda kv: (-count[kv[0]], kv[1].start))]
 
 
+def schools_named(text: str, directory: Directory) -> list[School]:
+    """The schools *text* names other than as visit targets, most mentioned first."""
+    return [school for school, _, _ in _ranked(text, directory)]
+
+
 def find_school_by_name(text: str, directory: Directory) -> School | None:
     """The school *text* names: exactly (name, alias, former name), else the one
     mentioned most (e.g. "学校：成都大学"), visit targets ignored; else None."""

@@ -848,12 +848,15 @@ def label(school="", kinds=(), status=None, links=(), plan_missing=()) -> dict:
             "plan_missing": list(plan_missing)}
 
 
-def entry(slug, school="", kinds=(), status=None, links=(), plan_missing=(), note="", parts=()):
+def entry(slug, school="", kinds=(), status=None, links=(), plan_missing=(), note="", parts=(),
+          credits=()):
     """Register a builder; status defaults to the rule (accepted / needs_school); *parts*
-    (:func:`label` dicts) label the mails a bundle forwards, each a submission of its own."""
+    (:func:`label` dicts) label the mails a bundle forwards, each a submission of its own;
+    *credits* (school, kinds, filenames, plan_missing) the files a district leader attaches
+    for its schools."""
     def deco(fn):
         ENTRIES.append((slug, {**label(school, kinds, status, links, plan_missing),
-                               "note": note, "parts": list(parts)}, fn))
+                               "note": note, "parts": list(parts), "credits": list(credits)}, fn))
         return fn
     return deco
 
@@ -1728,6 +1731,27 @@ def _():
                         in zip(wrote, (first, second, third))])
 
 
+@entry("suse_leader_attaches_schools_files", "四川轻化工大学", [],
+       credits=[("宜宾学院", ["news"], ["宜宾学院后勤党委参观校史馆新闻稿.docx", "宜宾学院参观照片.jpg"], []),
+                ("西南医科大学", ["plan"], ["西南医科大学后勤管理处接力行活动方案.docx"], ["活动流程"])],
+       note="川南 leader attaches two schools' files to a mail of its own (not forwarding their "
+            "mails): each file named after a school is credited to it; the leader's own words "
+            "deliver nothing")
+def _():
+    lines = news("宜宾学院后勤党委", "2024-07-05", "宜宾学院校史馆", 35, "周婷")
+    plan_lines = plan("西南医科大学后勤管理处党总支", "西南医科大学校史馆", "2024-07-18 14:30",
+                      "何老师 0830-3160173", omit=("活动流程",))
+    return Mail("coremail", "hqjjc@suse.edu.cn", "四川轻化工大学后勤基建处",
+                "川南片区接力行材料（宜宾学院、西南医科大学）", "2024-07-20 15:02:37",
+                text=letter("贺老师：", [("您好！附件是我片区宜宾学院的新闻稿和照片、西南医科大学的活动方案，"
+                                         "请查收。")],
+                            ["王文娟", "四川轻化工大学后勤基建处（川南片区组长单位）"]),
+                attachments=[("宜宾学院后勤党委参观校史馆新闻稿.docx", newsdoc(lines)),
+                             ("宜宾学院参观照片.jpg", jpeg("suse-yibinu1")),
+                             ("西南医科大学后勤管理处接力行活动方案.docx",
+                              docx(plan_lines[0], plan_lines[1:]))])
+
+
 # ================================================================ writing and checking
 def build_all() -> list[tuple[str, bytes, dict]]:
     out = []
@@ -1762,6 +1786,11 @@ def labels_toml(items: list[tuple[str, bytes, dict]]) -> str:
                     f"status = {toml_str(part['status'])}", f"links = [{links}]",
                     f"plan_missing = [{', '.join(toml_str(k) for k in part['plan_missing'])}]",
                     ""]
+        for school, kinds, files, missing in lab["credits"]:
+            out += ["[[mail.credits]]", f"school = {toml_str(school)}",
+                    f"kinds = [{', '.join(toml_str(k) for k in kinds)}]",
+                    f"files = [{', '.join(toml_str(f) for f in files)}]",
+                    f"plan_missing = [{', '.join(toml_str(k) for k in missing)}]", ""]
     return "\n".join(out)
 
 

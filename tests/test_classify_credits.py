@@ -1,0 +1,72 @@
+"""A district leader's files of its schools: which files go to which school (pure)."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from mailbot.classify.credits import credited_files, credits
+from mailbot.classify.school import load_directory
+from mailbot.parse import parse_message
+
+ROOT = Path(__file__).resolve().parent.parent
+DIRECTORY = load_directory(ROOT / "rules" / "schools.toml")
+LEADER = "四川轻化工大学"  # 川南片区's lead school
+
+
+def mail(*files: str, inline: str = "") -> object:
+    msg = EmailMessage()
+    msg["From"] = "hqjjc@suse.edu.cn"
+    msg["Subject"] = "片区材料"
+    msg.set_content("附件是我片区各校的材料，请查收。")
+    for name in files:
+        msg.add_attachment(b"PK\x03\x04", maintype="application", subtype="octet-stream",
+                           filename=name)
+    if inline:
+        msg.add_attachment(b"\x89PNG", maintype="image", subtype="png", filename=inline,
+                           disposition="inline")
+    return parse_message(msg.as_bytes())
+
+
+def named(found) -> dict[str, list[str]]:
+    return {school: [a.filename for a in files] for school, files in found.items()}
+
+
+def test_each_file_goes_to_the_one_school_its_name_gives():
+    msg = mail("宜宾学院新闻稿.docx", "西南医科大学活动方案.docx", "宜宾学院照片.jpg", "汇总表.xlsx")
+    assert named(credited_files(msg, DIRECTORY, LEADER)) == {
+        "宜宾学院": ["宜宾学院新闻稿.docx", "宜宾学院照片.jpg"],
+        "西南医科大学": ["西南医科大学活动方案.docx"]}
+
+
+@pytest.mark.parametrize("files, sender", [
+    (("宜宾学院新闻稿.docx",), "四川大学"),              # not a lead school: its mail stays its own
+    (("宜宾学院新闻稿.docx",), None),                    # sender unknown
+    (("参观宜宾学院校史馆新闻稿.docx",), LEADER),         # a place visited, not whose file it is
+    (("宜宾学院与西南医科大学联合活动.docx",), LEADER),   # two schools: nobody's alone
+    (("四川轻化工大学新闻稿.docx",), LEADER),             # the leader's own
+])
+def test_no_credit(files, sender):
+    assert credited_files(mail(*files), DIRECTORY, sender) == {}
+
+
+def test_inline_images_are_never_credited():
+    assert credited_files(mail(inline="宜宾学院logo.png"), DIRECTORY, LEADER) == {}
+
+
+def test_credits_judge_each_schools_files_alone_and_keep_the_rest_for_the_leader():
+    seen = []
+
+    def judge(view):
+        seen.append((view.subject, view.text, [a.filename for a in view.attachments]))
+        return ("news",), ()
+
+    msg = mail("宜宾学院新闻稿.docx", "汇总表.xlsx")
+    found, rest = credits(msg, DIRECTORY, LEADER, judge)
+    assert [(c.school, c.district, c.kinds, c.files) for c in found] == [
+        ("宜宾学院", "川南片区", ("news",), ("宜宾学院新闻稿.docx",))]
+    assert seen == [("", "", ["宜宾学院新闻稿.docx"])]
+    assert [a.filename for a in rest.attachments] == ["汇总表.xlsx"] and rest.text == msg.text
+    assert credits(msg, DIRECTORY, "四川大学", judge) == ((), msg)
