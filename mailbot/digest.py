@@ -22,6 +22,7 @@ Rules, in one place:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -70,6 +71,7 @@ class Visit:
     contact: str
     phone: str
     submission_id: int
+    uid: str = ""  # the calendar event's: the submission's id, and the school if credited
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,13 @@ def _missing(schools: Sequence[str], sent: Mapping[str, set[str]], cfg: Config,
     return tuple(out)
 
 
+def _uid(row: dict) -> str:
+    """The row's id; for a school credited with a leader's files, the id and that school."""
+    if not row.get("credited_by"):
+        return str(row["id"])
+    return f"{row['id']}-{hashlib.sha256((row.get('school') or '').encode()).hexdigest()[:12]}"
+
+
 def _visits(rows: Sequence[dict], today: date) -> tuple[Visit, ...]:
     found: dict[tuple[str, str], Visit] = {}
     for r in sorted(rows, key=lambda r: (received(r), r["id"])):
@@ -196,7 +205,8 @@ def _visits(rows: Sequence[dict], today: date) -> tuple[Visit, ...]:
         found[(school, day)] = Visit(date=day, time=info.get("visit_time") or "",
                                      place=info.get("place") or "", host_school=school,
                                      contact=info.get("contact") or "",
-                                     phone=info.get("phone") or "", submission_id=r["id"])
+                                     phone=info.get("phone") or "", submission_id=r["id"],
+                                     uid=_uid(r))
     return tuple(sorted(found.values(), key=lambda v: (v.date, v.time, v.host_school)))
 
 
@@ -206,10 +216,12 @@ def _row_matrix(district: str, schools: Sequence[str], sent: Mapping[str, set[st
 
 def _totals(rows: Sequence[dict]) -> dict[str, int]:
     totals = dict.fromkeys(TOTAL_KEYS, 0)
-    totals["messages"] = len(rows)
-    for r in rows:
+    mails = {r["id"]: r for r in rows}  # a leader's mail credited to schools is one mail
+    totals["messages"] = len(mails)
+    for r in mails.values():
         if r.get("status") in totals:
             totals[r["status"]] += 1
+    for r in rows:
         if _accepted(r):
             totals["files"] += len(r.get("attachments") or ())
             totals["links"] += len(r.get("links") or ())

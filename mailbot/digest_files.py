@@ -184,7 +184,8 @@ def xlsx_summary(d: Digest) -> bytes:
     _sheet(wb, "汇总", ["片区", "学校", *MATRIX_HEAD.values()],
            [[dist, s, *("✓" if sent.get(k) else "✗" for k in KINDS)]
             for dist, s, sent in d.matrix])
-    items = sorted({r["id"]: r for r in (*d.items, *d.needs_school, *d.quarantined)}.values(),
+    items = sorted({(r["id"], r.get("school")): r  # a leader's mail: a row per credited school
+                    for r in (*d.items, *d.needs_school, *d.quarantined)}.values(),
                    key=lambda r: (received(r), r["id"]))
     _sheet(wb, "明细", ["收到时间", "学校", "类别", "主题", "附件", "链接", "状态"],
            [[received(r).strftime("%Y-%m-%d %H:%M"), r.get("school") or "（未识别）",
@@ -217,7 +218,7 @@ def visits_ics(d: Digest, cfg: Config) -> bytes:
     cal.add("x-wr-calname", f"{short_name(cfg)}近期活动")
     for v in d.visits:
         ev = Event()
-        ev.add("uid", f"visit-{v.submission_id}@mailbot")
+        ev.add("uid", f"visit-{v.uid or v.submission_id}@mailbot")
         ev.add("dtstamp", d.period.end.astimezone(UTC))
         day = date.fromisoformat(v.date)
         if v.time:

@@ -34,7 +34,7 @@ from .fingerprint import content_hash, peek_message_id
 from .models import Attachment, Link, Message
 from .parse import ParsedMessage, ParseError, forwarded_originals, parse_message
 from .prepare import Prepared, still_valid
-from .rows import all_attachments, attachment_values, verdict_values
+from .rows import all_attachments, attachment_values, merged_credits, verdict_values
 from .spool import Spool
 
 log = logging.getLogger(__name__)
@@ -237,6 +237,9 @@ def merge_reply(ctx: Context, it: Intake) -> bool:
                                      expires=ln.expires, password=ln.password))
     target.kinds = [k for k in ("plan", "news", "video")
                     if k in target.kinds or (it.verdict and k in it.verdict.kinds)]
+    if it.verdict and it.verdict.credits:  # a leader's reply with more of its schools' files
+        target.credits = merged_credits(target.credits or [],
+                                        verdict_values(it.verdict, "", "")[0]["credits"])
     ctx.session.flush()
     if ctx.desk.send_receipts:
         receipts.queue_update(ctx.session, ctx.desk.cfg, target)

@@ -40,7 +40,8 @@ def per_school(rows: list[dict]) -> list[dict]:
     """*rows* as each school delivered them: an accepted row's credits (a district
     leader's files of its schools) become rows of those schools — the leader's row, its
     subject and time, holding only those files, with ``credited_by`` — and the leader's
-    row keeps the rest (dropped if nothing is left: no kinds, files or links)."""
+    row keeps the rest (dropped if nothing is left: no kinds, files or links).  The rows
+    it makes carry no credits: a second pass changes nothing."""
     out = []
     for r in rows:
         credits = (r.get("credits") or ()) if r.get("status") == "accepted" else ()
@@ -48,14 +49,17 @@ def per_school(rows: list[dict]) -> list[dict]:
             out.append(r)
             continue
         moved, files = {f for c in credits for f in c["files"]}, r.get("attachments") or []
-        own = {**r, "attachments": [a for a in files if a["filename"] not in moved]}
+        own = {**r, "attachments": [a for a in files if a["filename"] not in moved],
+               "credits": []}
         if own.get("kinds") or own["attachments"] or own.get("links"):
             out.append(own)
         for c in credits:
             out.append({**r, "school": c["school"], "district": c["district"],
                         "kinds": list(c["kinds"]), "plan_missing": list(c["plan_missing"]),
                         "attachments": [a for a in files if a["filename"] in c["files"]],
-                        "links": [], "plan_info": {}, "credited_by": r.get("school")})
+                        "links": [], "plan_info": dict(c.get("plan_info") or {}),
+                        "late": bool(c.get("late")), "credited_by": r.get("school"),
+                        "credits": []})
     return out
 
 

@@ -129,6 +129,14 @@ def recorded_parts(session: Session, pk: int) -> list[dict]:
     return [part_view(m, True) for m in db.parts(session, pk)]
 
 
+def credit_views(credits: list[dict] | None) -> list[dict]:
+    """A leader's files of its schools as a receipt lists them (see classify.credits)."""
+    return [{"school": c["school"], "files": "、".join(c["files"]),
+             "kinds": "、".join(KIND_ZH.get(k, k) for k in c["kinds"]) or "类别未识别",
+             "plan_missing": "、".join(c["plan_missing"]), "late": bool(c.get("late"))}
+            for c in credits or ()]
+
+
 def build_receipt(cfg: Config, r: dict, number: str, now: datetime | None = None,
                   update: int = 0, parts: list[dict] = ()) -> EmailMessage:
     """The receipt mail for submission *r* (a ``report.submission`` dict);
@@ -147,9 +155,7 @@ def build_receipt(cfg: Config, r: dict, number: str, now: datetime | None = None
         "files": r["attachments"], "links": [_link_view(x) for x in r["links"]],
         "problems": _problems(r), "deadlines": _deadlines(cfg, now.astimezone(tz).date()),
         "leader": _leader(cfg, r["district"]), "update": update, "parts": parts,
-        "credits": [{"school": c["school"], "files": "、".join(c["files"]),
-                     "kinds": "、".join(KIND_ZH.get(k, k) for k in c["kinds"]) or "类别未识别",
-                     "plan_missing": "、".join(c["plan_missing"])} for c in r.get("credits") or ()],
+        "credits": credit_views(r.get("credits")),
     }
     override = cfg.receipts.template_dir
     mark = "（更新）" if update else ""
@@ -228,7 +234,8 @@ def release_held(session: Session, cfg: Config, now: datetime | None = None) -> 
             continue
         items = [{"number": rc.number, "r": echoed(submission(rc.message, tz)),
                   "kinds": "、".join(KIND_ZH.get(k, k) for k in rc.message.kinds),
-                  "parts": recorded_parts(session, rc.message_pk)} for rc in group]
+                  "parts": recorded_parts(session, rc.message_pk),
+                  "credits": credit_views(rc.message.credits)} for rc in group]
         row = outbox.enqueue(session, "receipt", _combined(cfg, address, items, now),
                              group[0].message_pk, now)
         for rc in group:

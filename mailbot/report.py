@@ -5,7 +5,7 @@ subject, received_at, school, district, kinds, status, late, attachments
 [{filename, size, sha256, content_type, path}], links [{url, platform}],
 plan_missing, receipt (null or {number, sent_at}); extensions since: status_reason,
 sender_name, source, raw_path, sent_at, plan_info, evidence, files_removed_at, part_of,
-credits [{school, district, kinds, files, plan_missing}].
+credits [{school, district, kinds, files, plan_missing, plan_info}].
 Also here: the retention summary for people.
 """
 

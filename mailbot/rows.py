@@ -7,6 +7,7 @@ from __future__ import annotations
 from . import db
 from .classify.engine import Classification
 from .classify.forwards import own_content
+from .classify.plan import PLAN_INFO
 from .models import Attachment, Link, Message
 from .parse import ParsedMessage
 
@@ -51,13 +52,14 @@ def verdict_values(verdict: Classification | None, status: str, reason: str
         "school": v.school if v else None, "district": v.district if v else None,
         "kinds": list(v.kinds) if v else [], "late": v.late if v else False,
         "plan_missing": list(plan.missing) if plan else [],
-        "plan_info": {k: getattr(plan, k) for k in ("visit_date", "visit_time", "place",
-                                                    "contact", "phone")} if plan else {},
+        "plan_info": {k: getattr(plan, k) for k in PLAN_INFO} if plan else {},
         "evidence": [{"field": f, "rule": e.rule, "detail": db.clean(e.detail)}
                      for f, e in (v.evidence if v else ())],
         "credits": [{"school": c.school, "district": c.district, "kinds": list(c.kinds),
                      "files": [db.clean(f) for f in c.files],
-                     "plan_missing": list(c.plan_missing)} for c in (v.credits if v else ())]}
+                     "plan_missing": list(c.plan_missing), "plan_info": dict(c.plan_info),
+                     "late": c.late}
+                    for c in (v.credits if v else ())]}
     links = [{"position": i, "url": db.clean(ln.url), "platform": ln.platform,
               "title": db.clean(ln.title), "size": ln.size, "expires": ln.expires,
               "password": db.clean(ln.password)} for i, ln in enumerate(v.links if v else ())]
@@ -71,3 +73,20 @@ def apply_verdict(msg: Message, verdict: Classification | None, status: str,
     for key, value in values.items():
         setattr(msg, key, value)
     msg.links = [Link(**link) for link in links]
+
+
+def merged_credits(earlier: list[dict], later: list[dict]) -> list[dict]:
+    """*earlier* credits (column values) with *later* ones added: a school's files and
+    kinds joined, the later plan check and visit taking over when it found a plan."""
+    out = {c["school"]: dict(c) for c in earlier}
+    for c in later:
+        if c["school"] not in out:
+            out[c["school"]] = dict(c)
+            continue
+        old = out[c["school"]]
+        old["kinds"] = [k for k in ("plan", "news", "video") if k in old["kinds"] + c["kinds"]]
+        old["files"] = old["files"] + [f for f in c["files"] if f not in old["files"]]
+        old["late"] = bool(old.get("late") or c.get("late"))
+        if "plan" in c["kinds"]:
+            old["plan_missing"], old["plan_info"] = c["plan_missing"], c.get("plan_info") or {}
+    return list(out.values())

@@ -176,6 +176,7 @@ def test_a_leaders_files_of_its_schools_are_credited_to_them(mailstack, cfg):
     assert (row["school"], row["kinds"], len(row["attachments"])) == ("四川轻化工大学", [], 3)
     assert [(c["school"], c["district"], c["kinds"], c["plan_missing"]) for c in row["credits"]] == [
         ("宜宾学院", "川南片区", ["news"], []), ("西南医科大学", "川南片区", ["plan"], ["活动流程"])]
+    assert row["credits"][1]["plan_info"]["visit_date"] == "2024-07-18"
     (receipt,) = inbox(mailstack, LEADER, 1)
     text = receipt.get_body(("plain",)).get_content()
     assert "以下附件按文件名记入各校" in text and "材料类别：见下列各校材料" in text
@@ -186,6 +187,52 @@ def test_a_leaders_files_of_its_schools_are_credited_to_them(mailstack, cfg):
     assert sent["宜宾学院"]["news"] and sent["西南医科大学"]["plan"]
     assert not any(sent["四川轻化工大学"][k] for k in ("plan", "news", "video"))
     assert "代交" in run_cli("explain", str(row["id"]), config=cfg).stdout
+
+
+def test_a_leaders_held_receipt_and_its_reply_keep_the_schools_files_apart(mailstack, tmp_path,
+                                                                          db_url):
+    """Past the receipt limit the leader's receipt goes out combined and still says which
+    file went to which school; a reply adding a third school's photo credits that school
+    too, and the updated receipt lists all three."""
+    from mailbot import config, db, outbox, receipts
+    for user in (mailstack["MAILSTACK_CONTACT"], LEADER):
+        reset_mailbox(user)
+    cfg_path = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data", db_url,
+                            receipts={"per_hour": 1, "per_day": 20}, extra=DISTRICTS)
+    submit(mailstack, LEADER, "川南片区工作简报", "四川轻化工大学后勤党委参观校史馆新闻稿。" * 5)
+    wait_contact(mailstack, 1)
+    deliver(mailstack, (ROOT / "tests/data/labelled/59_suse_leader_attaches_schools_files.eml")
+            .read_bytes())
+    wait_contact(mailstack, 2)
+    assert "发出 1 封" in run_cli("poll", "--once", config=cfg_path).stdout
+    cfg = config.load(cfg_path)
+    engine = db.connect(cfg.storage.database_url)
+    with db.transaction(engine) as s:
+        assert receipts.release_held(s, cfg, datetime.now(UTC) + timedelta(hours=2)) == 1
+    assert outbox.deliver(engine, cfg, ignore_backoff=True).sent == 1
+    engine.dispose()
+    combined = inbox(mailstack, LEADER, 2)[1]
+    for text in (combined.get_body(("plain",)).get_content(),
+                 combined.get_body(("html",)).get_content()):
+        assert "附件按文件名记入各校" in text and "西南医科大学：活动方案（" in text
+    number = rows(cfg_path)[1]["receipt"]["number"]
+    reply = EmailMessage()
+    reply["From"], reply["To"] = LEADER, mailstack["MAILSTACK_CONTACT"]
+    reply["Subject"], reply["Message-ID"] = f"Re: [回执 {number}] 合并回执", "<r59@suse.edu.cn>"
+    reply.set_content("补充内江师范学院的活动照片。")
+    reply.add_attachment(b"\xff\xd8\xff\xe0" + b"\x00" * 20000, maintype="image",
+                         subtype="jpeg", filename="内江师范学院活动照片.jpg")
+    deliver(mailstack, reply.as_bytes())
+    wait_contact(mailstack, 3)
+    run_cli("poll", "--once", config=cfg_path)
+    leader_mail = rows(cfg_path)[1]
+    assert [(c["school"], c["kinds"]) for c in leader_mail["credits"]] == [
+        ("宜宾学院", ["news"]), ("西南医科大学", ["plan"]), ("内江师范学院", ["news"])]
+    assert leader_mail["kinds"] == []
+    updated = inbox(mailstack, LEADER, 3)[2].get_body(("plain",)).get_content()
+    assert "内江师范学院：新闻（内江师范学院活动照片.jpg）" in updated and "宜宾学院：新闻（" in updated
+    status = json.loads(run_cli("status", "--json", config=cfg_path).stdout)
+    assert next(d for d in status["districts"] if d["school"] == "内江师范学院")["news"]
 
 
 def _legacy(cfg_path, raw: bytes) -> int:

@@ -47,6 +47,10 @@ def test_each_file_goes_to_the_one_school_its_name_gives():
     (("参观宜宾学院校史馆新闻稿.docx",), LEADER),         # a place visited, not whose file it is
     (("宜宾学院与西南医科大学联合活动.docx",), LEADER),   # two schools: nobody's alone
     (("四川轻化工大学新闻稿.docx",), LEADER),             # the leader's own
+    (("四川轻化工大学接待宜宾学院来访新闻稿.docx",), LEADER),  # the leader's own, naming a guest
+    (("四川师范大学新闻稿.docx",), LEADER),               # a school of another district
+    (("成体系推进后勤工作方案.docx",), LEADER),           # "成体" (成都体育学院) starts a word
+    (("川大新闻稿.docx",), LEADER),                      # a short alias: too easily a word part
 ])
 def test_no_credit(files, sender):
     assert credited_files(mail(*files), DIRECTORY, sender) == {}
@@ -61,7 +65,7 @@ def test_credits_judge_each_schools_files_alone_and_keep_the_rest_for_the_leader
 
     def judge(view):
         seen.append((view.subject, view.text, [a.filename for a in view.attachments]))
-        return ("news",), ()
+        return {"kinds": ("news",)}
 
     msg = mail("宜宾学院新闻稿.docx", "汇总表.xlsx")
     found, rest = credits(msg, DIRECTORY, LEADER, judge)
@@ -70,3 +74,32 @@ def test_credits_judge_each_schools_files_alone_and_keep_the_rest_for_the_leader
     assert seen == [("", "", ["宜宾学院新闻稿.docx"])]
     assert [a.filename for a in rest.attachments] == ["汇总表.xlsx"] and rest.text == msg.text
     assert credits(msg, DIRECTORY, "四川大学", judge) == ((), msg)
+
+
+def test_the_engine_judges_each_credit_on_its_own_files_and_date():
+    """Labelled mail 59 (宜宾学院's news and photo, 西南医科大学's plan) received after the
+    video deadline but before the others: neither credit is late; a plan sent as a photo
+    is unreadable, not missing all six fields."""
+    from datetime import UTC, datetime, timedelta
+
+    from mailbot import config
+    from mailbot.classify.engine import classify, load_rulebook
+
+    cfg = config.load(ROOT / "config.example.toml")
+    rules = load_rulebook(cfg.rules_dir)
+    raw = (ROOT / "tests/data/labelled/59_suse_leader_attaches_schools_files.eml").read_bytes()
+    msg = parse_message(raw)
+    when = msg.date + timedelta(hours=1)
+    v = classify(msg, rules, cfg.campaign, when)
+    assert [(c.school, c.kinds, c.late, c.plan_missing) for c in v.credits] == [
+        ("宜宾学院", ("news",), False, ()), ("西南医科大学", ("plan",), False, ("活动流程",))]
+    assert v.credits[1].plan_info["visit_date"] == "2024-07-18" and v.kinds == ()
+    # no Date header: judged by arrival, 10 November, after both deadlines (31 October)
+    undated = mail("宜宾学院新闻稿.docx", "宜宾学院照片.jpg", "西南医科大学活动方案.docx")
+    late = classify(undated, rules, cfg.campaign, datetime(2024, 11, 10, tzinfo=UTC))
+    assert [(c.school, c.kinds, c.late) for c in late.credits] == [
+        ("宜宾学院", ("news",), True), ("西南医科大学", ("plan",), True)]
+    assert any(e.rule == "credit" and "逾期" in e.detail for _, e in late.evidence)
+    photo = mail("西南医科大学活动方案.jpg")
+    (credit,) = classify(photo, rules, cfg.campaign, when).credits
+    assert (credit.kinds, credit.plan_missing) == (("plan",), ())

@@ -167,6 +167,39 @@ def test_a_leaders_files_of_its_schools_count_for_them(cfg):
                                 if m.kind == "news").schools
 
 
+def test_a_credited_plans_visit_is_on_the_calendar(cfg):
+    leader = row(31, "四川轻化工大学", CN, at(7, 7), [], credits=[
+        {"school": "西南医科大学", "district": CN, "kinds": ["plan"], "files": ["方案.docx"],
+         "plan_missing": [], "plan_info": visit("2024-07-18", "14:30", "西南医科大学校史馆")}])
+    before = [(v.date, v.host_school, v.submission_id) for v in district(cfg, CN).visits]
+    after = [(v.date, v.host_school, v.submission_id)
+             for v in district(cfg, CN, rows=[*ROWS, leader]).visits]
+    assert after == sorted([*before, ("2024-07-18", "西南医科大学", 31)])
+
+
+def test_one_leader_mail_credited_to_two_schools_is_one_mail_with_a_row_each(cfg):
+    """Totals count the mail once; the 明细 sheet has a row per school; the two credited
+    plans' visits are two calendar events; expanding twice changes nothing."""
+    from mailbot.progress import per_school
+    credit = {"district": CN, "kinds": ["plan"], "plan_missing": []}
+    leader = row(32, "四川轻化工大学", CN, at(7, 7), [], credits=[
+        {**credit, "school": "西南医科大学", "files": ["西南医科大学方案.docx"],
+         "plan_info": visit("2024-07-18", "14:30")},
+        {**credit, "school": "宜宾学院", "files": ["宜宾学院方案.docx"], "late": True,
+         "plan_info": visit("2024-07-25")}])
+    rows = [row(33, "西南医科大学", CN, at(7, 2), ["news"]), leader]
+    once = per_school(rows)
+    assert per_school(once) == once and len(once) == 3
+    assert [r["late"] for r in once] == [False, False, True]
+    d = district(cfg, CN, rows=rows)
+    assert (d.totals["messages"], d.totals["accepted"]) == (2, 2)
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_summary(d)))["明细"]
+    assert [sheet.cell(n, 2).value for n in range(2, sheet.max_row + 1)] == [
+        "西南医科大学", "西南医科大学", "宜宾学院"]
+    uids = [str(e["uid"]) for e in icalendar.Calendar.from_ical(visits_ics(d, cfg)).walk("VEVENT")]
+    assert len(uids) == len(set(uids)) == 2 and all(u.startswith("visit-32-") for u in uids)
+
+
 @pytest.mark.parametrize("name, kind, missing", [
     (CD1, "plan", ["西南财经大学"]),                          # 川师 sent before the period
     (CD1, "news", ["四川师范大学", "成都体育学院"]),

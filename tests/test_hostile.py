@@ -211,7 +211,7 @@ def test_markup_in_subject_name_filename_and_body_is_only_ever_text(tmp_path, mo
                   problems=[], deadlines=[], leader=None, update=0,
                   parts=[{"subject": "新闻稿" + mh.XSS, "sender": "x@scu.edu.cn", "outcome": ""}],
                   credits=[{"school": "宜宾学院", "files": "照片" + mh.XSS, "kinds": "新闻",
-                            "plan_missing": ""}])
+                            "plan_missing": "", "late": False}])
     assert "<script>" not in html and "onerror=alert(1)>" not in html
     assert "《新闻稿&lt;script&gt;" in html  # a forwarded mail's subject is text too
     assert "（照片&lt;script&gt;" in html  # and a credited file's name

@@ -23,7 +23,7 @@ from .forwards import is_bundle, own_content
 from .kinds import KIND_ZH, KindRules, detect_kinds, load_kind_rules, sender_text
 from .links import Link, LinkRules, find_links, load_link_rules, video_evidence
 from .phase import judged_time, lateness
-from .plan import PlanCheck, check_plan, document_text
+from .plan import PLAN_INFO, PlanCheck, check_plan, document_text
 from .school import Directory, identify_school, load_directory
 
 
@@ -84,9 +84,38 @@ def _deliverable(link: Link) -> bool:
     return link.platform != "other" or urlsplit(link.url).path not in ("", "/")
 
 
+def _unreadable(plan: PlanCheck, texts: list[str], rules: KindRules) -> bool:
+    """A plan of which no field was found and no text is long enough to have held one: a
+    photo or a scan, so nothing to check (not "all six missing")."""
+    return not plan.found and max(map(len, texts), default=0) < rules.long_body_chars
+
+
 def _sender_only(msg: ParsedMessage) -> ParsedMessage:
     """The message reduced to its sender: a robot's text names other people's schools."""
     return replace(msg, subject="", text="", html="", hrefs=(), attachments=(), forwarded=())
+
+
+def _credits(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_at: datetime,
+             school: str | None) -> tuple[tuple[Credit, ...], ParsedMessage, list]:
+    """A district leader's files of its schools (:mod:`.credits`), each judged alone as the
+    whole mail is (kinds, plan check, lateness), *msg* without them, and the evidence."""
+    year = campaign.year or received_at.year
+
+    def judge(view: ParsedMessage) -> dict:
+        texts = _texts(view, rules.kinds)
+        check = check_plan(texts, year, rules.kinds.plan)
+        kinds = detect_kinds(view, rules.kinds, (), len(check.found))[0]
+        late = lateness(kinds, judged_time(msg.date, received_at), campaign)[0]
+        if "plan" not in kinds:
+            return {"kinds": kinds, "late": late}
+        return {"kinds": kinds, "late": late, "plan_info": {k: getattr(check, k) for k in PLAN_INFO},
+                "plan_missing": () if _unreadable(check, texts, rules.kinds) else check.missing}
+
+    credited, rest = credits(msg, rules.directory, school, judge)
+    evidence = [("credits", Evidence("credit", f"附件 {'、'.join(c.files)} 的名称指明是{c.school}的，"
+                 f"组长单位代交 → 记入{c.school}（{'、'.join(KIND_ZH[k] for k in c.kinds) or '类别未识别'}）"
+                 + ("，逾期" if c.late else ""))) for c in credited]
+    return credited, rest, evidence
 
 
 def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_at: datetime,
@@ -124,16 +153,8 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
         "bundle", f"汇总邮件：转来 {bundle} 封邮件，逐封登记为各自学校的材料"))] if bundle else []
     year = campaign.year or received_at.year
     match = identify_school(msg, rules.directory, known_senders, forwarded_by)
-
-    def judge(view: ParsedMessage) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        check = check_plan(_texts(view, rules.kinds), year, rules.kinds.plan)
-        kinds = detect_kinds(view, rules.kinds, (), len(check.found))[0]
-        return kinds, check.missing if "plan" in kinds else ()
-
-    credited, msg = credits(msg, rules.directory, match.school, judge)
-    evidence += [("credits", Evidence("credit", f"附件 {'、'.join(c.files)} 名称含“{c.school}”，"
-                  f"组长单位代交 → 记入{c.school}（{'、'.join(KIND_ZH[k] for k in c.kinds) or '类别未识别'}）"))
-                 for c in credited]
+    credited, msg, said = _credits(msg, rules, campaign, received_at, match.school)
+    evidence += said
     text, hrefs = _all_hrefs(msg)
     links = tuple(ln for ln in find_links(text, hrefs, rules.links) if _deliverable(ln))
     video = video_evidence(links)
@@ -141,8 +162,7 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
     plan = check_plan(texts, year, rules.kinds.plan)
     kinds, kind_ev = detect_kinds(msg, rules.kinds, video, len(plan.found))
     evidence += [("kinds", e) for e in kind_ev]
-    if "plan" in kinds and not plan.found and \
-            max(map(len, texts), default=0) < rules.kinds.long_body_chars:
+    if "plan" in kinds and _unreadable(plan, texts, rules.kinds):
         plan = replace(plan, missing=())  # a photo or a scan: nothing to check, not all missing
         evidence.append(("plan", Evidence("plan.unreadable", "方案是图片或扫描件，读不到文字，"
                                                              "模板六项未能核对，请人工查看")))

@@ -121,6 +121,9 @@ DEFAULTS: dict = {  # the same data as [plan] in rules/kinds.toml (a test keeps 
 DEFAULT_RULES = plan_rules({})
 
 
+PLAN_INFO = ("visit_date", "visit_time", "place", "contact", "phone")  # kept as plan_info
+
+
 @dataclass(frozen=True)
 class PlanCheck:
     """Which template fields carry content, and what was read from them.

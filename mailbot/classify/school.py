@@ -214,9 +214,10 @@ def _ranked(text: str, d: Directory) -> list[tuple[School, str, int]]:
             for n, m in sorted(first.items(), key=lambda kv: (-count[kv[0]], kv[1].start))]
 
 
-def schools_named(text: str, directory: Directory) -> list[School]:
-    """The schools *text* names other than as visit targets, most mentioned first."""
-    return [school for school, _, _ in _ranked(text, directory)]
+def mentioned(text: str, directory: Directory) -> list[tuple[School, str, bool]]:
+    """Each school *text* names, leftmost first: (school, the name as written, whether
+    named as a place visited, e.g. "参观宜宾学院")."""
+    return [(m.school, m.name, m.visit) for m in _mentions(text, directory)]
 
 
 def find_school_by_name(text: str, directory: Directory) -> School | None:
