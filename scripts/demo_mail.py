@@ -56,6 +56,8 @@ hqbzc@mtc.edu.cn|绵阳师范学院|绵师后勤|绵阳师范学院后勤保障�
 hqcyc@scvtc.edu.cn|四川职业技术学院|川职院后勤|四川职业技术学院后勤产业处|-|-
 hqfw@sicau.edu.cn|四川农业大学|川农大后勤|四川农业大学后勤服务总公司|-|“川农大精神”
 hqjjc@suse.edu.cn|四川轻化工大学|轻化工后勤基建处|四川轻化工大学后勤基建处|-|-
+hqc@swust.edu.cn|西南科技大学|西南科大后勤处|西南科技大学后勤处党委|-|-
+hqc@myvtc.edu.cn|绵阳职业技术学院|绵职院后勤处|绵阳职业技术学院后勤处党支部|-|-
 """
 SCHOOLS = {a: (s, d, g, f"{s}校史馆" if v == "-" else v, "展陈学校办学历程" if f == "-" else f)
            for a, s, d, g, v, f in (row.split("|") for row in SCHOOL_TABLE.split())}
@@ -472,6 +474,15 @@ SAMPLES = [
                    "https://mp.weixin.qq.com/s/" + ident(R, 22, WX)],
                   greet="成都第二片区组长单位老师：", to="hqc@cdu.edu.cn",
                   to_name="成都第二片区组长单位")]),
+    S("files-mtc-two-schools", "hqbzc@mtc.edu.cn", "coremail", "2024-07-22 09:40",
+      "川北片区接力行材料（西南科技大学、绵阳职业技术学院）",
+      ["您好！附件是我片区西南科技大学的新闻稿和照片、绵阳职业技术学院的活动方案，请审阅。",
+       "（川北片区组长单位）"],
+      attachments=[("西南科技大学后勤处党委参观校史馆新闻稿.docx",
+                    docx(news_text("hqc@swust.edu.cn", "2024-07-18", 40, "李敏"))),
+                   ("西南科技大学参观照片.jpg", jpeg(151)),
+                   ("绵阳职业技术学院接力行活动方案.docx",
+                    docx(plan_text("hqc@myvtc.edu.cn", "2024-08-06 09:00", "陈老师 0816-2579000")))]),
     # -- 视频 / 微信推文 (video): links only --
     S("video-mtc-wechat", "hqbzc@mtc.edu.cn", "coremail", "2024-09-12 10:08", "绵阳师范学院后勤微信推文链接",
       ["您好！我处展现2024年后勤新亮点新特色的微信推文已发布，链接如下：",

@@ -51,6 +51,11 @@ def test_demo_submissions_arrive_decoded_and_filed(mailstack, tmp_path):
     bundle = by_subject["成都第二片区接力行材料汇总（西华大学、成都信息工程大学）"]
     assert [(r["school"], r["kinds"]) for r in rows if r["part_of"] == bundle["id"]] == [
         ("西华大学", ["plan"]), ("成都信息工程大学", ["video"])]
+    # a district leader's own mail with two schools' files: each file credited to its school
+    files = by_subject["川北片区接力行材料（西南科技大学、绵阳职业技术学院）"]
+    assert (files["school"], files["kinds"]) == ("绵阳师范学院", [])
+    assert [(c["school"], c["kinds"], c["plan_missing"]) for c in files["credits"]] == [
+        ("西南科技大学", ["news"], []), ("绵阳职业技术学院", ["plan"], [])]
     # auto-replies are recorded but ignored
     assert sorted(r["status"] for r in rows if r["subject"].startswith("自动回复")) == [
         "ignored", "ignored"]
