@@ -19,6 +19,7 @@ from mailbot.parse import forwarded_originals
 
 pytestmark = pytest.mark.mailstack
 BUNDLE = (ROOT / "tests/data/labelled/58_suse_bundle_three_schools.eml").read_bytes()
+LEADER_FILES = (ROOT / "tests/data/labelled/59_suse_leader_attaches_schools_files.eml").read_bytes()
 LEADER, YIBINU = "hqjjc@suse.edu.cn", "hq_dangzhibu@yibinu.edu.cn"
 DISTRICTS = """
 [[districts]]
@@ -127,11 +128,9 @@ def test_a_quarantined_bundle_released_records_its_mails(mailstack, cfg):
     assert [a["filename"] for a in released["attachments"]] == ["汇总说明.docm"]
 
 
-def test_a_held_receipt_and_an_updated_one_still_list_the_bundles_mails(mailstack, tmp_path,
-                                                                        db_url):
-    """Past the receipt limit the leader's receipt waits and goes out combined with the
-    others; answered with a video link, it goes out again, updated: both list the
-    forwarded mails and who they were recorded for."""
+def _held_then_combined(mailstack, tmp_path, db_url, raw: bytes):
+    """With one receipt an hour, the leader writes once (its receipt goes out), then sends
+    *raw*, whose receipt waits; two hours on it goes out combined.  Returns the config."""
     from mailbot import config, db, outbox, receipts
     for user in (mailstack["MAILSTACK_CONTACT"], LEADER):
         reset_mailbox(user)
@@ -139,7 +138,7 @@ def test_a_held_receipt_and_an_updated_one_still_list_the_bundles_mails(mailstac
                             receipts={"per_hour": 1, "per_day": 20}, extra=DISTRICTS)
     submit(mailstack, LEADER, "川南片区工作简报", "四川轻化工大学后勤党委参观校史馆新闻稿。" * 5)
     wait_contact(mailstack, 1)
-    deliver(mailstack, BUNDLE)
+    deliver(mailstack, raw)
     wait_contact(mailstack, 2)
     assert "发出 1 封" in run_cli("poll", "--once", config=cfg_path).stdout
     cfg = config.load(cfg_path)
@@ -148,6 +147,15 @@ def test_a_held_receipt_and_an_updated_one_still_list_the_bundles_mails(mailstac
         assert receipts.release_held(s, cfg, datetime.now(UTC) + timedelta(hours=2)) == 1
     assert outbox.deliver(engine, cfg, ignore_backoff=True).sent == 1
     engine.dispose()
+    return cfg_path
+
+
+def test_a_held_receipt_and_an_updated_one_still_list_the_bundles_mails(mailstack, tmp_path,
+                                                                        db_url):
+    """Past the receipt limit the leader's receipt waits and goes out combined with the
+    others; answered with a video link, it goes out again, updated: both list the
+    forwarded mails and who they were recorded for."""
+    cfg_path = _held_then_combined(mailstack, tmp_path, db_url, BUNDLE)
     _first, bundle, *parts = rows(cfg_path)
     combined = inbox(mailstack, LEADER, 2)[1]
     assert "合并回执" in combined["Subject"]
@@ -168,8 +176,7 @@ def test_a_leaders_files_of_its_schools_are_credited_to_them(mailstack, cfg):
     """The leader attaches two schools' files to a mail of its own instead of forwarding
     their mails: each file goes to the school its name gives, the receipt says so, and
     the progress matrix counts them for those schools, not for the leader."""
-    deliver(mailstack, (ROOT / "tests/data/labelled/59_suse_leader_attaches_schools_files.eml")
-            .read_bytes())
+    deliver(mailstack, LEADER_FILES)
     wait_contact(mailstack, 1)
     run_cli("poll", "--once", config=cfg)
     (row,) = rows(cfg)
@@ -194,23 +201,7 @@ def test_a_leaders_held_receipt_and_its_reply_keep_the_schools_files_apart(mails
     """Past the receipt limit the leader's receipt goes out combined and still says which
     file went to which school; a reply adding a third school's photo credits that school
     too, and the updated receipt lists all three."""
-    from mailbot import config, db, outbox, receipts
-    for user in (mailstack["MAILSTACK_CONTACT"], LEADER):
-        reset_mailbox(user)
-    cfg_path = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data", db_url,
-                            receipts={"per_hour": 1, "per_day": 20}, extra=DISTRICTS)
-    submit(mailstack, LEADER, "川南片区工作简报", "四川轻化工大学后勤党委参观校史馆新闻稿。" * 5)
-    wait_contact(mailstack, 1)
-    deliver(mailstack, (ROOT / "tests/data/labelled/59_suse_leader_attaches_schools_files.eml")
-            .read_bytes())
-    wait_contact(mailstack, 2)
-    assert "发出 1 封" in run_cli("poll", "--once", config=cfg_path).stdout
-    cfg = config.load(cfg_path)
-    engine = db.connect(cfg.storage.database_url)
-    with db.transaction(engine) as s:
-        assert receipts.release_held(s, cfg, datetime.now(UTC) + timedelta(hours=2)) == 1
-    assert outbox.deliver(engine, cfg, ignore_backoff=True).sent == 1
-    engine.dispose()
+    cfg_path = _held_then_combined(mailstack, tmp_path, db_url, LEADER_FILES)
     combined = inbox(mailstack, LEADER, 2)[1]
     for text in (combined.get_body(("plain",)).get_content(),
                  combined.get_body(("html",)).get_content()):
