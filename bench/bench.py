@@ -55,7 +55,7 @@ IN_PROCESS = """
 import json, sys, time
 t0 = time.perf_counter()
 from mailbot import config, db
-from mailbot.pipeline import build_desk
+from mailbot.desk import build_desk
 from mailbot.poll import poll_once
 t1 = time.perf_counter()
 cfg = config.load(sys.argv[1]); engine = db.connect(cfg.storage.database_url); desk = build_desk(cfg)

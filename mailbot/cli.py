@@ -61,7 +61,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool, log_format: 
 @click.pass_obj
 def poll(obj: _Obj, once: bool, as_json: bool, no_send: bool) -> None:
     """Fetch new mail from the contact mailbox (IMAP) and record it."""
-    from .pipeline import build_desk
+    from .desk import build_desk
     from .poll import poll_and_record
     rep = poll_and_record(obj.cfg, obj.engine(), build_desk(obj.cfg), send=not no_send)
     if as_json:
@@ -108,7 +108,8 @@ def import_(obj: _Obj, paths: tuple[Path, ...], send_receipts: bool) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from . import outbox as outbox_mod
-    from .pipeline import build_desk, process
+    from .desk import build_desk
+    from .pipeline import process
     from .sources import iter_messages
     engine, desk = obj.engine(), build_desk(obj.cfg, send_receipts)
     seen = new = parts = 0
@@ -205,7 +206,7 @@ def explain(obj: _Obj, message_id: int) -> None:
 @click.pass_obj
 def reclassify(obj: _Obj, ids: tuple[int, ...], everything: bool) -> None:
     """Re-run the rules (after editing rules/ or the config)."""
-    from .pipeline import build_desk
+    from .desk import build_desk
     from .reclassify import reclassify as reclassify_messages
     counts = reclassify_messages(obj.engine(), build_desk(obj.cfg), list(ids), everything)
     click.echo(f"重新分类：变化 {counts['changed']} 封，不变 {counts['unchanged']} 封"

@@ -33,7 +33,7 @@ def quarantine_list(obj) -> None:
 @click.argument("pk", type=int)
 @click.pass_obj
 def quarantine_release(obj, pk: int) -> None:
-    from .pipeline import build_desk
+    from .desk import build_desk
     from .reclassify import release as release_message
     m, parts = release_message(obj.engine(), build_desk(obj.cfg, False), pk)
     click.echo(f"#{pk} 已放行：{STATUS_ZH.get(m.status, m.status)}，附件 {len(m.attachments)} 个"
@@ -44,7 +44,7 @@ def quarantine_release(obj, pk: int) -> None:
 @click.argument("pk", type=int)
 @click.pass_obj
 def quarantine_reprocess(obj, pk: int) -> None:
-    from .pipeline import build_desk
+    from .desk import build_desk
     from .reclassify import reclassify as reclassify_messages
     counts = reclassify_messages(obj.engine(), build_desk(obj.cfg), [pk])
     click.echo(f"#{pk} 重新处理：{'有变化' if counts['changed'] else '无变化'}")

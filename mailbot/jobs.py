@@ -25,10 +25,10 @@ from sqlalchemy import Engine
 
 from . import db, digest_run, retention
 from .config import Config
+from .desk import Desk, build_desk
 from .errors import MailbotError, MailServerError
 from .imap import ImapMailbox
 from .outbox import deliver
-from .pipeline import Desk, build_desk
 from .poll import connect, poll_and_record
 from .receipts import release_held
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -24,49 +24,21 @@ from sqlalchemy.orm import Session
 
 from . import db, receipts
 from .classify.auto import is_bounce
-from .classify.engine import Classification, RuleBook, classify, load_rulebook
+from .classify.engine import Classification
 from .classify.forwards import is_bundle
 from .classify.kinds import own_text
 from .classify.school import find_school_by_name
-from .config import Campaign, Config
-from .filing import FileStore, Stored, sha256
+from .desk import Desk, store_attachments, verdict_for
+from .filing import Stored, sha256
 from .fingerprint import content_hash, peek_message_id
 from .models import Attachment, Link, Message
 from .parse import ParsedMessage, ParseError, forwarded_originals, parse_message
 from .prepare import Prepared, still_valid
-from .rows import all_attachments, attachment_values, merged_credits, verdict_values
+from .rows import attachment_values, merged_credits, verdict_values
 from .spool import Spool
 
 log = logging.getLogger(__name__)
 MAX_BUNDLE_DEPTH = 2  # a bundle inside a bundle is split too; one more level deep is not
-
-
-@dataclass(frozen=True)
-class Desk:
-    """What every message is processed with: built once per run from the config."""
-
-    cfg: Config
-    store: FileStore
-    rules: RuleBook
-    own_addresses: frozenset[str] = frozenset()
-    send_receipts: bool = False
-
-    @property
-    def campaign(self) -> Campaign:
-        return self.cfg.campaign
-
-
-def own_addresses(cfg: Config) -> frozenset[str]:
-    """mailbot's own addresses: mail from them is a loop."""
-    return frozenset(a.lower() for a in (cfg.mailbox.username, cfg.smtp.from_address,
-                                         cfg.smtp.username) if a and "@" in a)
-
-
-def build_desk(cfg: Config, send_receipts: bool | None = None) -> Desk:
-    """The desk for *cfg*; receipts as configured unless *send_receipts* says otherwise."""
-    return Desk(cfg=cfg, store=FileStore(cfg.storage.data_dir), rules=load_rulebook(cfg.rules_dir),
-                own_addresses=own_addresses(cfg),
-                send_receipts=cfg.receipts.enabled if send_receipts is None else send_receipts)
 
 
 @dataclass
@@ -156,19 +128,6 @@ def parse(ctx: Context, it: Intake) -> bool:
     except ParseError as e:
         it.status, it.reason = "quarantined", str(e)
     return False
-
-
-def verdict_for(known: Mapping[str, str], desk: Desk, parsed: ParsedMessage,
-                received_at: datetime, trusted: bool = False,
-                forwarded_by: str | None = None) -> tuple[Classification, str, str]:
-    """Classify *parsed* with the *known* senders (e.g. ``db.KnownSenders(session)``),
-    and the school whose bundle forwarded it, if any; return the classification, the
-    status and its reason."""
-    verdict = classify(parsed, desk.rules, desk.campaign, received_at,
-                       known, desk.own_addresses, trusted, forwarded_by)
-    if not parsed.sender and verdict.status != "ignored":
-        return verdict, "quarantined", "没有可识别的发件人地址 (no sender address)"
-    return verdict, verdict.status, verdict.reason
 
 
 def judge(ctx: Context, it: Intake) -> bool:
@@ -261,12 +220,6 @@ def file_attachments(ctx: Context, it: Intake) -> bool:
     it.files = list(it.prepared.files or ()) if it.prepared else \
         store_attachments(ctx.desk.store, it.parsed)
     return False
-
-
-def store_attachments(store: FileStore, parsed: ParsedMessage) -> list:
-    """File every attachment (forwarded mail's too): [(position, attachment, stored, forwarded)]."""
-    return [(pos, att, store.put("files", att.payload, att.filename, durable=False), forwarded)
-            for pos, (att, forwarded) in enumerate(all_attachments(parsed))]
 
 
 def record(ctx: Context, it: Intake) -> bool:

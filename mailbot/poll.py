@@ -27,11 +27,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import db
 from .ahead import ahead
 from .config import Config, resolve_file, secret
+from .desk import Desk
 from .errors import MailbotError
 from .filing import FileStore, Staged, Stored
 from .imap import Fetched, ImapMailbox
 from .outbox import DeliveryReport, deliver
-from .pipeline import Desk, process
+from .pipeline import process
 from .prepare import Prepared, Workers, worker_count
 from .receipts import release_held
 from .spool import Spool

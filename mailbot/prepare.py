@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Self
 
 from .classify.engine import Classification
+from .desk import Desk, build_desk, store_attachments, verdict_for
 from .filing import Staged
 from .fingerprint import peek_message_id
 from .parse import ParsedMessage, ParseError, parse_message
@@ -80,12 +81,10 @@ def without_payloads(p: ParsedMessage) -> ParsedMessage:
                    forwarded=tuple(without_payloads(f) for f in p.forwarded))
 
 
-def prepare(desk, raw: bytes, received_at: datetime | None,
+def prepare(desk: Desk, raw: bytes, received_at: datetime | None,
             known: Mapping[str, str]) -> Prepared:
     """Parse and classify *raw* with *known* senders and file its attachments (unless
     quarantined), as the pipeline's parse, judge and file_attachments stages would."""
-    from .pipeline import store_attachments, verdict_for  # the pipeline imports us
-
     message_id = peek_message_id(raw)
     try:
         parsed = parse_message(raw)
@@ -115,7 +114,6 @@ _known: Mapping[str, str] = {}
 def _start(cfg, known: dict[str, str]) -> None:
     """Worker initialiser: build the desk once; die with the parent; leave ^C to it."""
     global _desk, _known
-    from .pipeline import build_desk
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -139,7 +137,7 @@ def _context():
     """Workers fork from a server process that imported mailbot once (``forkserver``):
     no copy of the poll's threads or sockets, and no import per worker."""
     ctx = get_context("forkserver")
-    ctx.set_forkserver_preload(["mailbot.pipeline", "mailbot.prepare"])
+    ctx.set_forkserver_preload(["mailbot.prepare"])
     return ctx
 
 

@@ -6,10 +6,11 @@ from sqlalchemy import Engine, select
 
 from . import db
 from .classify.forwards import is_bundle
+from .desk import Desk, store_attachments, verdict_for
 from .errors import MailbotError
 from .models import Message
 from .parse import ParseError, parse_message
-from .pipeline import Context, Desk, parts_of, store_attachments, verdict_for
+from .pipeline import Context, parts_of
 from .receipts import RECEIPT_STATUSES
 from .rows import apply_verdict, attachment_rows
 

@@ -230,8 +230,8 @@ def _legacy(cfg_path, raw: bytes) -> int:
     """Record *raw* the way mailbot did before bundles were split: one row credited to the
     first forwarded mail's school, listing every forwarded file, with no parts."""
     from mailbot import config, db
+    from mailbot.desk import build_desk, store_attachments
     from mailbot.parse import parse_message
-    from mailbot.pipeline import build_desk, store_attachments
     from mailbot.rows import attachment_values, every_attachment
 
     cfg = config.load(cfg_path)

@@ -35,8 +35,9 @@ from hypothesis import strategies as st
 
 from mailbot import config, db
 from mailbot.classify.engine import classify, load_rulebook
+from mailbot.desk import build_desk
 from mailbot.parse import ParsedMessage, ParseError, parse_message
-from mailbot.pipeline import build_desk, process
+from mailbot.pipeline import process
 
 CORPUS = ROOT.parent / "shared" / "corpus-outside"
 EXAMPLES = int(os.environ.get("MAILBOT_FUZZ_EXAMPLES", "300"))

@@ -53,8 +53,9 @@ def test_safe_subject_drops_c1_controls_separators_and_bidi_overrides():
 
 def test_receipt_echoes_a_hostile_subject_cleanly(tmp_path):
     from mailbot import config, db
+    from mailbot.desk import build_desk
     from mailbot.models import OutboxMail
-    from mailbot.pipeline import build_desk, process
+    from mailbot.pipeline import process
     cfg = config.load(ROOT / "config.example.toml")
     cfg = dataclasses.replace(cfg, storage=dataclasses.replace(
         cfg.storage, data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'd.db'}"))

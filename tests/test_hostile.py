@@ -273,7 +273,8 @@ def test_receipt_for_hostile_headers(tmp_path, headers):
     import dataclasses
 
     from mailbot import config, db
-    from mailbot.pipeline import build_desk, process
+    from mailbot.desk import build_desk
+    from mailbot.pipeline import process
     cfg = config.load(ROOT / "config.example.toml")
     cfg = dataclasses.replace(cfg, storage=dataclasses.replace(
         cfg.storage, data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'd.db'}"))

@@ -16,9 +16,10 @@ import pytest
 from conftest import ROOT, deliver, reset_mailbox, run_cli, write_config
 
 from mailbot import config, db
+from mailbot.desk import build_desk, verdict_for
 from mailbot.filing import sha256
 from mailbot.parse import ParseError, parse_message
-from mailbot.pipeline import build_desk, process, verdict_for
+from mailbot.pipeline import process
 from mailbot.prepare import prepare, still_valid, without_payloads
 from mailbot.rows import all_attachments
 
