@@ -271,12 +271,14 @@ DEMO = _demo()
 @pytest.mark.parametrize("spec", DEMO.SAMPLES, ids=[s["slug"] for s in DEMO.SAMPLES])
 def test_demo_submissions(spec):
     """Each demo mail delivers the kind its slug says; a bundle delivers nothing itself
-    (its forwarded mails are submissions of their own)."""
+    (its forwarded mails are submissions of their own); a leader's mail of its schools'
+    files delivers what they are (the engine credits each to the school its name gives:
+    tests/test_demo_mail.py)."""
     msg = own_content(parse_message(DEMO.build(spec, seed=1)))
     texts = [msg.text, *(document_text(a) for a in msg.attachments)]
     fields = len(check_plan(texts, 2024).found)
     expect = {"plan": ("plan",), "news": ("news",), "video": ("video",), "auto": (),
-              "bundle": ()}
+              "bundle": (), "files": ("plan", "news")}
     assert kinds_of(msg, fields=fields) == expect[spec["slug"].split("-")[0]]
 
 
