@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -111,8 +114,9 @@ _desk = None
 _known: Mapping[str, str] = {}
 
 
-def _start(cfg, known: dict[str, str]) -> None:
-    """Worker initialiser: build the desk once; die with the parent; leave ^C to it."""
+def _start(cfg, known: dict[str, str], poll: int) -> None:
+    """Worker initialiser: build the desk once; die with the poll (process *poll*) and with
+    the fork server; leave ^C to the poll."""
     global _desk, _known
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -121,7 +125,31 @@ def _start(cfg, known: dict[str, str]) -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+    threading.Thread(target=_exit_with, args=(poll,), name="poll-watch", daemon=True).start()
     _desk, _known = build_desk(cfg, send_receipts=False), known
+
+
+def _exit_with(pid: int) -> None:
+    """Exit as soon as process *pid* is gone.  A worker's parent is the fork server, so
+    PR_SET_PDEATHSIG does not see the poll killed (SIGKILL, the OOM killer); and a worker
+    holds the pool's queues and the fork server's lifeline, so without this the workers
+    and the fork server of a killed poll would wait for work forever."""
+    try:
+        select.select([os.pidfd_open(pid)], [], [])  # a pidfd turns readable at the exit
+    except OSError:  # no pidfd here (old kernel): look every second
+        while _alive(pid):
+            time.sleep(1)
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def _prepare_file(staged: Staged, received_at: datetime | None) -> Prepared:
@@ -156,7 +184,7 @@ class Workers:
     def __init__(self, cfg, count: int, known: Mapping[str, str]):
         self.depth, self.prepared = 2 * count + 2, 0
         self.pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
-            count, mp_context=_context(), initializer=_start, initargs=(cfg, dict(known)))
+            count, mp_context=_context(), initializer=_start, initargs=(cfg, dict(known), os.getpid()))
 
     def order(self, entries: Iterator, job: Callable[[object], tuple | None],
               discard: Callable[[object], None]) -> Iterator[tuple[object, Prepared | None]]:

@@ -3,12 +3,18 @@
 The pure part (``prepare``) is compared with the pipeline's own parse and
 classification over every fixture; the poll is run against the real Dovecot
 with and without workers and must record exactly the same; a stale known-sender
-snapshot and a dying worker must change nothing but speed.
+snapshot and a dying worker must change nothing but speed; a killed poll leaves no
+worker or fork server behind.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -144,3 +150,37 @@ def test_a_dying_worker_costs_only_speed(mailbox, tmp_path):
                          f"sqlite:///{tmp_path / 'a.sqlite3'}", processed_action="none", workers=0)
     _poll(alone)
     assert _listing(cfg) == _listing(alone)
+
+
+def _tagged(tag: str) -> list[int]:
+    """Processes whose environment holds *tag* (the poll, its fork server, its workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and tag.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.mailstack
+def test_a_poll_killed_mid_way_leaves_no_worker_behind(mailbox, tmp_path):
+    """The poll dies without a chance to stop its pool (SIGKILL, the OOM killer: here it
+    exits at once after its first commit): its workers and their fork server go too,
+    instead of waiting forever for work (about 50 MB each)."""
+    cfg = write_config(tmp_path / "w.toml", mailbox, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'w.sqlite3'}", processed_action="none", workers=2)
+    run = uuid.uuid4().hex
+    env = {**os.environ, "MAILBOT_FAULT": "after-commit", "MAILBOT_TEST_RUN": run}
+    with open(tmp_path / "poll.log", "wb") as log:
+        poll = subprocess.run([sys.executable, "-m", "mailbot.cli", "--config", str(cfg), "poll",
+                               "--once"], stdout=log, stderr=log, env=env, timeout=120,
+                              check=False)
+    assert poll.returncode == 137  # died after its first commit, workers already started
+    assert json.loads(run_cli("submissions", "--json", config=cfg).stdout)
+    deadline = time.time() + 15
+    tag = f"MAILBOT_TEST_RUN={run}"
+    while _tagged(tag) and time.time() < deadline:
+        time.sleep(0.2)
+    assert _tagged(tag) == []
