@@ -183,6 +183,8 @@ def merge_reply(ctx: Context, it: Intake) -> bool:
              "detail": f"发件人 {reply.sender} 回复回执写明学校：{school.name}"}]
         if reply.sender:
             db.remember_sender(ctx.session, reply.sender, school.name, "reply")
+        if ctx.desk.rules.directory.is_lead(school.name):
+            credit_anew(ctx, target)
     for att in reply.attachments:
         target.attachments.append(Attachment(
             position=len(target.attachments), filename=att.filename,
@@ -203,6 +205,24 @@ def merge_reply(ctx: Context, it: Intake) -> bool:
     if ctx.desk.send_receipts:
         receipts.queue_update(ctx.session, ctx.desk.cfg, target)
     return False
+
+
+def credit_anew(ctx: Context, target: Message) -> None:
+    """A reply named *target*'s school, a district lead school: judge the mail again, its
+    sender now known, so that the files it carried for its schools count for them (and
+    the school the filenames suggested is no longer taken for the sender's)."""
+    try:
+        parsed = parse_message(ctx.desk.store.path(target.raw_path).read_bytes())
+    except (OSError, ParseError):
+        return
+    ctx.session.flush()  # the sender just remembered
+    verdict = verdict_for(db.KnownSenders(ctx.session), ctx.desk, parsed,
+                          db.aware(target.received_at))[0]
+    if verdict.school == target.school and verdict.credits:
+        values = verdict_values(verdict, "", "")[0]
+        target.kinds, target.credits = values["kinds"], values["credits"]
+        target.evidence = [e for e in target.evidence if e["field"] != "credits"] + [
+            e for e in values["evidence"] if e["field"] == "credits"]
 
 
 def file_raw(ctx: Context, it: Intake) -> bool:

@@ -226,6 +226,36 @@ def test_a_leaders_held_receipt_and_its_reply_keep_the_schools_files_apart(mails
     assert next(d for d in status["districts"] if d["school"] == "内江师范学院")["news"]
 
 
+def test_a_leader_writing_from_a_personal_box_is_credited_once_it_names_its_school(mailstack,
+                                                                                 cfg):
+    """From a QQ box with no school of its own in sight, the leader's files are taken for
+    the school most named in their names; the leader's reply "学校：四川轻化工大学" makes it
+    the lead school's mail, and each file goes to the school its name gives."""
+    qq = "2894561730@qq.com"
+    reset_mailbox(qq)
+    msg = EmailMessage()
+    msg["From"], msg["To"] = qq, mailstack["MAILSTACK_CONTACT"]
+    msg["Subject"], msg["Message-ID"] = "片区接力行材料", "<qq-leader@qq.com>"
+    msg.set_content("老师好，附件是我片区各校的材料，请查收。\n\n王文娟")
+    for name in ("宜宾学院新闻稿.docx", "宜宾学院参观照片.jpg", "西南医科大学活动方案.docx"):
+        msg.add_attachment(b"PK\x03\x04" if name.endswith("docx") else b"\xff\xd8\xff" + b"\0" * 20000,
+                           maintype="application", subtype="octet-stream", filename=name)
+    deliver(mailstack, msg.as_bytes())
+    wait_contact(mailstack, 1)
+    run_cli("poll", "--once", config=cfg)
+    (first,) = rows(cfg)
+    assert (first["school"], first["credits"]) == ("宜宾学院", [])
+    submit(mailstack, qq, f"Re: [回执 {first['receipt']['number']}] 片区接力行材料",
+           "学校：四川轻化工大学")
+    wait_contact(mailstack, 2)
+    run_cli("poll", "--once", config=cfg)
+    row = rows(cfg)[0]
+    assert (row["school"], row["district"], row["kinds"]) == ("四川轻化工大学", "川南片区", [])
+    assert [(c["school"], c["kinds"]) for c in row["credits"]] == [
+        ("宜宾学院", ["news"]), ("西南医科大学", ["plan"])]
+    assert sum(e["rule"] == "credit" for e in row["evidence"]) == 2
+
+
 def _legacy(cfg_path, raw: bytes) -> int:
     """Record *raw* the way mailbot did before bundles were split: one row credited to the
     first forwarded mail's school, listing every forwarded file, with no parts."""
