@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import email.utils
-import io
 import mmap
 import quopri
 import re
@@ -22,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.errors import InvalidBase64LengthDefect
-from email.generator import BytesGenerator
 from email.message import Message
 from email.parser import BytesParser
 
@@ -42,6 +40,7 @@ from mailbot.mimefix import (
     mailparser_notes,
     mailparser_view,
     repair_header_block,
+    written_back,
 )
 from mailbot.spans import Spans, reduce
 
@@ -159,36 +158,6 @@ def forwarded_originals(raw: bytes | mmap.mmap) -> tuple[bytes | None, ...]:
     crlf = b"\r\n" in raw[start:start + 65536]
     _Walk([], 0, spans, originals, "\r\n" if crlf else "\n").walk(msg)
     return tuple(originals)
-
-
-class _AsParsed(BytesGenerator):
-    """Writes a message back with each body as the parser kept it, line ends and all (the
-    stdlib's generator rewrites them: the quoted-printable soft break Foxmail writes as
-    "=\\r\\r\\n" came back as a line break inside a character), and text that is not
-    ASCII (a boundary given in RFC 2231 form) as UTF-8."""
-
-    def write(self, s: str) -> None:
-        self._fp.write(s.encode("utf-8", "surrogateescape"))
-
-    def _handle_text(self, msg: Message) -> None:
-        if isinstance(msg._payload, str):
-            self.write(msg._payload)
-        else:
-            super()._handle_text(msg)
-
-    _writeBody = _handle_text
-
-    def _handle_multipart(self, msg: Message) -> None:
-        if isinstance(msg._payload, str):  # no usable boundary: its body, as kept
-            self.write(msg._payload)
-        else:
-            super()._handle_multipart(msg)
-
-
-def _written_back(msg: Message, linesep: str) -> bytes:
-    out = io.BytesIO()
-    _AsParsed(out, mangle_from_=False, policy=msg.policy.clone(linesep=linesep)).flatten(msg)
-    return out.getvalue()
 
 
 def _parse_bytes(data: bytes, notes: list[str], depth: int, spans: Spans | None = None
@@ -315,7 +284,7 @@ class _Walk:
             return
         if self.originals is not None:
             try:
-                data = _written_back(inner, self.linesep)
+                data = written_back(inner, self.linesep)
             except Exception:  # noqa: BLE001 - a tree the generator cannot write: say None
                 self.originals.append(None)
                 return
