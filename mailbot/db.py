@@ -61,9 +61,10 @@ def connect(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
-        if not _at_head(engine):
-            with _migrating(url), _schema_transaction(engine) as conn:
-                _upgrade(conn)
+        with _migrating(url):
+            if not _at_head(engine):
+                with _schema_transaction(engine) as conn:
+                    _upgrade(conn)
     except OperationalError as e:
         raise StorageError(f"无法连接数据库 (cannot open database) {engine.url!r}: "
                            f"{e.orig}") from None
@@ -100,9 +101,11 @@ def _upgrade(conn) -> None:
 
 @contextmanager
 def _migrating(url: str) -> Iterator[None]:
-    """Hold an exclusive flock on a SQLite database's directory while its schema is brought
-    up to date: two processes opening a new database at once (``mailbot run`` starting
-    while a command runs) would both create its tables ("table ... already exists").
+    """Hold an exclusive flock on a SQLite database's directory while it is first opened and
+    its schema brought up to date: two processes opening a new database at once
+    (``mailbot run`` starting while a command runs) would both create its tables ("table
+    ... already exists"), and both turn it to WAL — each holding a read lock the other's
+    switch must wait for, which SQLite answers at once with "database is locked".
     Never the database file itself: closing any descriptor of it drops the POSIX locks
     SQLite holds on it in this process, and another process would then take itself for
     the last user and delete the WAL.  PostgreSQL locks inside the migration instead."""
