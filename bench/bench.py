@@ -58,22 +58,31 @@ from mailbot import config, db
 from mailbot.desk import build_desk
 from mailbot.poll import poll_once
 t1 = time.perf_counter()
-cfg = config.load(sys.argv[1]); engine = db.connect(cfg.storage.database_url); desk = build_desk(cfg)
-t2, polls, reused = time.perf_counter(), [], []
-for i in range(30):  # three rounds of 10, a second apart: a passing stall moves no median
-    time.sleep(1 if i % 10 == 0 else 0)
-    s = time.perf_counter(); r = poll_once(cfg, engine, desk, send=False); polls.append(time.perf_counter() - s)
-    assert r.fetched == 0, r
+setups = []
+for path in sys.argv[1:]:
+    cfg = config.load(path); setups.append((cfg, db.connect(cfg.storage.database_url), build_desk(cfg)))
+    t2 = t2 if len(setups) > 1 else time.perf_counter()
 try:
     from mailbot.poll import connect   # the daemon's way: one connection for every poll
-    with connect(cfg) as box:
-        for i in range(30):
-            time.sleep(1 if i % 10 == 0 else 0)
-            s = time.perf_counter(); r = poll_once(cfg, engine, desk, box=box, send=False)
-            reused.append(time.perf_counter() - s)
+    boxes = [connect(cfg) for cfg, _, _ in setups]
 except ImportError:
-    pass
-print(json.dumps({"import": t1 - t0, "setup": t2 - t1, "polls": polls, "reused": reused}))
+    boxes = None
+runs = [{"polls": [], "reused": []} for _ in setups]
+for rnd in range(3):  # three rounds a second apart, the mailboxes taking turns (in an order
+    # reversed every round): a passing stall or a drift of the machine moves no comparison
+    for i in (range(len(setups)) if rnd % 2 == 0 else reversed(range(len(setups)))):
+        cfg, engine, desk = setups[i]
+        time.sleep(1)
+        for _ in range(10):
+            s = time.perf_counter(); r = poll_once(cfg, engine, desk, send=False)
+            runs[i]["polls"].append(time.perf_counter() - s)
+            assert r.fetched == 0, r
+        for _ in range(10 if boxes else 0):
+            s = time.perf_counter(); r = poll_once(cfg, engine, desk, box=boxes[i], send=False)
+            runs[i]["reused"].append(time.perf_counter() - s)
+for box in boxes or ():
+    box.close()
+print(json.dumps({"import": t1 - t0, "setup": t2 - t1, "runs": runs}))
 """
 
 
@@ -201,18 +210,24 @@ def chunked_intake(work: Path, src: str, chunk: int = 2000) -> dict:
             "cfg": runs[-1]["cfg"], "summary": f"{len(runs)} polls of {chunk}"}
 
 
-def idle(cfg: Path, runs: int = 10) -> dict:
-    """"Nothing new" polls: the CLI start to finish, and poll_once in one process.  Neither
-    sends: the intake left its receipts queued, to addresses the local Postfix refuses,
-    and sending is `mailbot run`'s send job, not its poll."""
-    cli = [timed([MAILBOT, "--config", cfg, "poll", "--once", "--no-send"], mailbot_env())[0]
-           for _ in range(runs)]
-    p = subprocess.run([PYTHON, "-c", IN_PROCESS, cfg], capture_output=True, text=True,
+def idle(*cfgs: Path, runs: int = 10) -> list[dict]:
+    """"Nothing new" polls of each config's mailbox: the CLI start to finish, and poll_once
+    in one process.  The mailboxes take turns, so that what they are compared on (the
+    20,000 against the 2,000) is measured in the same minutes.  Neither sends: the intake
+    left its receipts queued, to addresses the local Postfix refuses, and sending is
+    `mailbot run`'s send job, not its poll."""
+    cli: list[list[float]] = [[] for _ in cfgs]
+    for _ in range(runs):
+        for i, cfg in enumerate(cfgs):
+            cli[i].append(timed([MAILBOT, "--config", cfg, "poll", "--once", "--no-send"],
+                                mailbot_env())[0])
+    p = subprocess.run([PYTHON, "-c", IN_PROCESS, *cfgs], capture_output=True, text=True,
                        env=mailbot_env(), check=True)
     inproc = json.loads(p.stdout)
-    return {"cli": statistics.median(cli), "poll": statistics.median(inproc["polls"]),
-            "reused": statistics.median(inproc["reused"]) if inproc.get("reused") else None,
-            "first_poll": inproc["polls"][0], "import": inproc["import"], "setup": inproc["setup"]}
+    return [{"cli": statistics.median(c), "poll": statistics.median(r["polls"]),
+             "reused": statistics.median(r["reused"]) if r["reused"] else None,
+             "first_poll": r["polls"][0], "import": inproc["import"], "setup": inproc["setup"]}
+            for c, r in zip(cli, inproc["runs"])]
 
 
 def has_size_cap() -> bool:
@@ -378,14 +393,7 @@ def main() -> None:
                  ("full intake MB/s", f"{size_mb / full['wall']:.1f}", ""),
                  ("full intake peak RSS", f"{full['rss']:.0f} MB", ""),
                  ("ratio", f"{full['wall'] / mb['wall']:.2f}", "≤ 1.0 (mailbot / mbsync)")]
-        log("idle polls ...")
-        i2k = idle(full["cfg"])
-        rows += [(f"idle poll {n}: CLI wall (median of 10)", f"{i2k['cli'] * 1000:.0f} ms", ""),
-                 (f"idle poll {n}: poll_once in process (median of 30)", f"{i2k['poll'] * 1000:.0f} ms", "≤ 50 ms"),
-                 *([(f"idle poll {n}: on the daemon's one connection (median of 30)", f"{i2k['reused'] * 1000:.1f} ms", "")]
-                   if i2k["reused"] is not None else []),
-                 ("IMAP floor: connect+login+select+search (median of 10)", f"{imap_floor(f'bench{n}') * 1000:.0f} ms", ""),
-                 ("CLI start-up: imports / config+db+rules", f"{i2k['import'] * 1000:.0f} ms / {i2k['setup'] * 1000:.0f} ms", "")]
+        small = None
         if not args.quick:
             big = max(1, round(20000 * scale))
             ensure_folder(f"bench-small{big}", big, f"{spec}/small/{big}", gen.small(big))
@@ -396,7 +404,16 @@ def main() -> None:
                 notes.append(f"`mailbot poll --once` over {big} new mails FAILED ({e}); the {big} were then "
                              "copied 2,000 at a time into a folder polled after each copy")
                 small = chunked_intake(work, f"bench-small{big}")
-            i20k = idle(small["cfg"])
+        log("idle polls ...")  # both mailboxes in turns, in the same minutes (see idle())
+        i2k, *rest = idle(full["cfg"], *([small["cfg"]] if small else []))
+        rows += [(f"idle poll {n}: CLI wall (median of 10)", f"{i2k['cli'] * 1000:.0f} ms", ""),
+                 (f"idle poll {n}: poll_once in process (median of 30)", f"{i2k['poll'] * 1000:.0f} ms", "≤ 50 ms"),
+                 *([(f"idle poll {n}: on the daemon's one connection (median of 30)", f"{i2k['reused'] * 1000:.1f} ms", "")]
+                   if i2k["reused"] is not None else []),
+                 ("IMAP floor: connect+login+select+search (median of 10)", f"{imap_floor(f'bench{n}') * 1000:.0f} ms", ""),
+                 ("CLI start-up: imports / config+db+rules", f"{i2k['import'] * 1000:.0f} ms / {i2k['setup'] * 1000:.0f} ms", "")]
+        if small:
+            i20k = rest[0]
             rows += [(f"intake of {big} small mails", f"{small['wall']:.0f} s, {big / small['wall']:.0f} msg/s, {small['rss']:.0f} MB RSS"
                       + (f" ({small['summary']})" if "polls" in small["summary"] else ""), ""),
                      (f"idle poll {big}: CLI wall (median of 10)", f"{i20k['cli'] * 1000:.0f} ms", ""),
