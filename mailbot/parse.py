@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import mimetypes
 import mmap
 import quopri
 import re
@@ -43,6 +44,7 @@ from mailbot.mimefix import (
     written_back,
 )
 from mailbot.spans import Spans, reduce
+from mailbot.tnef import is_tnef, unpack
 
 __all__ = ["Attachment", "ParseError", "ParsedMessage", "forwarded_originals",
            "parse_message"]
@@ -323,10 +325,24 @@ class _Walk:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
             (self.plain if ctype == "text/plain" else self.html).append(text)
             return
+        if is_tnef(ctype, filename, payload) and self.tnef(payload):
+            return  # all of it taken out (else winmail.dat is listed too, below)
         cid = str(part.get("content-id") or "").strip().strip("<>").strip() or None
         inline = disposition == "inline" or (
             disposition != "attachment" and bool(cid) and related and ctype.startswith("image/"))
         self.attachments.append(Attachment(filename, ctype, payload, inline, cid))
+
+    def tnef(self, payload: bytes) -> bool:
+        """Outlook's winmail.dat: the files in it become attachments, its text the body when
+        the mail has none; False when not all of it came out (winmail.dat is kept too)."""
+        got = unpack(payload)
+        self.notes += got.notes
+        for name, data in got.files:
+            ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            self.attachments.append(Attachment(name, ctype, data, False, None))
+        if got.text and not any(t.strip() for t in self.plain):
+            self.plain.append(got.text)
+        return got.complete
 
 
 def _date(msg: Message, mp, notes: list[str]) -> datetime | None:

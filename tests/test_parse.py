@@ -500,3 +500,51 @@ def test_base64_cut_short_gives_the_bytes_that_arrived(size):
            + cut.replace(b"\n", b"\r\n") + b"\r\n--b--\r\n")
     (att,) = parse_message(raw).attachments
     assert len(att.payload) == 3 * (size // 6) and data.startswith(att.payload)
+
+
+# ------------------------------------------------ Outlook's winmail.dat (TNEF)
+WINMAIL = "outlook_tnef_winmail_dat.eml"
+
+
+def _winmail_only(container: bytes) -> bytes:
+    """An Outlook mail whose only part is winmail.dat (no text/plain beside it)."""
+    return fx.crlf("From: zhurong@swjtu.edu.cn", "To: contact@example.org",
+                   "Subject: =?gb2312?B?u+62r7e9sLg=?=", "MIME-Version: 1.0",
+                   'Content-Type: application/ms-tnef; name="winmail.dat"',
+                   'Content-Disposition: attachment; filename="winmail.dat"',
+                   "Content-Transfer-Encoding: base64", "", fx.b64(container), "")
+
+
+def test_outlook_winmail_dat_gives_its_files_under_their_gbk_names():
+    msg = load(WINMAIL)
+    doc, photo = msg.attachments
+    assert (doc.filename, doc.content_type) == ("活动方案-四川师范大学.docx", DOCX)
+    assert doc.payload == PAYLOADS["活动方案-四川师范大学.docx"]
+    assert (photo.filename, photo.content_type) == ("参观合影1.jpg", "image/jpeg")
+    assert photo.payload == PAYLOADS["参观合影1.jpg"]
+    assert msg.text == fx.OUTLOOK_RTF_TEXT  # the text/plain part; winmail.dat's adds nothing
+    assert noted(msg, "tnef", "unpacked: 2 file(s)")
+
+
+def test_winmail_dat_text_is_the_body_when_the_mail_has_no_other():
+    files = {"新闻稿-西南交通大学.docx": PAYLOADS["新闻稿-西南交通大学.docx"]}
+    msg = parse_message(_winmail_only(fx.tnef(files, "附件是我校的新闻稿。\n朱镕")))
+    assert msg.text == "附件是我校的新闻稿。\n朱镕"
+    assert [(a.filename, a.payload) for a in msg.attachments] == list(files.items())
+
+
+@pytest.mark.parametrize("damage", [lambda c: c[:-7], lambda c: c[:200], lambda c: c + b"junk"])
+def test_a_damaged_winmail_dat_is_kept_as_sent_with_the_reason(damage):
+    container = damage(fx.tnef({"活动方案.docx": PAYLOADS["活动方案-四川师范大学.docx"]}, "正文"))
+    msg = parse_message(_winmail_only(container))
+    assert [(a.filename, a.payload) for a in msg.attachments] == [("winmail.dat", container)]
+    assert noted(msg, "tnef", "kept as sent")
+
+
+def test_a_winmail_dat_with_something_left_inside_is_listed_beside_what_came_out():
+    doc = PAYLOADS["活动方案-四川师范大学.docx"]
+    container = fx.tnef({"活动方案.docx": doc, "说明.txt": b""}, "正文")
+    msg = parse_message(_winmail_only(container))
+    assert [(a.filename, a.payload) for a in msg.attachments] == [
+        ("活动方案.docx", doc), ("winmail.dat", container)]
+    assert noted(msg, "tnef", "item 2", "winmail.dat kept too")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import ssl
@@ -16,6 +17,10 @@ from conftest import MAILSTACK, deliver, reset_mailbox, run_cli, write_config
 from imapclient import IMAPClient
 
 pytestmark = pytest.mark.mailstack
+DATA = Path(__file__).resolve().parent / "data"
+_spec = importlib.util.spec_from_file_location("make_fixtures", DATA / "make_fixtures.py")
+FX = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(FX)
 
 
 def make_mail(subject: str, attachments: list[tuple[str, bytes, str]] = ()) -> bytes:
@@ -89,6 +94,20 @@ def test_attachments_are_byte_identical(setup):
     assert got == {"参观合影1.jpg": photo, "活动方案-四川大学.docx": doc}
     raw = (data_dir / row["raw_path"]).read_bytes()
     assert b"Subject:" in raw and len(raw) > len(photo)
+
+
+def test_outlook_winmail_dat_is_filed_as_the_files_inside_it(setup):
+    """Outlook's "rich text" mail carries its files only inside winmail.dat (TNEF): they
+    are filed under their own names and read for classification; the original stays whole."""
+    stack, cfg, data_dir = setup
+    raw = (DATA / "outlook_tnef_winmail_dat.eml").read_bytes()
+    deliver(stack, raw)
+    assert "收取 1 封，新登记 1 封" in run_cli("poll", "--once", config=cfg).stdout
+    (row,) = listing(cfg)
+    got = {a["filename"]: (data_dir / a["path"]).read_bytes() for a in row["attachments"]}
+    assert got == {name: FX.PAYLOADS[name] for name in ("活动方案-四川师范大学.docx", "参观合影1.jpg")}
+    assert row["school"] == "西南交通大学" and "plan" in row["kinds"]
+    assert b"winmail.dat" in (data_dir / row["raw_path"]).read_bytes()
 
 
 def test_a_large_mail_is_spooled_piece_by_piece_and_filed_byte_exact(setup):

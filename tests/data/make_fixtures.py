@@ -319,6 +319,66 @@ def outlook() -> bytes:
     )
 
 
+def tnef(files: dict[str, bytes], body: str, codepage: int = 936) -> bytes:
+    """A TNEF container (winmail.dat) as Outlook on Exchange writes it for "rich text" mail:
+    the OEM code page, the plain body and each file under an 8-bit title, all in the
+    sender's code page (936: GBK), per [MS-OXTNEF]."""
+
+    def attr(level: int, ident: int, kind: int, data: bytes) -> bytes:
+        return (struct.pack("<BHHI", level, ident, kind, len(data)) + data
+                + struct.pack("<H", sum(data) & 0xFFFF))
+
+    codec = f"cp{codepage}"
+    out = struct.pack("<IH", 0x223E9F78, 0x0001)
+    out += attr(1, 0x9006, 0x0008, struct.pack("<I", 0x00010000))  # attTnefVersion
+    out += attr(1, 0x9007, 0x0006, struct.pack("<II", codepage, 0))  # attOemCodepage
+    out += attr(1, 0x8008, 0x0007, b"IPM.Microsoft Mail.Note\x00")  # attMessageClass
+    out += attr(1, 0x800C, 0x0002, body.replace("\n", "\r\n").encode(codec))  # attBody
+    for name, data in files.items():
+        out += attr(2, 0x9002, 0x0006, struct.pack("<HIhhI", 1, 0xFFFFFFFF, -1, -1, 0))
+        out += attr(2, 0x8010, 0x0001, name.encode(codec) + b"\x00")  # attAttachTitle
+        out += attr(2, 0x800F, 0x0006, data)  # attAttachData
+    return out
+
+
+OUTLOOK_RTF_TEXT = "王喆老师：\n附件是我校“博物馆接力行”活动方案和参观照片，请查收。\n西南交通大学后勤保障处 朱镕"
+
+
+def outlook_tnef() -> bytes:
+    """Outlook 2016 on Exchange, "rich text" format: the files only inside winmail.dat."""
+    outer = "_000_SG2PR06MB3456A1B2C3D4E5F6A7B8C9D0SG2PR06MB3456apcp_"
+    files = {"活动方案-四川师范大学.docx": PAYLOADS["活动方案-四川师范大学.docx"],
+             "参观合影1.jpg": PAYLOADS["参观合影1.jpg"]}
+    return crlf(
+        f'From: {ew("朱镕", "gb2312")} <zhurong@swjtu.edu.cn>',
+        "To: contact@example.org",
+        f"Subject: {ew('活动方案（博物馆接力行）', 'gb2312')}",
+        "Date: Wed, 27 Nov 2024 09:12:40 +0000",
+        "Message-ID: <SG2PR06MB3456A1B2C3D4E5F6A7B8C9D0@SG2PR06MB3456.apcprd06.prod.outlook.com>",
+        "X-MS-Has-Attach: yes",
+        "X-MS-TNEF-Correlator: <SG2PR06MB3456A1B2C3D4E5F6A7B8C9D0@SG2PR06MB3456.apcprd06.prod.outlook.com>",
+        f'Content-Type: multipart/mixed;\n\tboundary="{outer}"',
+        "MIME-Version: 1.0",
+        "",
+        f"--{outer}",
+        'Content-Type: text/plain; charset="gb2312"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        b64(OUTLOOK_RTF_TEXT.replace("\n", "\r\n").encode(GB)),
+        "",
+        f"--{outer}",
+        'Content-Type: application/ms-tnef; name="winmail.dat"',
+        'Content-Description: winmail.dat',
+        'Content-Disposition: attachment; filename="winmail.dat"; size=2048;',
+        "Content-Transfer-Encoding: base64",
+        "",
+        b64(tnef(files, OUTLOOK_RTF_TEXT)),
+        "",
+        f"--{outer}--",
+        "",
+    )
+
+
 COREMAIL_TEXT = "您好，博物馆接力行报名表见附件（WPS格式）。\n李娜 四川师范大学后勤党委"
 
 
@@ -637,6 +697,7 @@ BUILT = {
     "forwarded_rfc822_with_attachment.eml": forwarded,
     "text_attachment_not_body.eml": text_attachment,
     "garbage_headers_no_from.eml": garbage_headers,
+    "outlook_tnef_winmail_dat.eml": outlook_tnef,
 }
 
 
