@@ -30,7 +30,8 @@ class Unpacked:
 
 
 def is_tnef(content_type: str, filename: str, payload: bytes) -> bool:
-    """Whether a part is a TNEF container: its bytes say so, and so does its type or name."""
+    """Whether a part is a TNEF container: its bytes start with the TNEF signature, and it is
+    labelled TNEF, named winmail.dat, or left untyped (octet-stream)."""
     return payload[:4] == SIGNATURE and (
         content_type in TYPES or filename.lower().strip() in ("winmail.dat", "win.dat")
         or content_type == "application/octet-stream")
