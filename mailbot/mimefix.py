@@ -9,6 +9,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import binascii
 import io
 import re
 import unicodedata
@@ -20,6 +21,9 @@ import mailparser
 MAX_FIELD = 65536  # characters kept of one header field (see clamp_headers)
 HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
 _WS = re.compile(r"[ \t\r\n]+")
+_B64_NOT = re.compile(rb"[^A-Za-z0-9+/=]+")
+_B64_PIECE = re.compile(rb"[A-Za-z0-9+/]+=*")
+_PAD_THEN_DATA = re.compile(rb"=[A-Za-z0-9+/]")
 _TRACE = frozenset({"received", "return-path", "delivered-to", "x-received", "arc-seal",
                     "arc-message-signature", "arc-authentication-results", "dkim-signature"})
 
@@ -150,3 +154,21 @@ def written_back(msg: Message, linesep: str) -> bytes:
     out = io.BytesIO()
     _AsParsed(out, mangle_from_=False, policy=msg.policy.clone(linesep=linesep)).flatten(msg)
     return out.getvalue()
+
+
+def base64_pieces(encoded: bytes) -> bytes | None:
+    """The bytes of a base64 body sent as several padded pieces one after the other (some
+    gateways and phone clients join encoded chunks as they are), each piece decoded on its
+    own; None when no padding is followed by more data.  The stdlib stops at the first
+    padding and drops the rest of the file without a word."""
+    if b"=" not in encoded.rstrip().rstrip(b"="):  # the usual body: padding at most at the end
+        return None
+    clean = _B64_NOT.sub(b"", encoded)
+    if not _PAD_THEN_DATA.search(clean):
+        return None
+    out = []
+    for piece in _B64_PIECE.findall(clean):
+        body = piece.rstrip(b"=")
+        body = body[:-1] if len(body) % 4 == 1 else body  # a stray character: as the stdlib
+        out.append(binascii.a2b_base64(body + b"=" * (-len(body) % 4)))
+    return b"".join(out)

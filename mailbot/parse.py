@@ -36,6 +36,7 @@ from mailbot.charsets import (
 from mailbot.htmltext import html_to_text
 from mailbot.mimefix import (
     HEADER_LINE,
+    base64_pieces,
     clamp_headers,
     defect_names,
     mailparser_notes,
@@ -222,6 +223,9 @@ def _payload(part: Message, spans: Spans | None = None) -> bytes:
                          .decode("ascii", "surrogateescape"))
     data = part.get_payload(decode=True) or b""  # undoes the encodings the stdlib recognises
     cte = str(part.get("content-transfer-encoding", "")).lower()
+    if cte.strip() == "base64" and isinstance(part._payload, str) and \
+            (joined := base64_pieces(part._payload.encode("ascii", "surrogateescape"))) is not None:
+        return joined
     cut = any(isinstance(d, InvalidBase64LengthDefect) for d in part.defects)  # 4n+1 chars
     if cte.strip() == cte and not cut:
         return data

@@ -119,3 +119,23 @@ def test_unclean_base64_falls_back_to_the_lenient_decoder(tmp_path, monkeypatch)
 def test_not_a_mail_is_still_refused(text):
     with pytest.raises(ParseError):
         parse_message(text.encode())
+
+
+@pytest.mark.parametrize("size", [3_000, 400_000])
+def test_a_body_sent_as_padded_pieces_one_after_another_decodes_whole(size):
+    """Some gateways and phone clients join base64 chunks as they are, each with its own
+    padding; the stdlib stops at the first '=' and would file a cut file without a word."""
+    pieces = [os.urandom(size + 1), os.urandom(size + 2), os.urandom(7)]
+    body = b"".join(base64.encodebytes(p) for p in pieces)
+    assert body.count(b"=") >= 3
+    assert parse_message(_mail(body)).attachments[0].payload == b"".join(pieces)
+
+
+def test_padded_pieces_in_a_spooled_mail_decode_whole_too(tmp_path, monkeypatch):
+    monkeypatch.setattr(spans, "WINDOW", 65536)
+    pieces = [os.urandom(300_001), os.urandom(300_002)]
+    path = tmp_path / "m.eml"
+    path.write_bytes(_mail(b"".join(base64.encodebytes(p) for p in pieces)))
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        payload = parse_message(mm, drop=lambda _n: None).attachments[0].payload
+        assert bytes(payload) == b"".join(pieces)
