@@ -2,21 +2,27 @@
 
 Header-block damage that would end the headers early, absurdly long fields
 (the stdlib's parameter and RFC 2047 parsers are quadratic), mail-parser's
-reading of the header as a cross-check, the defects the stdlib noted, and writing a
-parsed message back with its bodies as kept (a forwarded mail as a mail of its own).
+reading of the header as a cross-check, the defects the stdlib noted, a leaf's body bytes
+decoded where the stdlib would lose some, and writing a parsed message back with its bodies
+as kept (a forwarded mail as a mail of its own).
 Pure: no I/O.
 """
 
 from __future__ import annotations
 
+import base64
 import binascii
 import io
+import quopri
 import re
 import unicodedata
+from email.errors import InvalidBase64LengthDefect
 from email.generator import BytesGenerator
 from email.message import Message
 
 import mailparser
+
+from .spans import Spans
 
 MAX_FIELD = 65536  # characters kept of one header field (see clamp_headers)
 HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
@@ -172,3 +178,33 @@ def base64_pieces(encoded: bytes) -> bytes | None:
         body = body[:-1] if len(body) % 4 == 1 else body  # a stray character: as the stdlib
         out.append(binascii.a2b_base64(body + b"=" * (-len(body) % 4)))
     return b"".join(out)
+
+
+def body_bytes(part: Message, spans: Spans | None = None) -> bytes:
+    """Transfer-decoded body bytes of a leaf part, exactly as sent (bodies *spans* took
+    out are read back from the original message; a bytearray for a spooled one)."""
+    if isinstance(part.get_payload(), list):  # message/delivery-status etc.: header blocks
+        body = part.as_bytes().partition(b"\n\n")[2]
+        return spans.restore(body) if spans and spans.present(body) else body
+    raw = part._payload  # compat32 keeps the wire bytes as surrogate-escaped text
+    if spans is not None and isinstance(raw, str) and spans.present(raw):
+        where = spans.sole(raw)
+        if where and str(part.get("content-transfer-encoding", "")).lower() == "base64":
+            data = spans.decode_base64(*where)
+            if data is not None:
+                return data
+        part.set_payload(spans.restore(raw.encode("ascii", "surrogateescape"))
+                         .decode("ascii", "surrogateescape"))
+    data = part.get_payload(decode=True) or b""  # undoes the encodings the stdlib recognises
+    cte = str(part.get("content-transfer-encoding", "")).lower()
+    if cte.strip() == "base64" and isinstance(part._payload, str) and \
+            (joined := base64_pieces(part._payload.encode("ascii", "surrogateescape"))) is not None:
+        return joined
+    cut = any(isinstance(d, InvalidBase64LengthDefect) for d in part.defects)  # 4n+1 chars
+    if cte.strip() == cte and not cut:
+        return data
+    if cte.strip() == "base64":  # " base64", or cut short: the stdlib returned the encoded text
+        data = re.sub(rb"[^A-Za-z0-9+/]", b"", data.split(b"=", 1)[0])
+        data = data[:-1] if len(data) % 4 == 1 else data
+        return base64.b64decode(data + b"=" * (-len(data) % 4))
+    return quopri.decodestring(data) if cte.strip() == "quoted-printable" else data

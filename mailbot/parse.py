@@ -12,16 +12,13 @@ listed in :attr:`ParsedMessage.defects`.
 
 from __future__ import annotations
 
-import base64
 import email.utils
 import mimetypes
 import mmap
-import quopri
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from email.errors import InvalidBase64LengthDefect
 from email.message import Message
 from email.parser import BytesParser
 
@@ -36,7 +33,7 @@ from mailbot.charsets import (
 from mailbot.htmltext import html_to_text
 from mailbot.mimefix import (
     HEADER_LINE,
-    base64_pieces,
+    body_bytes,
     clamp_headers,
     defect_names,
     mailparser_notes,
@@ -206,36 +203,6 @@ def _addresses(msg: Message, name: str, hint: str | None,
     return pairs
 
 
-def _payload(part: Message, spans: Spans | None = None) -> bytes:
-    """Transfer-decoded body bytes of a leaf part, exactly as sent (bodies *spans* took
-    out are read back from the original message; a bytearray for a spooled one)."""
-    if isinstance(part.get_payload(), list):  # message/delivery-status etc.: header blocks
-        body = part.as_bytes().partition(b"\n\n")[2]
-        return spans.restore(body) if spans and spans.present(body) else body
-    raw = part._payload  # compat32 keeps the wire bytes as surrogate-escaped text
-    if spans is not None and isinstance(raw, str) and spans.present(raw):
-        where = spans.sole(raw)
-        if where and str(part.get("content-transfer-encoding", "")).lower() == "base64":
-            data = spans.decode_base64(*where)
-            if data is not None:
-                return data
-        part.set_payload(spans.restore(raw.encode("ascii", "surrogateescape"))
-                         .decode("ascii", "surrogateescape"))
-    data = part.get_payload(decode=True) or b""  # undoes the encodings the stdlib recognises
-    cte = str(part.get("content-transfer-encoding", "")).lower()
-    if cte.strip() == "base64" and isinstance(part._payload, str) and \
-            (joined := base64_pieces(part._payload.encode("ascii", "surrogateescape"))) is not None:
-        return joined
-    cut = any(isinstance(d, InvalidBase64LengthDefect) for d in part.defects)  # 4n+1 chars
-    if cte.strip() == cte and not cut:
-        return data
-    if cte.strip() == "base64":  # " base64", or cut short: the stdlib returned the encoded text
-        data = re.sub(rb"[^A-Za-z0-9+/]", b"", data.split(b"=", 1)[0])
-        data = data[:-1] if len(data) % 4 == 1 else data
-        return base64.b64decode(data + b"=" * (-len(data) % 4))
-    return quopri.decodestring(data) if cte.strip() == "quoted-printable" else data
-
-
 class _Walk:
     """Accumulates bodies, attachments and forwarded messages of one message; with
     *originals*, only the bytes of each forwarded message (see :func:`forwarded_originals`)."""
@@ -282,7 +249,7 @@ class _Walk:
             fake = Message()
             fake["content-transfer-encoding"] = cte
             fake.set_payload(inner.as_bytes().decode("ascii", "replace"))
-            data = bytes(_payload(fake, self.spans))
+            data = bytes(body_bytes(fake, self.spans))
             if self.originals is not None:
                 self.originals.append(data)
             else:
@@ -316,7 +283,7 @@ class _Walk:
             if value and not filename:
                 filename, why = decode_param(value, charset or self.hint)
         filename = clean_text(filename)
-        payload = _payload(part, self.spans)
+        payload = body_bytes(part, self.spans)
         tag = f"part {ctype}{' ' + repr(filename) if filename else ''}"
         self.notes += [f"{tag} filename: {n}" for n in why]
         if ctype.startswith("multipart/"):
