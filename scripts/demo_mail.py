@@ -206,6 +206,28 @@ def docx(paragraphs):
     return buf.getvalue()
 
 
+def tnef(files, body, codepage=936):
+    """A TNEF container (winmail.dat) as Outlook on Exchange writes it for "rich text" mail:
+    the OEM code page, the plain body and each file under an 8-bit title, all in the
+    sender's code page (936: GBK), per [MS-OXTNEF]."""
+
+    def attr(level: int, key: int, kind: int, data: bytes) -> bytes:
+        return (struct.pack("<BHHI", level, key, kind, len(data)) + data
+                + struct.pack("<H", sum(data) & 0xFFFF))
+
+    codec = f"cp{codepage}"
+    out = struct.pack("<IH", 0x223E9F78, 0x0001)
+    out += attr(1, 0x9006, 0x0008, struct.pack("<I", 0x00010000))  # attTnefVersion
+    out += attr(1, 0x9007, 0x0006, struct.pack("<II", codepage, 0))  # attOemCodepage
+    out += attr(1, 0x8008, 0x0007, b"IPM.Microsoft Mail.Note\x00")  # attMessageClass
+    out += attr(1, 0x800C, 0x0002, body.replace("\n", "\r\n").encode(codec))  # attBody
+    for name, data in files.items():
+        out += attr(2, 0x9002, 0x0006, struct.pack("<HIhhI", 1, 0xFFFFFFFF, -1, -1, 0))
+        out += attr(2, 0x8010, 0x0001, name.encode(codec) + b"\x00")  # attAttachTitle
+        out += attr(2, 0x800F, 0x0006, data)  # attAttachData
+    return out
+
+
 # ---- how each mail program encodes things -----------------------------------------------------
 # subj / fname styles: "b" = RFC 2047 B-words (filenames inside quotes, Outlook/Coremail style),
 # "raw" = 8-bit bytes in the codec,
@@ -246,7 +268,7 @@ CLIENTS = {
 }
 CTYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
           "pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png",
-          "eml": "message/rfc822"}
+          "eml": "message/rfc822", "dat": "application/ms-tnef"}
 
 
 def rnd(r, n=1):
@@ -314,7 +336,10 @@ class Builder:
     def attachment(self, filename, data, cid=None):
         cl, ext = self.cl, filename.rsplit(".", 1)[-1].lower()
         ctype, disp = CTYPES[ext], "inline" if cid else "attachment"
-        if cl["fname"] == "qq" and ext != "eml":
+        if ext == "dat":  # Outlook's winmail.dat: an ASCII name, written as is
+            lines = [f'Content-Type: {ctype};\r\n\tname="{filename}"',
+                     f'Content-Disposition: {disp};\r\n\tfilename="{filename}"']
+        elif cl["fname"] == "qq" and ext != "eml":
             enc = ew(filename, "gb18030", "gb18030", maxlen=999)
             ctype = 'application/octet-stream;\r\n\tcharset="gb18030"'
             lines = [f'Content-Type: {ctype};\r\n\tname="{enc}"',
@@ -345,6 +370,8 @@ def build(spec, contact=CONTACT, seed=0) -> bytes:
         html = (f'<html><head><meta http-equiv="Content-Type" content="text/html; '
                 f'charset={cl["label"]}"></head><body>{html}</body></html>')
     atts = list(spec.get("attachments", []))
+    if spec.get("tnef"):  # Outlook "rich text": the files only inside winmail.dat
+        atts.append(("winmail.dat", tnef(dict(spec["tnef"]), text or "")))
     alt = text is not None and html is not None
     for n, fwd in enumerate(spec.get("forwards", ()), 1):
         atts.append((fwd["subject"] + ".eml", build(fwd, fwd["to"], seed + 100 * n)))
@@ -412,6 +439,10 @@ SAMPLES = [
     S("plan-swpu-126-gbk", "swpu_hq@126.com", "netease", "2024-09-10 20:16", "西南石油大学后勤-活动方案",
       ["您好！我们的活动方案如下：", "",
        *plan_text("swpu_hq@126.com", "2024-09-19 14:30", "何老师 028-83032145")]),
+    S("plan-nsmc-outlook-winmail", "hqc@nsmc.edu.cn", "outlook", "2024-07-03 15:20",
+      "川北医学院后勤管理处接力行活动方案", ["您好！我处接力行活动方案见附件，请审阅。"],
+      tnef=[("川北医学院后勤管理处活动方案.docx",
+             docx(plan_text("hqc@nsmc.edu.cn", "2024-07-12 09:30", "李老师 0817-3358123")))]),
     # -- 新闻 (news): documents, photos, inline images, a district leader's forward; a bundle --
     S("news-xhu-foxmail-rawgbk", "houqin@xhu.edu.cn", "foxmail", "2024-07-10 18:33",
       "西华大学后勤党委开展“道中华之美 美后勤之道”校史馆参观活动新闻稿",

@@ -13,6 +13,7 @@ from email import policy
 import pytest
 from conftest import ROOT, reset_mailbox, run_cli, write_config
 from test_poll import imap
+from tnefparse import TNEF
 
 pytestmark = pytest.mark.mailstack
 
@@ -56,6 +57,10 @@ def test_demo_submissions_arrive_decoded_and_filed(mailstack, tmp_path):
     assert (files["school"], files["kinds"]) == ("绵阳师范学院", [])
     assert [(c["school"], c["kinds"], c["plan_missing"]) for c in files["credits"]] == [
         ("西南科技大学", ["news"], []), ("绵阳职业技术学院", ["plan"], [])]
+    # Outlook's "rich text" mail: the plan came only inside winmail.dat
+    nsmc = by_subject["川北医学院后勤管理处接力行活动方案"]
+    assert (nsmc["school"], nsmc["kinds"]) == ("川北医学院", ["plan"])
+    assert [a["filename"] for a in nsmc["attachments"]] == ["川北医学院后勤管理处活动方案.docx"]
     # auto-replies are recorded but ignored
     assert sorted(r["status"] for r in rows if r["subject"].startswith("自动回复")) == [
         "ignored", "ignored"]
@@ -66,7 +71,10 @@ def test_demo_submissions_arrive_decoded_and_filed(mailstack, tmp_path):
     expected = set()
     for path in written.glob("*.eml"):
         for part in email.message_from_bytes(path.read_bytes(), policy=policy.default).walk():
-            if part.get_content_maintype() in ("image", "application"):
+            if part.get_content_type() == "application/ms-tnef":  # Outlook: the files inside
+                expected |= {hashlib.sha256(a.data).hexdigest()
+                             for a in TNEF(part.get_payload(decode=True)).attachments}
+            elif part.get_content_maintype() in ("image", "application"):
                 expected.add(hashlib.sha256(part.get_payload(decode=True)).hexdigest())
     stored = {a["sha256"] for r in rows for a in r["attachments"]}
     assert expected and expected <= stored

@@ -15,6 +15,7 @@ that payloads round-trip byte-identical.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import os
 import quopri
@@ -27,6 +28,18 @@ import zlib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+
+def _demo_mail():
+    """scripts/demo_mail.py, whose payload builders the fixtures share (its TNEF writer)."""
+    spec = importlib.util.spec_from_file_location("demo_mail",
+                                                  HERE.parents[1] / "scripts" / "demo_mail.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+tnef = _demo_mail().tnef
 
 
 # ----------------------------------------------------------------- payloads
@@ -317,28 +330,6 @@ def outlook() -> bytes:
         f"--{outer}--",
         "",
     )
-
-
-def tnef(files: dict[str, bytes], body: str, codepage: int = 936) -> bytes:
-    """A TNEF container (winmail.dat) as Outlook on Exchange writes it for "rich text" mail:
-    the OEM code page, the plain body and each file under an 8-bit title, all in the
-    sender's code page (936: GBK), per [MS-OXTNEF]."""
-
-    def attr(level: int, ident: int, kind: int, data: bytes) -> bytes:
-        return (struct.pack("<BHHI", level, ident, kind, len(data)) + data
-                + struct.pack("<H", sum(data) & 0xFFFF))
-
-    codec = f"cp{codepage}"
-    out = struct.pack("<IH", 0x223E9F78, 0x0001)
-    out += attr(1, 0x9006, 0x0008, struct.pack("<I", 0x00010000))  # attTnefVersion
-    out += attr(1, 0x9007, 0x0006, struct.pack("<II", codepage, 0))  # attOemCodepage
-    out += attr(1, 0x8008, 0x0007, b"IPM.Microsoft Mail.Note\x00")  # attMessageClass
-    out += attr(1, 0x800C, 0x0002, body.replace("\n", "\r\n").encode(codec))  # attBody
-    for name, data in files.items():
-        out += attr(2, 0x9002, 0x0006, struct.pack("<HIhhI", 1, 0xFFFFFFFF, -1, -1, 0))
-        out += attr(2, 0x8010, 0x0001, name.encode(codec) + b"\x00")  # attAttachTitle
-        out += attr(2, 0x800F, 0x0006, data)  # attAttachData
-    return out
 
 
 OUTLOOK_RTF_TEXT = "王喆老师：\n附件是我校“博物馆接力行”活动方案和参观照片，请查收。\n西南交通大学后勤保障处 朱镕"
