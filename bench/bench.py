@@ -61,7 +61,8 @@ t1 = time.perf_counter()
 setups = []
 for path in sys.argv[1:]:
     cfg = config.load(path); setups.append((cfg, db.connect(cfg.storage.database_url), build_desk(cfg)))
-    t2 = t2 if len(setups) > 1 else time.perf_counter()
+    if len(setups) == 1:
+        t2 = time.perf_counter()  # one mailbot's config, database and rules loaded
 try:
     from mailbot.poll import connect   # the daemon's way: one connection for every poll
     boxes = [connect(cfg) for cfg, _, _ in setups]
