@@ -1,12 +1,12 @@
 """SQLAlchemy 2.x models: the whole schema in one place.
 
-Times are stored in UTC; :func:`mailbot.db.aware` re-attaches the zone when a
-backend (SQLite) drops it.
+Times are stored in UTC (:class:`UTCDateTime`): SQLite keeps no offset, so a time
+stored with its sender's +08:00 would come back eight hours late.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +22,30 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and read back aware (UTC) on every backend.
+
+    An aware value is converted to UTC before it is written; a naive one is taken as
+    UTC already.  PostgreSQL's ``timestamptz`` would keep the instant anyway; SQLite
+    stores the wall time without its offset, so without the conversion a mail dated
+    20:05 +08:00 read back as 20:05 UTC, 04:05 the next day in Sichuan.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -40,9 +64,9 @@ class Message(Base):
     sender: Mapped[str | None] = mapped_column(Text)
     sender_name: Mapped[str] = mapped_column(Text, default="")
     subject: Mapped[str] = mapped_column(Text, default="")
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(BigInteger)
     raw_path: Mapped[str] = mapped_column(Text)
@@ -57,7 +81,7 @@ class Message(Base):
     evidence: Mapped[list] = mapped_column(JSON, default=list)
     plan_info: Mapped[dict] = mapped_column(JSON, default=dict)
     # set when retention removed the original and the attachments (the row stays)
-    files_removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    files_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # the bundle this mail came in, forwarded as an attachment (None: it came on its own)
     parent_pk: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", name="fk_messages_parent_pk"), index=True)
@@ -117,7 +141,7 @@ class KnownSender(Base):
     address: Mapped[str] = mapped_column(Text, primary_key=True)
     school: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text, default="")
-    confirmed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ImapUid(Base):
@@ -163,12 +187,12 @@ class OutboxMail(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(20), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # set when retention emptied ``raw`` (the row stays: it keeps the Message-ID unique)
-    body_removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    body_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Receipt(Base):
@@ -180,7 +204,7 @@ class Receipt(Base):
     message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
     number: Mapped[str] = mapped_column(Text, unique=True)
     outbox_pk: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     outbox: Mapped[OutboxMail | None] = relationship()
     message: Mapped[Message] = relationship(back_populates="receipt")
@@ -192,7 +216,7 @@ class BouncingAddress(Base):
     __tablename__ = "bouncing_addresses"
 
     address: Mapped[str] = mapped_column(Text, primary_key=True)
-    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -203,4 +227,4 @@ class AppState(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[dict] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -287,3 +287,25 @@ def test_an_upgrade_keeps_the_rows_of_a_database_in_use(db_url):
             s.execute(text("INSERT INTO links (message_pk, position, url, platform, title, "
                            "size, expires, password) VALUES (99, 0, 'u', 'p', '', '', '', '')"))
     engine.dispose()
+
+
+def test_times_keep_their_instant_whatever_offset_they_came_with(db_url):
+    """A mail dated 20:05 +08:00 (QQ Mail's Date and INTERNALDATE) is 12:05 UTC on every
+    backend: SQLite keeps no offset, so the time is converted before it is written, and
+    queries comparing times compare instants."""
+    from datetime import timedelta, timezone
+    engine = db.connect(db_url)
+    cst = timezone(timedelta(hours=8))
+    evening = datetime(2024, 9, 30, 20, 5, tzinfo=cst)
+    with db.transaction(engine) as s:
+        db.insert_message(s, _message_values("c" * 64) | {"received_at": evening,
+                                                           "sent_at": evening}, [], [])
+    with db.transaction(engine) as s:
+        m = s.scalars(select(Message)).one()
+        assert m.received_at == evening and m.sent_at == evening
+        assert m.received_at.utcoffset() == timedelta(0)
+        assert m.received_at.astimezone(cst).strftime("%m-%d %H:%M") == "09-30 20:05"
+        before = datetime(2024, 9, 30, 12, 30, tzinfo=UTC)  # 20:30 in Sichuan
+        assert s.scalar(select(func.count()).select_from(Message)
+                        .where(Message.received_at < before)) == 1
+    engine.dispose()
