@@ -16,8 +16,9 @@ import click
 
 from . import cli_care, db, logs
 from . import config as config_mod
-from .errors import ConfigError, MailbotError
-from .report import STATUS_ZH, explanation, submission, table
+from .cli_care import MESSAGE_ID
+from .errors import ConfigError, MailbotError, file_problem
+from .report import OUTBOX_ZH, STATUS_ZH, counted, explanation, submission, table
 
 # Each command imports the rest of what it needs when it runs: a listing needs the
 # database, not the parser, the IMAP client, jinja2 or the scheduler (half a second of
@@ -143,7 +144,8 @@ def outbox_group(ctx: click.Context, everything: bool) -> None:
         return
     rows = outbox_mod.listing(ctx.obj.engine(), everything)
     for row in rows:
-        click.echo(f"#{row.id:<4} {row.status:<11} {row.kind:<8} {row.recipient}  {row.subject}"
+        click.echo(f"#{row.id:<4} {OUTBOX_ZH.get(row.status, row.status)}  "
+                   f"{OUTBOX_ZH.get(row.kind, row.kind)}  {row.recipient}  {row.subject}"
                    + (f"\n      {row.last_error}" if row.last_error else "")
                    + ("\n      正文已按保留期限删除" if row.body_removed_at else ""))
     click.echo(f"共 {len(rows)} 封")
@@ -153,7 +155,7 @@ def outbox_group(ctx: click.Context, everything: bool) -> None:
 
 
 @outbox_group.command("retry")
-@click.argument("pk", type=int)
+@click.argument("pk", type=MESSAGE_ID)
 @click.pass_obj
 def outbox_retry(obj: _Obj, pk: int) -> None:
     """Queue a failed or unconfirmed mail again and send what is due."""
@@ -187,7 +189,7 @@ def submissions(obj: _Obj, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("message_id", type=int)
+@click.argument("message_id", type=MESSAGE_ID)
 @click.pass_obj
 def explain(obj: _Obj, message_id: int) -> None:
     """Show every classification decision for one message, with its evidence."""
@@ -201,7 +203,7 @@ def explain(obj: _Obj, message_id: int) -> None:
 
 
 @cli.command()
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=MESSAGE_ID)
 @click.option("--all", "everything", is_flag=True, help="Every message, not only needs_school.")
 @click.pass_obj
 def reclassify(obj: _Obj, ids: tuple[int, ...], everything: bool) -> None:
@@ -324,8 +326,8 @@ def status(obj: _Obj, as_json: bool) -> None:
         table.add_row(d, sc, *("✓" if sent[k] else "—" for k in ("plan", "news", "video")))
     console.print(table)
     last = state["last_poll"]
-    console.print(f"最近一次收信：{last.get('at', '从未')}，邮件 {state['messages']}，"
-                  f"发件箱 {state['outbox']}")
+    console.print(f"最近一次收信：{last.get('at', '从未')}；邮件：{counted(state['messages'], STATUS_ZH)}；"
+                  f"发件箱：{counted(state['outbox'], OUTBOX_ZH)}")
     if state["last_error"]:
         console.print(f"[red]最近的错误：{state['last_error']['at']} {state['last_error']['error']}")
 
@@ -365,6 +367,9 @@ def main() -> None:
         sys.exit(2)
     except MailbotError as e:
         click.echo(f"mailbot: {e}", err=True)
+        sys.exit(1)
+    except OSError as e:  # a path the user gave (export, preview dir, data dir) is unusable
+        click.echo(f"mailbot: {file_problem(e)}", err=True)
         sys.exit(1)
 
 

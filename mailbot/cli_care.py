@@ -12,6 +12,9 @@ from .report import STATUS_ZH, retention_text
 
 # As in mailbot.cli, each command imports the rest of what it needs when it runs.
 
+MESSAGE_ID = click.IntRange(1, 2**63 - 1)  # a message's number (also mailbot.cli's): a
+# larger one would overflow the database's integer, a traceback instead of "no such message"
+
 
 @click.group()
 def quarantine() -> None:
@@ -30,7 +33,7 @@ def quarantine_list(obj) -> None:
 
 
 @quarantine.command("release")
-@click.argument("pk", type=int)
+@click.argument("pk", type=MESSAGE_ID)
 @click.pass_obj
 def quarantine_release(obj, pk: int) -> None:
     from .desk import build_desk
@@ -41,7 +44,7 @@ def quarantine_release(obj, pk: int) -> None:
 
 
 @quarantine.command("reprocess")
-@click.argument("pk", type=int)
+@click.argument("pk", type=MESSAGE_ID)
 @click.pass_obj
 def quarantine_reprocess(obj, pk: int) -> None:
     from .desk import build_desk

@@ -31,3 +31,18 @@ class StorageError(MailbotError):
 
 class ImportSourceError(MailbotError):
     """A path given to ``mailbot import`` is not an .eml file, an mbox file or a Maildir."""
+
+
+_OS_ZH = {"ENOENT": "不存在", "ENOTDIR": "路径中有一段不是目录", "EISDIR": "这是一个目录",
+          "EACCES": "没有权限", "EPERM": "没有权限", "EROFS": "只读文件系统",
+          "ENOSPC": "磁盘已满", "EDQUOT": "超出磁盘配额", "EEXIST": "已存在"}
+
+
+def file_problem(e: OSError) -> str:
+    """One sentence for a file or directory that cannot be used:
+    ``无法读写文件或目录：/x/y.xlsx（不存在）(No such file or directory)``."""
+    import errno
+    where = f"：{e.filename}" if e.filename else ""
+    zh = _OS_ZH.get(errno.errorcode.get(e.errno or 0, ""), "")
+    return f"无法读写文件或目录{where}（{zh or e.strerror or e}）" + \
+        (f" ({e.strerror})" if zh and e.strerror else " (file error)")

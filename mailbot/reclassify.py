@@ -28,6 +28,9 @@ def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
         query = query.where(Message.status == "needs_school")
     with db.transaction(engine) as s:
         targets = list(s.scalars(query))
+    if ids and (missing := sorted(set(ids) - set(targets))):
+        raise MailbotError(f"没有编号为 {'、'.join(map(str, missing))} 的邮件，未做任何改动 "
+                           f"(no such message)")
     for pk in targets:
         with db.transaction(engine) as s:
             msg = s.get(Message, pk)

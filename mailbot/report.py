@@ -61,6 +61,13 @@ def submission(m: Message, tz: ZoneInfo) -> dict:
 
 STATUS_ZH = {"accepted": "已受理", "needs_school": "待确认学校", "ignored": "已忽略",
              "quarantined": "已隔离"}
+OUTBOX_ZH = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败",
+             "unconfirmed": "未确认", "receipt": "回执", "digest": "汇总", "notice": "通知"}
+
+
+def counted(counts: dict[str, int], labels: dict[str, str]) -> str:
+    """``{"accepted": 16, "quarantined": 1}`` -> "已受理 16 封，已隔离 1 封" ("无" if empty)."""
+    return "，".join(f"{labels.get(k, k)} {v} 封" for k, v in sorted(counts.items())) or "无"
 
 
 def table(rows: list[dict]) -> str:
@@ -97,7 +104,7 @@ def explanation(r: dict, parts: list[dict] = ()) -> str:
     *parts* (the rows of the mails it forwarded) are listed after it."""
     kinds = "、".join(KIND_ZH.get(k, k) for k in r["kinds"]) or "（无）"
     lines = [f"#{r['id']} {r['subject'] or '(无主题)'}",
-             f"  发件人  {r['sender_name']} <{r['sender']}>，{r['received_at']} 收到",
+             f"  发件人  {_sender(r)}，{r['received_at']} 收到",
              f"  状态    {STATUS_ZH.get(r['status'], r['status'])}"
              + (f"（{r['status_reason']}）" if r["status_reason"] else ""),
              f"  学校    {r['school'] or '未识别'}" + (f"，{r['district']}" if r["district"] else ""),
@@ -111,9 +118,18 @@ def explanation(r: dict, parts: list[dict] = ()) -> str:
     for ln in r["links"]:
         lines.append(f"  链接    [{ln['platform']}] {ln['url']}")
     lines.append("  依据：")
-    for e in r["evidence"] or [{"field": "", "rule": "-", "detail": "没有任何规则命中"}]:
+    for e in r["evidence"]:
         lines.append(f"    - {FIELD_ZH.get(e['field'], e['field'])}: {e['detail']}  [{e['rule']}]")
+    if not r["evidence"]:
+        lines.append("    （没有任何规则命中）")
     return "\n".join(lines)
+
+
+def _sender(r: dict) -> str:
+    """"王老师 <houqin@scu.edu.cn>", or what there is of it."""
+    if not r["sender"]:
+        return f"{r['sender_name']}（无发件地址）" if r["sender_name"] else "（无发件人）"
+    return f"{r['sender_name']} <{r['sender']}>" if r["sender_name"] else r["sender"]
 
 
 RULE_ZH = {"ignored_days": "已忽略邮件", "quarantine_days": "隔离邮件",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,10 @@ class Checker:
 
     def day(self, table: dict, prefix: str, key: str) -> date | None:
         raw = table.get(key, "")
+        if isinstance(raw, datetime):  # TOML 2024-06-25T08:00:00: a day is meant
+            self.fail(f"{prefix}.{key}", f"{raw.isoformat()} 带有时刻；此处只写日期，如 "
+                                         f"{raw.date().isoformat()} (a date, not a date-time)")
+            return None
         if isinstance(raw, date):
             return raw
         if raw in ("", None):

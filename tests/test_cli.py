@@ -92,15 +92,19 @@ timezone = "Mars/Olympus"
 [[campaign.phases]]
 kind = "poster"
 opens = "2024-13-01"
+
+[[campaign.phases]]
+kind = "plan"
+due = 2024-06-30T18:00:00
 """, encoding="utf-8")
     proc = run_cli("check-config", config=bad, check=False)
     assert proc.returncode == 2
     err = proc.stderr
     for key in ("mailbox.host", "mailbox.username", "mailbox.port", "mailbox.security",
                 "mailbox.password", "mailbox.processed_action", "campaign.timezone",
-                "campaign.phases[0].kind", "campaign.phases[0].opens"):
+                "campaign.phases[0].kind", "campaign.phases[0].opens", "campaign.phases[1].due"):
         assert f"{bad}: {key}:" in err, key
-    assert "Traceback" not in err
+    assert "只写日期，如 2024-06-30" in err and "Traceback" not in err
 
 
 def test_example_config_is_valid(tmp_path):
@@ -129,3 +133,28 @@ def test_json_log_lines(tmp_path):
     lines = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
     assert lines and all({"time", "level", "logger", "message"} <= entry.keys() for entry in lines)
     assert any(e["logger"] == "mailbot.pipeline" and "status=" in e["message"] for e in lines)
+
+
+def test_the_secretariat_reads_chinese_and_bad_ids_or_paths_are_one_sentence(tmp_path):
+    """status counts in words, not a Python dict; an id that is not there (or too large for
+    the database) and a path that cannot be written are one sentence and a failing exit,
+    never a traceback nor a silent "0 changed"."""
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    run_cli("import", str(ROOT / "tests/data/garbage_headers_no_from.eml"),
+            str(ROOT / "tests/data/netease163_gbk_subject.eml"), config=cfg)
+    rows = json.loads(run_cli("submissions", "--json", config=cfg).stdout)
+    status = run_cli("status", config=cfg).stdout
+    assert "邮件：" in status and "{" not in status and "发件箱：无" in status
+    assert f"已隔离 {sum(r['status'] == 'quarantined' for r in rows)} 封" in status
+    nameless = next(r for r in rows if not r["sender"])
+    assert "<None>" not in run_cli("explain", str(nameless["id"]), config=cfg).stdout
+    for args in (("explain", "99999999999999999999"), ("reclassify", "999"),
+                 ("quarantine", "reprocess", "999"),
+                 ("export", "--xlsx", str(tmp_path / "nowhere" / "x.xlsx"))):
+        proc = run_cli(*args, config=cfg, check=False)
+        assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr, args
+        assert any(word in proc.stderr for word in ("没有编号为 999", "不存在", "range")), \
+            (args, proc.stderr)
+    assert "nowhere/x.xlsx（不存在）" in run_cli("export", "--xlsx", str(tmp_path / "nowhere" / "x.xlsx"),
+                                              config=cfg, check=False).stderr

@@ -146,7 +146,7 @@ def test_no_send_queues_the_receipt_for_review_and_flush_sends_it(desk):
     number = row["receipt"]["number"]
     assert number and row["receipt"]["sent_at"] is None
     listing = run_cli("outbox", config=cfg).stdout
-    assert "pending" in listing and f"[回执 {number}] 四川大学后勤活动方案" in listing
+    assert "待发送  回执" in listing and f"[回执 {number}] 四川大学后勤活动方案" in listing
     assert inbox(stack, SCHOOL, 1, timeout=2) == []
     assert "发出 1 封" in run_cli("outbox", "flush", config=cfg).stdout
     (receipt,) = inbox(stack, SCHOOL, 1)
@@ -165,7 +165,7 @@ def test_smtp_down_keeps_receipt_queued_then_sends_once(desk):
         out = run_cli("poll", "--once", config=cfg)
         assert "待重试 1 封" in out.stdout and "无法通过 SMTP" in out.stderr
         listing = run_cli("outbox", config=cfg).stdout
-        assert "pending" in listing
+        assert "待发送  回执" in listing
     finally:
         subprocess.run([str(ROOT / "scripts" / "mailstack"), "start"], check=True,
                        capture_output=True, timeout=120)
