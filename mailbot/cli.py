@@ -119,7 +119,8 @@ def import_(obj: _Obj, paths: tuple[Path, ...], send_receipts: bool) -> None:
                   console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("import", total=None)
         limit = obj.cfg.mailbox.max_message_mb * 2**20
-        for raw, source, oversize in iter_messages(list(paths), limit):  # reruns skip recorded
+        skipped: list[Path] = []
+        for raw, source, oversize in iter_messages(list(paths), limit, skipped):  # reruns skip recorded
             it = process(engine, desk, raw, source, oversize=oversize)
             seen += 1
             new += it.created
@@ -129,6 +130,9 @@ def import_(obj: _Obj, paths: tuple[Path, ...], send_receipts: bool) -> None:
     by = "，".join(f"{STATUS_ZH.get(k, k)} {v}" for k, v in sorted(counts.items()))
     click.echo(f"读取 {seen} 封，新登记 {new} 封，重复 {seen - new} 封" + (f"（{by}）" if by else "")
                + _parts(parts))
+    if skipped:
+        click.echo(f"跳过 {len(skipped)} 个不是邮件的文件：" + "、".join(map(str, skipped[:5]))
+                   + ("…" if len(skipped) > 5 else ""))
     if send_receipts:
         _echo_delivery(outbox_mod.deliver(engine, obj.cfg))
 
@@ -225,18 +229,27 @@ def schools() -> None:
 @click.pass_obj
 def schools_import(obj: _Obj, path: Path) -> None:
     """Load the roster (.xlsx or .csv: 学校, 片区, 联系人, 邮箱) into rules/roster.toml."""
-    from .classify.roster import read_roster, write_roster
+    from .classify.roster import missing_districts, read_roster, replaced_entries, write_roster
     from .classify.school import load_directory
     directory = load_directory(obj.cfg.rules_dir / "schools.toml")
-    rows, problems = read_roster(path, directory)
+    rows, problems, sheet = read_roster(path, directory)
     target = obj.cfg.rules_dir / "roster.toml"
     if rows:
+        before, gone = replaced_entries(target, rows, directory)
         write_roster(rows, target)
-    click.echo(f"已导入 {len(rows)} 所学校的名单 -> {target}" if rows else "没有可导入的行")
+        click.echo(f"已导入 {len(rows)} 所学校的名单" + (f"（工作表“{sheet}”）" if sheet else "")
+                   + f" -> {target}")
+        if before:
+            click.echo(f"原名单的 {before} 条已被替换 (previous roster replaced)"
+                       + (f"；不再包含 {len(gone)} 所：{'、'.join(gone)}" if gone else ""))
     for problem in problems:
         click.echo(f"  未采用：{problem}")
-    if rows:
-        click.echo("提示：运行 mailbot reclassify 让已收邮件按新名单重新识别")
+    if not rows:
+        raise MailbotError(f"没有可导入的行 (nothing imported)：{path.name}，{target} 未改动")
+    if blank := missing_districts(rows, directory):
+        click.echo(f"注意：{len(blank)} 所学校没有片区 (no district)：{'、'.join(blank)}"
+                   "（请在表中填写片区；合并的片区单元格可以识别）")
+    click.echo("提示：运行 mailbot reclassify 让已收邮件按新名单重新识别")
 
 
 @cli.command()

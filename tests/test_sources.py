@@ -7,6 +7,8 @@ from email.message import EmailMessage
 
 import pytest
 
+from conftest import ROOT
+
 from mailbot.errors import ImportSourceError
 from mailbot.sources import iter_messages
 
@@ -51,3 +53,41 @@ def test_oversized_file_yields_only_its_header(tmp_path):
     assert raw.endswith(b"\n\n") and b"Subject: news 9" in raw and b"big.mp4" not in raw
     ((raw, _, oversize),) = iter_messages([tmp_path / "big.eml"], max_size=None)
     assert oversize is None and b"big.mp4" in raw
+
+
+def test_files_that_cannot_be_mail_are_refused_when_named_and_skipped_in_folders(tmp_path):
+    """A roster .xlsx given to `import` by mistake records nothing (not a quarantined
+    "mail" nobody can remove); a README beside the .eml files in a folder is skipped and
+    named.  A broken mail, an Outlook .msg and an mbox still come through."""
+    import openpyxl
+    book = openpyxl.Workbook()
+    book.active.append(["学校", "片区"])
+    book.save(tmp_path / "名单.xlsx")
+    (tmp_path / "empty.eml").write_bytes(b"")
+    (tmp_path / "config.toml").write_text("[mailbox]\nhost = 'x'\n", encoding="utf-8")
+    for name in ("名单.xlsx", "empty.eml", "config.toml"):
+        with pytest.raises(ImportSourceError, match="不是邮件文件") as e:
+            list(iter_messages([ROOT / "tests/data/netease163_gbk_subject.eml", tmp_path / name]))
+        assert name in str(e.value)
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "README.txt").write_text("这些是导出的邮件\n", encoding="utf-8")
+    (folder / "a.eml").write_bytes(mail(1).as_bytes())
+    (folder / "broken.eml").write_bytes((ROOT / "tests/data/garbage_headers_no_from.eml").read_bytes())
+    (folder / "outlook.msg").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    (folder / "bom.eml").write_bytes(b"\xef\xbb\xbf\r\n" + mail(2).as_bytes())
+    skipped: list = []
+    got = list(iter_messages([folder], skipped=skipped))
+    assert sorted(s.rsplit("/", 1)[1] for _, s, _ in got) == \
+        ["a.eml", "bom.eml", "broken.eml", "outlook.msg"]
+    assert skipped == [folder / "README.txt"]
+
+
+def test_import_of_a_roster_by_mistake_says_so_and_records_nothing(tmp_path):
+    from conftest import run_cli, write_config
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    (tmp_path / "名单.csv").write_text("学校,片区\n四川大学,成都第一片区\n", encoding="utf-8")
+    proc = run_cli("import", str(tmp_path / "名单.csv"), config=cfg, check=False)
+    assert proc.returncode == 1 and "不是邮件文件" in proc.stderr and "schools import" in proc.stderr
+    assert run_cli("submissions", "--json", config=cfg).stdout.strip() == "[]"
