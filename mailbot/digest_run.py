@@ -26,7 +26,7 @@ from .digest_files import digest_html, digest_mail, digest_text, visits_ics, xls
 from .errors import MailbotError
 from .filing import FileStore
 from .outbox import enqueue
-from .progress import schools_by_district
+from .progress import per_school, schools_by_district, settle_districts
 from .report import submission
 
 
@@ -52,6 +52,7 @@ def audiences(cfg: Config, district: str | None = None, secretariat: bool = Fals
 def build(cfg: Config, audience: str, rows: list[dict], period: Period, now: datetime) -> Digest:
     by_district = schools_by_district(load_rulebook(cfg.rules_dir).directory,
                                       [d.name for d in cfg.districts])
+    rows = settle_districts(per_school(rows), by_district)
     if audience == SECRETARIAT:
         return build_secretariat_digest(rows, by_district, cfg, period, now)
     return build_district_digest(audience, rows, by_district[audience], cfg, period, now)

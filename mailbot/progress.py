@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 KINDS = ("plan", "news", "video")
@@ -18,7 +19,7 @@ def matrix(rows: Sequence[dict], schools_by_district: Mapping[str, Sequence[str]
     """
     sent: dict[str, set[str]] = {}
     district_of: dict[str, str | None] = {}
-    for r in per_school(list(rows)):
+    for r in settle_districts(per_school(list(rows)), schools_by_district):
         if r["status"] == "accepted" and r["school"]:
             sent.setdefault(r["school"], set()).update(r["kinds"])
             district_of.setdefault(r["school"], r["district"])
@@ -61,6 +62,23 @@ def per_school(rows: list[dict]) -> list[dict]:
                         "late": bool(c.get("late")), "credited_by": r.get("school"),
                         "credits": []})
     return out
+
+
+def settle_districts(rows: list[dict], schools_by_district: Mapping[str, Sequence[str]]
+                     ) -> list[dict]:
+    """*rows* with one district per school, so that the status table, each digest and the
+    export place a school alike: the district the directory (and roster) gives it, else
+    the one its rows carry most often (a school a district leader forwarded is in the
+    leader's district; ties go to the earliest row), else none.  Rows without a school
+    are left as they are."""
+    home = {school: d for d, schools in schools_by_district.items() for school in schools}
+    seen: dict[str, Counter] = {}
+    for r in rows:
+        if r.get("school") and r.get("district") and r["school"] not in home:
+            seen.setdefault(r["school"], Counter())[r["district"]] += 1
+    home |= {school: counts.most_common(1)[0][0] for school, counts in seen.items()}
+    return [r if not r.get("school") or home.get(r["school"]) == r.get("district")
+            else {**r, "district": home.get(r["school"])} for r in rows]
 
 
 def schools_by_district(directory, district_names: Sequence[str]) -> dict[str, list[str]]:

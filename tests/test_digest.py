@@ -374,3 +374,26 @@ def test_schedule_reminders_and_catch_up_slot():
     assert (now - slot).days < 7
     reminders = reminder_times(cfg, now)
     assert [r.date().isoformat() for r in reminders] == ["2024-09-23", "2024-10-24"]
+
+
+def test_a_school_is_in_one_district_in_the_status_table_every_digest_and_the_export(cfg):
+    """西华大学 has no district in the directory; it wrote on its own (no district) and was
+    forwarded in 成都第一片区's leader's bundle: the status table, the district digest and the
+    secretariat's place it once, in that district, and not as missing there."""
+    from mailbot.progress import matrix, per_school, settle_districts
+    rows = [row(20, "西华大学", "", at(7, 3), ["plan"]),
+            row(21, "西华大学", CD1, at(7, 4), ["news"], part_of=30),
+            row(22, "四川师范大学", CN, at(7, 4), ["video"])]  # the directory wins
+    settled = settle_districts(per_school(rows), SCHOOLS)
+    assert [(r["id"], r["district"]) for r in settled] == [(20, CD1), (21, CD1), (22, CD1)]
+    assert settle_districts(settled, SCHOOLS) == settled
+    grid = [(d, s) for d, s, _ in matrix(rows, SCHOOLS)]
+    assert grid.count((CD1, "西华大学")) == 1 and not any(s == "西华大学" and d != CD1
+                                                        for d, s in grid)
+    mine = build_district_digest(CD1, settled, SCHOOLS[CD1], cfg, WEEK, NOW)
+    assert all("西华大学" not in m.schools for m in mine.missing if m.kind in ("plan", "news"))
+    assert ("西华大学", {"plan": True, "news": True, "video": False}) in \
+        [(s, sent) for _, s, sent in mine.matrix]
+    whole = build_secretariat_digest(settled, SCHOOLS, cfg, WEEK, NOW)
+    assert [(d, s) for d, s, _ in whole.matrix].count((CD1, "西华大学")) == 1
+    assert all(s != "西华大学" for d, s, _ in whole.matrix if d != CD1)
