@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import ROOT, run_cli, write_config
 
 from mailbot.classify.roster import RosterRow, read_roster, write_roster
 from mailbot.classify.school import DirectoryError, identify_school, load_directory
@@ -39,7 +41,7 @@ def test_xlsx_rows_and_problems(tmp_path):
         ["西华大学", "", "", "hqc_cdu@qq.com 唐勇<tangyong@cdu.edu.cn>"],      # 10: taken
         [None, None, None, None],                                              # 11: blank
     ])
-    rows, problems = read_roster(path, DIRECTORY)
+    rows, problems, _ = read_roster(path, DIRECTORY)
     assert rows == [
         RosterRow(3, "成都大学", "成都第二片区", "唐勇", ("hqc_cdu@qq.com", "12345678@qq.com")),
         RosterRow(4, "四川大学", "", "王老师、李老师", ("a@scu.edu.cn", "b@qq.com", "c@qq.com")),
@@ -61,7 +63,7 @@ def test_gbk_csv_as_saved_by_chinese_excel(tmp_path):
     path = tmp_path / "名单.csv"
     path.write_bytes("学校,片区,联系人,邮箱\r\n西南石油大学,成都第四片区,何老师,swpu_hq@126.com\r\n"
                      "川农,川西片区,刘丹,hqfw@sicau.edu.cn，liudan@qq.com\r\n".encode("gbk"))
-    rows, problems = read_roster(path, DIRECTORY)
+    rows, problems, _ = read_roster(path, DIRECTORY)
     assert problems == []
     assert [(r.line, r.school, r.district, r.addresses) for r in rows] == [
         (2, "西南石油大学", "成都第四片区", ("swpu_hq@126.com",)),
@@ -73,7 +75,7 @@ def test_utf8_bom_csv_with_english_header(tmp_path):
     path = tmp_path / "roster.csv"
     path.write_bytes("School,District,Contact,Emails\n宜宾学院,川南片区,邓婷,\"a@qq.com; b@163.com\"\n"
                      .encode("utf-8-sig"))
-    rows, problems = read_roster(path, DIRECTORY)
+    rows, problems, _ = read_roster(path, DIRECTORY)
     assert problems == []
     assert rows == [RosterRow(2, "宜宾学院", "川南片区", "邓婷", ("a@qq.com", "b@163.com"))]
 
@@ -82,12 +84,102 @@ def test_utf8_bom_csv_with_english_header(tmp_path):
     ("no_school.csv", "片区,邮箱\n川南片区,a@qq.com\n".encode(), "第1行：表头中没有“学校”列"),
     ("old.xls", b"\xd0\xcf\x11\xe0", "另存为 .xlsx 或 .csv"),
     ("empty.csv", b"", "文件是空的"),
+    ("broken.xlsx", b"not a zip", "第1行：无法读取 broken.xlsx，不是有效的 .xlsx 文件"),
 ])
 def test_unreadable_rosters(tmp_path, name, content, problem):
     path = tmp_path / name
     path.write_bytes(content)
-    rows, problems = read_roster(path, DIRECTORY)
+    rows, problems, _ = read_roster(path, DIRECTORY)
     assert rows == [] and len(problems) == 1 and problem in problems[0]
+
+
+def test_merged_district_cell_belongs_to_every_row_it_spans(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in [["2024年各片区联系人名单"], ["序号", "片区", "学校名称", "联系人", "联系人邮箱"],
+                [1, "川南片区", "宜宾学院", "张三", "yb@qq.com"], [2, None, "西南医科大学", "李四", ""],
+                [3, None, "西华大学", "", ""], [4, "川西片区", "西昌学院", "", ""]]:
+        sheet.append(row)
+    sheet.merge_cells("A1:E1")
+    sheet.merge_cells("B3:B5")
+    book.save(tmp_path / "名单.xlsx")
+    rows, problems, sheet_name = read_roster(tmp_path / "名单.xlsx", DIRECTORY)
+    assert problems == [] and sheet_name == "Sheet"
+    assert [(r.school, r.district) for r in rows] == [
+        ("宜宾学院", "川南片区"), ("西南医科大学", "川南片区"), ("西华大学", "川南片区"),
+        ("西昌学院", "川西片区")]
+
+
+def test_phone_column_is_not_the_contact_and_exact_header_wins(tmp_path):
+    path = tmp_path / "名单.csv"
+    path.write_text("学校,联系人电话,联系人职务,联系人,手机,邮箱\n"
+                    "宜宾学院,0831-3531234,科长,邓婷,13800000000,a@qq.com\n", encoding="utf-8")
+    rows, problems, _ = read_roster(path, DIRECTORY)
+    assert problems == []
+    assert rows == [RosterRow(2, "宜宾学院", "", "邓婷", ("a@qq.com",))]
+
+
+def test_row_with_a_conflicting_district_contributes_nothing(tmp_path):
+    path = tmp_path / "名单.csv"
+    path.write_text("学校,片区,联系人,邮箱\n成都大学,成都第二片区,唐勇,a@cdu.edu.cn\n"
+                    "成都大学,成都第一片区,王五,b@qq.com\n西华大学,,,b@qq.com\n", encoding="utf-8")
+    rows, problems, _ = read_roster(path, DIRECTORY)
+    assert rows == [RosterRow(2, "成都大学", "成都第二片区", "唐勇", ("a@cdu.edu.cn",)),
+                    RosterRow(4, "西华大学", "", "", ("b@qq.com",))]
+    assert len(problems) == 1 and problems[0].startswith("第3行：成都大学")
+    assert "均未导入" in problems[0]
+
+
+def test_first_sheet_with_a_school_column_is_read_and_named(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "说明"
+    book.active.append(["请按下表填写，片区可合并单元格"])
+    book.create_sheet("名单").append(["学校", "片区"])
+    book["名单"].append(["宜宾学院", "川南片区"])
+    book.save(tmp_path / "a.xlsx")
+    rows, problems, sheet = read_roster(tmp_path / "a.xlsx", DIRECTORY)
+    assert (rows, problems, sheet) == ([RosterRow(2, "宜宾学院", "川南片区", "", ())], [], "名单")
+    del book["名单"]
+    book.create_sheet("附表").append(["片区", "邮箱"])
+    book.save(tmp_path / "b.xlsx")
+    rows, problems, sheet = read_roster(tmp_path / "b.xlsx", DIRECTORY)
+    assert rows == [] and len(problems) == 1
+    assert "表头中没有“学校”列" in problems[0] and "已查看工作表 “说明”、“附表”" in problems[0]
+
+
+@pytest.fixture
+def cli_rules(tmp_path):
+    """(config, rules dir) for running `mailbot schools import` on a copy of rules/."""
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules, ignore=shutil.ignore_patterns("roster.toml"))
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}", extra=f'[rules]\ndir = "{rules}"')
+    return cfg, rules
+
+
+def test_import_says_what_it_replaces_and_which_schools_lack_a_district(tmp_path, cli_rules):
+    cfg, rules = cli_rules
+    xlsx(tmp_path / "一.xlsx", [["学校", "片区", "邮箱"], ["宜宾学院", "川南片区", "a@qq.com"],
+                                ["西华大学", "", "b@qq.com"], ["成都大学", "", ""]])
+    out = run_cli("schools", "import", str(tmp_path / "一.xlsx"), config=cfg).stdout
+    assert "已导入 3 所学校的名单（工作表“Sheet”）" in out and "已被替换" not in out
+    assert "注意：1 所学校没有片区 (no district)：西华大学" in out   # 成都大学 leads its own
+    (tmp_path / "二.csv").write_text("学校,片区\n宜宾学院,川南片区\n", encoding="utf-8")
+    out = run_cli("schools", "import", str(tmp_path / "二.csv"), config=cfg).stdout
+    assert "原名单的 3 条已被替换" in out and "不再包含 2 所：西华大学、成都大学" in out
+    assert "西华大学" not in (rules / "roster.toml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("content", [b"", "片区,邮箱\n川南片区,a@qq.com\n".encode(),
+                                     "学校\n火星大学\n".encode()])
+def test_import_of_nothing_fails_and_keeps_the_roster(tmp_path, cli_rules, content):
+    cfg, rules = cli_rules
+    (rules / "roster.toml").write_text("# 原名单\n", encoding="utf-8")
+    (tmp_path / "名单.csv").write_bytes(content)
+    proc = run_cli("schools", "import", str(tmp_path / "名单.csv"), config=cfg, check=False)
+    assert proc.returncode == 1 and "  未采用：第" in proc.stdout
+    assert "没有可导入的行 (nothing imported)" in proc.stderr
+    assert (rules / "roster.toml").read_text(encoding="utf-8") == "# 原名单\n"
 
 
 def test_written_roster_extends_the_directory(tmp_path):
