@@ -30,6 +30,10 @@ _WS = re.compile(r"[ \t\r\n]+")
 _B64_NOT = re.compile(rb"[^A-Za-z0-9+/=]+")
 _B64_PIECE = re.compile(rb"[A-Za-z0-9+/]+=*")
 _PAD_THEN_DATA = re.compile(rb"=[A-Za-z0-9+/]")
+_SNIFF = 65536  # bytes of an attached file searched for a mail's header block
+_MAIL_FIELDS = frozenset({b"date", b"subject", b"message-id", b"mime-version", b"received", b"to"})
+_UNFOLD = re.compile(rb"\r?\n(?=[ \t])")
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _TRACE = frozenset({"received", "return-path", "delivered-to", "x-received", "arc-seal",
                     "arc-message-signature", "arc-authentication-results", "dkim-signature"})
 
@@ -60,6 +64,27 @@ def repair_header_block(data: bytes, notes: list[str]) -> bytes:
             out += lines[i:]
             break
     return b"".join(out) + data[end:] if len(notes) > before else data
+
+
+def looks_like_mail(data: bytes) -> bool:
+    """Whether *data* (the decoded content of an attached file) is a mail: after an
+    optional mbox "From " line, its first bytes are a header block (every line a header
+    field or a continuation line) ended by an empty line within the first 64 KB, with a
+    From field holding an address (an "@") and at least two of Date, Subject, Message-ID,
+    MIME-Version, Received and To.  False for anything else: a document, a text that does
+    not start so, a page a browser saved as MHTML (its From names no address)."""
+    head = bytes(data[:_SNIFF])
+    if head.startswith(b"From "):
+        head = head.partition(b"\n")[2]
+    end = _BLANK_LINE.search(head)
+    if end is None or end.start() == 0:
+        return False
+    fields: dict[bytes, bytes] = {}
+    for line in _UNFOLD.sub(b"", head[:end.start()]).split(b"\n"):
+        if (m := HEADER_LINE.match(line)) is None:
+            return False
+        fields.setdefault(m.group(0)[:-1].rstrip(b" \t").lower(), line[m.end():])
+    return b"@" in fields.get(b"from", b"") and len(_MAIL_FIELDS & fields.keys()) >= 2
 
 
 def mailparser_view(msg: Message, notes: list[str]):

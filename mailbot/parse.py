@@ -36,6 +36,7 @@ from mailbot.mimefix import (
     body_bytes,
     clamp_headers,
     defect_names,
+    looks_like_mail,
     mailparser_notes,
     mailparser_view,
     repair_header_block,
@@ -51,6 +52,7 @@ CHINA_TZ = timezone(timedelta(hours=8))
 _CST = re.compile(r"(?<![A-Za-z])CST(?![A-Za-z])")  # China Standard Time here, not US Central
 MAX_FORWARD_DEPTH = 5  # nested message/rfc822 levels parsed into ``forwarded``
 MAX_MIME_DEPTH = 40  # multipart nesting walked
+_MAIL_FILE_TYPES = ("application/octet-stream", "application/x-message")
 _LEADING = re.compile(rb"[\r\n]*")
 _NON_BLANK = re.compile(rb"[^ \t\r\n\f\v]")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
@@ -81,10 +83,11 @@ class ParsedMessage:
     (+08:00 assumed when the header has no zone) or None; ``text`` is the
     text/plain parts joined, or text extracted from HTML when there is no
     plain text; ``hrefs`` are the ``<a href>`` targets of the HTML bodies, in
-    order, de-duplicated; ``forwarded`` holds attached message/rfc822 parts
-    parsed recursively (not repeated in ``attachments``); ``headers`` maps
-    lower-cased names to the decoded first occurrence; ``defects`` describes
-    what was wrong with the input and how it was recovered."""
+    order, de-duplicated; ``forwarded`` holds attached message/rfc822 parts and
+    mails attached as files (see :func:`_may_be_mail`), parsed recursively (not
+    repeated in ``attachments``); ``headers`` maps lower-cased names to the
+    decoded first occurrence; ``defects`` describes what was wrong with the input
+    and how it was recovered."""
 
     message_id: str | None
     sender: str | None
@@ -140,10 +143,11 @@ def _start(raw) -> int:
 
 
 def forwarded_originals(raw: bytes | mmap.mmap) -> tuple[bytes | None, ...]:
-    """The mail forwarded in each message/rfc822 part of *raw* — the ones
-    :attr:`ParsedMessage.forwarded` lists, in that order — as a message of its own.
+    """The mail forwarded in each message/rfc822 part of *raw*, or attached as a file —
+    the ones :attr:`ParsedMessage.forwarded` lists, in that order — as a message of its own.
 
-    A part sent base64- or quoted-printable-encoded gives its decoded bytes, as sent;
+    A mail attached as a file, or a part sent base64- or quoted-printable-encoded, gives its
+    decoded bytes, as sent;
     otherwise the header is written back as the parser read it (its folding may differ
     from the original's) and every body byte for byte; None stands for a part that
     cannot be written back at all.  *raw* is one :func:`parse_message` accepts (a
@@ -249,11 +253,7 @@ class _Walk:
             fake = Message()
             fake["content-transfer-encoding"] = cte
             fake.set_payload(inner.as_bytes().decode("ascii", "replace"))
-            data = bytes(body_bytes(fake, self.spans))
-            if self.originals is not None:
-                self.originals.append(data)
-            else:
-                self.forwarded.append(_parse_bytes(data, [], self.depth + 1))
+            self.take(bytes(body_bytes(fake, self.spans)))
             return
         if self.originals is not None:
             try:
@@ -269,10 +269,17 @@ class _Walk:
         self.forwarded.append(_build(inner, mailparser_view(inner, notes), notes,
                                      self.depth + 1, self.spans))
 
-    def leaf(self, part: Message, ctype: str, related: bool) -> None:
-        """File a leaf part as body text (unnamed, not ``attachment``) or as an Attachment."""
+    def take(self, data: bytes) -> None:
+        """A forwarded mail's bytes, as sent: into ``originals`` as they are, or parsed into
+        ``forwarded``."""
         if self.originals is not None:
-            return
+            self.originals.append(data)
+        else:
+            self.forwarded.append(_parse_bytes(data, [], self.depth + 1))
+
+    def leaf(self, part: Message, ctype: str, related: bool) -> None:
+        """File a leaf part as body text (unnamed, not ``attachment``), as a forwarded mail
+        (a mail attached as a file: see :func:`_may_be_mail`) or as an Attachment."""
         disposition, dparams = header_params(_raw_header(part, "content-disposition"))
         _, cparams = header_params(_raw_header(part, "content-type"))
         charset = cparams.get("charset")
@@ -283,9 +290,21 @@ class _Walk:
             if value and not filename:
                 filename, why = decode_param(value, charset or self.hint)
         filename = clean_text(filename)
-        payload = body_bytes(part, self.spans)
         tag = f"part {ctype}{' ' + repr(filename) if filename else ''}"
         self.notes += [f"{tag} filename: {n}" for n in why]
+        mailish = self.depth < MAX_FORWARD_DEPTH and _may_be_mail(ctype, filename)
+        if self.originals is not None and not mailish:
+            return
+        payload = body_bytes(part, self.spans)
+        if mailish and looks_like_mail(payload):
+            self.notes.append(f"forwarded: {tag} is a mail attached as a file")
+            if isinstance(part.get_payload(), list):  # message/news etc.: parsed already
+                self.forward(part)
+            else:
+                self.take(bytes(payload))
+            return
+        if self.originals is not None:
+            return
         if ctype.startswith("multipart/"):
             self.notes.append(f"mime: {ctype} without usable boundary; read as text")
             ctype = "text/plain"
@@ -314,6 +333,15 @@ class _Walk:
         if got.text and not any(t.strip() for t in self.plain):
             self.plain.append(got.text)
         return got.complete
+
+
+def _may_be_mail(ctype: str, filename: str) -> bool:
+    """Whether a leaf part may be a mail attached as a file, as some clients forward or
+    attach a saved mail instead of a message/rfc822 part: named .eml, or sent as
+    application/octet-stream, application/x-message or message/*.  Only one whose content
+    :func:`~mailbot.mimefix.looks_like_mail` is taken for a mail."""
+    return filename.strip().lower().endswith(".eml") or ctype in _MAIL_FILE_TYPES \
+        or ctype.startswith("message/")
 
 
 def _date(msg: Message, mp, notes: list[str]) -> datetime | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.charsets import decode_bytes, decode_header_bytes
+from mailbot.mimefix import looks_like_mail
 from mailbot.parse import (
     Attachment,
     ParsedMessage,
@@ -344,6 +345,89 @@ def test_forwarded_originals_keep_every_body_byte():
     assert [(m.text, m.html) for m in map(parse_message, originals)] == [
         (m.text, m.html) for m in inside]
     assert "2024年7月18日" in inside[0].html
+
+
+# ------------------------------------------------ 8b. mails attached as .eml files
+def test_mails_attached_as_eml_files_are_forwarded_mails():
+    """QQ Mail (application/octet-stream), Outlook (application/x-message) and others
+    (text/plain) attach a forwarded mail as a .eml file: it is read as a message/rfc822
+    part is, its files its own; a note named .eml that is no mail stays a file."""
+    msg = load("forwarded_eml_files_bundle.eml")
+    assert msg.text == "秘书处老师好，转发川南片区三所学校的邮件，请查收。"
+    assert [(a.filename, a.payload) for a in msg.attachments] == [("备注.eml", fx.NOT_A_MAIL)]
+    assert [(m.sender, m.subject) for m in msg.forwarded] == [
+        ("njtc_hq@njtc.edu.cn", "内江师范学院后勤参观校史馆新闻稿"),
+        ("hqglc@swmu.edu.cn", "【新闻】西南医科大学后勤参观校史馆"),
+        ("hq_dangzhibu@yibinu.edu.cn", "宜宾学院 视频链接")]
+    njtc, swmu, yibinu = msg.forwarded
+    assert only(njtc).filename == fx.NJTC_DOC and only(njtc).payload.startswith(b"PK")
+    assert only(swmu).payload == fx.jpeg("西南医科大学参观合影")
+    assert "参观照片见附件。" in swmu.text and "bilibili.com/video/" in yibinu.text
+    assert noted(msg, "'内江师范学院新闻稿.eml' is a mail attached as a file")
+
+
+def test_forwarded_originals_of_mails_attached_as_files_are_their_bytes():
+    """The mail in an attached .eml file is handed on as the file's bytes, unchanged (LF
+    or CRLF line ends, base64 or 8bit in transit), in the order ``forwarded`` lists it."""
+    raw = (DATA / "forwarded_eml_files_bundle.eml").read_bytes()
+    assert forwarded_originals(raw) == (fx.saved_njtc(), fx.saved_swmu(), fx.saved_yibinu())
+
+
+def _attach(ctype: str, body: bytes, name: str = "") -> bytes:
+    """A mail carrying *body* as one base64 part of type *ctype* (named *name*)."""
+    named = f'; name="{name}"' if name else ""
+    return (b"From: a@example.org\r\nSubject: fw\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n"
+            + f"Content-Type: {ctype}{named}\r\n".encode()
+            + b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(body)
+            + b"--x--\r\n")
+
+
+@pytest.mark.parametrize("ctype, name", [
+    ("application/octet-stream", ""), ("application/x-message", "fw"),
+    ("text/plain", "FW.EML "), ("application/pdf", "fw.eml")])
+def test_a_mail_attached_as_a_file_is_known_by_its_type_or_name(ctype, name):
+    (fwd,) = parse_message(_attach(ctype, fx.saved_swmu(), name)).forwarded
+    assert fwd.subject == "【新闻】西南医科大学后勤参观校史馆"
+
+
+@pytest.mark.parametrize("ctype, name, body", [
+    ("text/plain", "fw.txt", fx.saved_swmu()),  # a mail's text in a .txt is a text
+    ("application/octet-stream", "note.eml", fx.NOT_A_MAIL),
+    ("application/octet-stream", "名单.txt", fx.TXT_GBK)])
+def test_a_file_is_a_mail_only_by_its_content_and_its_type_or_name(ctype, name, body):
+    msg = parse_message(_attach(ctype, body, name))
+    assert msg.forwarded == () and only(msg).payload == body
+
+
+def test_a_mail_in_another_message_type_is_forwarded_too():
+    raw = (b"From: a@example.org\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n"
+           b"Content-Type: message/news\r\n\r\n" + fx.saved_swmu() + b"\r\n--x--\r\n")
+    (fwd,) = parse_message(raw).forwarded
+    assert only(fwd).payload == fx.jpeg("西南医科大学参观合影")
+    (original,) = forwarded_originals(raw)
+    assert parse_message(original).subject == fwd.subject
+
+
+MHTML = (b"From: <Saved by Blink>\r\nSnapshot-Content-Location: https://www.suse.edu.cn/\r\n"
+         b"Subject: news\r\nDate: Mon, 15 Jul 2024 15:00:00 +0800\r\nMIME-Version: 1.0\r\n"
+         b"Content-Type: multipart/related; boundary=x\r\n\r\n--x--\r\n")
+
+
+@pytest.mark.parametrize("data, mail", [
+    (fx.saved_njtc(), True), (fx.saved_swmu(), True), (fx.saved_yibinu(), True),
+    (b"From hq@swmu.edu.cn Thu Jul 11 09:00:00 2024\n" + fx.saved_njtc(), True),
+    (b"From: a@b.cn\nSubject: x\nTo:\n  c@d.cn\n\nbody", True),  # a folded field
+    (b"From: a@b.cn\nSubject: x\n\nbody", False),  # one field besides From
+    (b"Subject: x\nDate: y\nTo: c@d.cn\n\nbody", False),  # no From
+    (b"From: a@b.cn\nSubject: x\nDate: y\n", False),  # no end of the header block
+    (b"\n" + fx.saved_njtc(), False), (b" " + fx.saved_njtc(), False),
+    (fx.NOT_A_MAIL, False), (MHTML, False), (fx.TXT_GBK, False),
+    (PAYLOADS["参观合影1.jpg"], False), (fx.MZ, False), (b"", False),
+    ("王老师好：\nFrom: a@b.cn\nDate: x\nSubject: y\n\n".encode(), False)])
+def test_looks_like_mail(data, mail):
+    assert looks_like_mail(data) is mail
 
 
 # ------------------------------------------------ 9. GBK body labelled gb2312

@@ -51,7 +51,8 @@ BUNDLE_FROM = 2  # mails forwarded as attachments from which a mail is a bundle
 
 def is_bundle(msg: ParsedMessage) -> bool:
     """Whether *msg* carries two or more mails forwarded as attachments (message/rfc822
-    parts) — what a district leader sends when passing on several schools' mail at once —
+    parts, or mails attached as .eml files: :attr:`~mailbot.parse.ParsedMessage.forwarded`)
+    — what a district leader sends when passing on several schools' mail at once —
     or one such mail that is itself a bundle (a leader's bundle passed on again)."""
     return len(msg.forwarded) >= BUNDLE_FROM or (
         len(msg.forwarded) == 1 and is_bundle(msg.forwarded[0]))

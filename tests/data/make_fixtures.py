@@ -26,6 +26,7 @@ import tempfile
 import zipfile
 import zlib
 from pathlib import Path
+from urllib.parse import quote
 
 HERE = Path(__file__).resolve().parent
 
@@ -674,6 +675,174 @@ def garbage_headers() -> bytes:
     )
 
 
+def lf(*items: str | bytes) -> bytes:
+    """Join lines with LF, as a mail saved to a .eml file on Linux or a Mac often is."""
+    return crlf(*items).replace(b"\r\n", b"\n")
+
+
+NJTC_DOC = "内江师范学院参观校史馆新闻稿.docx"
+SWMU_JPG = "西南医科大学参观合影.jpg"
+EXE_NAME = "新闻稿.docx.exe"
+MZ = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(200)  # a PE/DOS header
+
+
+def saved_njtc() -> bytes:
+    """A school's news mail as 163 Mail saves it to a .eml file (LF line ends)."""
+    return lf(
+        f'From: "{ew("内江师范学院后勤管理处", "utf-8")}" <njtc_hq@njtc.edu.cn>',
+        "To: hqjjc@suse.edu.cn",
+        f"Subject: {ew('内江师范学院后勤参观校史馆新闻稿', 'utf-8')}",
+        "Date: Wed, 10 Jul 2024 10:00:00 +0800",
+        "Message-ID: <eml-njtc-1@njtc.edu.cn>",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/mixed; boundary="==njtc=="',
+        "",
+        "--==njtc==",
+        'Content-Type: text/plain; charset="utf-8"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        b64("王老师好，附件是我校新闻稿。\n内江师范学院后勤管理处\n".encode()),
+        "--==njtc==",
+        "Content-Type: application/octet-stream",
+        "Content-Transfer-Encoding: base64",
+        f"Content-Disposition: attachment; filename*=utf-8''{quote(NJTC_DOC)}",
+        "",
+        b64(docx("【新闻】内江师范学院后勤参观校史馆")),
+        "--==njtc==--",
+    )
+
+
+def saved_swmu() -> bytes:
+    """A school's news mail as Outlook saves it to a .eml file (CRLF line ends)."""
+    return crlf(
+        "Received: from mail.swmu.edu.cn (unknown [10.1.2.3])\n\tby mx.suse.edu.cn; "
+        "Thu, 11 Jul 2024 09:00:00 +0800",
+        f'From: "{ew("西南医科大学后勤管理处", "gb2312")}" <hqglc@swmu.edu.cn>',
+        "To: <hqjjc@suse.edu.cn>",
+        f"Subject: {ew('【新闻】西南医科大学后勤参观校史馆', 'gb2312')}",
+        "Date: Thu, 11 Jul 2024 09:00:00 +0800",
+        "Message-ID: <eml-swmu-1@swmu.edu.cn>",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/mixed; boundary="----=_NextPart_swmu"',
+        "",
+        "------=_NextPart_swmu",
+        'Content-Type: text/plain; charset="gb2312"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        b64("参观照片见附件。\r\n西南医科大学后勤管理处\r\n".encode(GB)),
+        "",
+        "------=_NextPart_swmu",
+        f'Content-Type: image/jpeg; name="{ew(SWMU_JPG, "gb2312")}"',
+        "Content-Transfer-Encoding: base64",
+        f'Content-Disposition: attachment; filename="{ew(SWMU_JPG, "gb2312")}"',
+        "",
+        b64(jpeg("西南医科大学参观合影")),
+        "",
+        "------=_NextPart_swmu--",
+    )
+
+
+def saved_yibinu() -> bytes:
+    """A school's one-part video-link mail, attached as text (CRLF line ends)."""
+    return crlf(
+        "From: hq_dangzhibu@yibinu.edu.cn",
+        "To: hqjjc@suse.edu.cn",
+        f"Subject: {ew('宜宾学院 视频链接', 'utf-8')}",
+        "Date: Fri, 12 Jul 2024 16:00:00 +0800",
+        "Message-ID: <eml-yibinu-1@yibinu.edu.cn>",
+        "MIME-Version: 1.0",
+        'Content-Type: text/plain; charset="utf-8"',
+        "Content-Transfer-Encoding: 8bit",
+        "",
+        "宜宾学院后勤参观校史馆视频：https://www.bilibili.com/video/BV1xx411c7mD".encode(),
+    )
+
+
+NOT_A_MAIL = "Subject: 汇总说明\r\nDate: 2024-07-15\r\n\r\n三所学校的邮件见附件。".encode()
+
+
+def forwarded_eml_files() -> bytes:
+    """A leader's bundle, the schools' mails attached as .eml files the ways clients do it
+    (application/octet-stream, application/x-message, text/plain), and a note named .eml
+    that is no mail."""
+    def named(ctype: str, name: str, cte: str, body: str | bytes) -> tuple[str | bytes, ...]:
+        return ("--b0", f'Content-Type: {ctype}; name="{ew(name, "gb18030")}"',
+                f'Content-Disposition: attachment; filename="{ew(name, "gb18030")}"',
+                f"Content-Transfer-Encoding: {cte}", "", body)
+    return crlf(
+        f'From: "{ew("王文娟", "gb18030")}" <hqjjc@suse.edu.cn>',
+        "To: contact@example.org",
+        f"Subject: {ew('转发：川南片区三校材料', 'gb18030')}",
+        "Date: Mon, 15 Jul 2024 15:00:00 +0800",
+        "Message-ID: <tencent_eml_bundle@suse.edu.cn>",
+        "X-Mailer: QQMail 2.x",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/mixed; boundary="b0"',
+        "",
+        "--b0",
+        'Content-Type: text/plain; charset="gb18030"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        b64("秘书处老师好，转发川南片区三所学校的邮件，请查收。\r\n".encode(GB)),
+        *named("application/octet-stream", "内江师范学院新闻稿.eml", "base64", b64(saved_njtc())),
+        *named("application/x-message", "西南医科大学新闻.EML", "base64", b64(saved_swmu())),
+        *named('text/plain; charset="utf-8"', "宜宾学院视频.eml", "8bit", saved_yibinu()),
+        *named('text/plain; charset="utf-8"', "备注.eml", "8bit", NOT_A_MAIL),
+        "--b0--",
+    )
+
+
+def saved_with_exe() -> bytes:
+    """A mail hiding an executable, saved to a .eml file (LF line ends)."""
+    return lf(
+        "From: x <x@163.com>",
+        "To: hqjjc@suse.edu.cn",
+        f"Subject: {ew('新闻稿', 'utf-8')}",
+        "Date: Wed, 10 Jul 2024 10:00:00 +0800",
+        "Message-ID: <eml-exe-1@163.com>",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/mixed; boundary="==x=="',
+        "",
+        "--==x==",
+        'Content-Type: text/plain; charset="utf-8"',
+        "",
+        "附件是新闻稿。".encode(),
+        "--==x==",
+        "Content-Type: application/octet-stream",
+        "Content-Transfer-Encoding: base64",
+        f"Content-Disposition: attachment; filename*=utf-8''{quote(EXE_NAME)}",
+        "",
+        b64(MZ),
+        "--==x==--",
+    )
+
+
+def forwarded_eml_file_exe() -> bytes:
+    name = "新闻稿.eml"
+    return crlf(
+        'From: "hq" <hq@swmu.edu.cn>',
+        "To: contact@example.org",
+        f"Subject: {ew('转：新闻稿', 'gb18030')}",
+        "Date: Mon, 15 Jul 2024 15:00:00 +0800",
+        "Message-ID: <eml-exe-outer@swmu.edu.cn>",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/mixed; boundary="b1"',
+        "",
+        "--b1",
+        'Content-Type: text/plain; charset="gb18030"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        b64("转发新闻稿，请查收。\r\n".encode(GB)),
+        "--b1",
+        f'Content-Type: application/octet-stream; name="{ew(name, "gb18030")}"',
+        f'Content-Disposition: attachment; filename="{ew(name, "gb18030")}"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        b64(saved_with_exe()),
+        "--b1--",
+    )
+
+
 BUILT = {
     "qqmail_gb18030_attachment.eml": qqmail,
     "foxmail_gb2312_raw8bit_filename.eml": foxmail,
@@ -689,6 +858,8 @@ BUILT = {
     "text_attachment_not_body.eml": text_attachment,
     "garbage_headers_no_from.eml": garbage_headers,
     "outlook_tnef_winmail_dat.eml": outlook_tnef,
+    "forwarded_eml_files_bundle.eml": forwarded_eml_files,
+    "forwarded_eml_file_hiding_exe.eml": forwarded_eml_file_exe,
 }
 
 
