@@ -348,8 +348,15 @@ def status(obj: _Obj, as_json: bool) -> None:
 @cli.command("check-config")
 @click.pass_obj
 def check_config(obj: _Obj) -> None:
-    """Validate the config file, reporting every problem at once."""
+    """Validate the config file and the rules it uses, reporting every problem at once."""
+    from .classify.engine import load_rulebook
     cfg = obj.cfg
+    directory = load_rulebook(cfg.rules_dir).directory  # every problem of rules/*.toml at once
+    known = directory.districts
+    unknown = [d.name for d in cfg.districts if d.name not in known]
+    if unknown:  # a renamed district would lose its schools and be told nothing is missing
+        raise ConfigError([f"{cfg.path}: districts: 片区“{name}”不在 {cfg.rules_dir / 'schools.toml'} "
+                           f"中（应为 {'、'.join(known)} 之一）(unknown district)" for name in unknown])
     click.echo(f"配置正确 (config OK): {cfg.path}")
     click.echo(f"  邮箱 {cfg.mailbox.username} @ {cfg.mailbox.host}:{cfg.mailbox.port} "
                f"({cfg.mailbox.security})，文件夹 {', '.join(cfg.mailbox.folders)}")
@@ -358,6 +365,13 @@ def check_config(obj: _Obj) -> None:
     r = cfg.retention
     click.echo("  保留期限（天，0 = 永久）：" + "，".join(f"{k} {getattr(r, k)}"
                                                  for k in r.__dataclass_fields__))
+    names = {d.name for d in cfg.districts}
+    for d in cfg.districts:
+        if not d.email:
+            click.echo(f"  提醒：片区“{d.name}”没有 email，它的汇总邮件不会发出 (no digest address)")
+    for name in known:
+        if name not in names:
+            click.echo(f"  提醒：规则中的片区“{name}”不在配置 [[districts]] 中，不会收到汇总 (not configured)")
     for var in ("MAILBOT_IMAP_PASSWORD", "MAILBOT_SMTP_PASSWORD"):
         if not config_mod.secret(var):
             click.echo(f"  提醒：环境变量 {var} 未设置 (not set)")

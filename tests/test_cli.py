@@ -158,3 +158,27 @@ def test_the_secretariat_reads_chinese_and_bad_ids_or_paths_are_one_sentence(tmp
             (args, proc.stderr)
     assert "nowhere/x.xlsx（不存在）" in run_cli("export", "--xlsx", str(tmp_path / "nowhere" / "x.xlsx"),
                                               config=cfg, check=False).stderr
+
+
+def test_check_config_reads_the_rules_and_their_districts(tmp_path):
+    """A district renamed in the config only (成都一片区) would lose its schools and be told
+    nothing is missing: check-config says so; a rules file it cannot read fails it too;
+    districts without an address get a reminder."""
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    renamed = tmp_path / "renamed.toml"
+    renamed.write_text(text.replace('name = "成都第一片区"', 'name = "成都一片区"'), encoding="utf-8")
+    env = {"MAILBOT_DATA_DIR": str(tmp_path / "data")}
+    proc = run_cli("check-config", config=renamed, env=env, check=False)
+    assert proc.returncode == 2 and "片区“成都一片区”不在" in proc.stderr
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for f in (ROOT / "rules").glob("*.toml"):
+        if f.name != "roster.toml":
+            (rules / f.name).write_bytes(f.read_bytes())
+    (rules / "kinds.toml").write_text("[plan\n", encoding="utf-8")
+    broken = tmp_path / "broken.toml"
+    broken.write_text(text + f'\n[rules]\ndir = "{rules}"\n', encoding="utf-8")
+    proc = run_cli("check-config", config=broken, env=env, check=False)
+    assert proc.returncode == 2 and "kinds.toml" in proc.stderr and "TOML 语法错误" in proc.stderr
+    ok = run_cli("check-config", config=ROOT / "config.example.toml", env=env).stdout
+    assert "提醒：片区“成都第一片区”没有 email" in ok
