@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from mailbot.classify.evidence import Evidence
-from mailbot.classify.links import Link, find_links, load_link_rules, platform_of, video_evidence
+from mailbot.classify.links import (
+    Link,
+    find_links,
+    load_link_rules,
+    platform_of,
+    unwrap_redirect,
+    video_evidence,
+)
 from mailbot.errors import ConfigError
 from mailbot.parse import parse_message
 
@@ -99,6 +107,38 @@ def test_find_links_cleaning(text, hrefs, expect):
     assert urls(text, hrefs) == expect
 
 
+WX = "https://mp.weixin.qq.com/s?__biz=MzA3&mid=2650&idx=1&sn=8a9b#rd"
+WX_Q = "https%3A%2F%2Fmp.weixin.qq.com%2Fs%3F__biz%3DMzA3%26mid%3D2650%26idx%3D1%26sn%3D8a9b%23rd"
+
+
+@pytest.mark.parametrize("wrapped, target", [
+    # QQ Mail's safety page (old and new web mail), exmail
+    (f"https://mail.qq.com/cgi-bin/readtemplate?t=safety&check=false&gourl={WX_Q}&evil=0", WX),
+    (f"https://wx.mail.qq.com/xmspamcheck/xmsafejump?url={WX_Q}", WX),
+    (f"https://exmail.qq.com/cgi-bin/readtemplate?t=safety&gourl={WX_Q}", WX),
+    # 163 / 126
+    ("https://mail.163.com/js6/read/readhtml.jsp?url=https%3A%2F%2Fb23.tv%2FAbC123",
+     "https://b23.tv/AbC123"),
+    ("https://mail.126.com/cgi/redirect?url=https%3A%2F%2Fv.douyin.com%2FiRNBmcJ8%2F&sid=x",
+     "https://v.douyin.com/iRNBmcJ8/"),
+    # Outlook safelinks, also wrapping QQ's page
+    (f"https://apc01.safelinks.protection.outlook.com/?url={WX_Q}&data=05%7C01&reserved=0", WX),
+    ("https://nam12.safelinks.protection.outlook.com/?url=" + quote(
+        f"https://mail.qq.com/cgi-bin/readtemplate?t=safety&gourl={WX_Q}", safe="") + "&data=x",
+     WX),
+    # not redirects: kept as they are
+    ("http://mail.qq.com/cgi-bin/ftnExs_download?t=exs_ftn_download&k=abc&code=def",
+     "http://mail.qq.com/cgi-bin/ftnExs_download?t=exs_ftn_download&k=abc&code=def"),
+    ("https://mail.qq.com/cgi-bin/readtemplate?t=safety&gourl=javascript%3Aalert(1)",
+     "https://mail.qq.com/cgi-bin/readtemplate?t=safety&gourl=javascript%3Aalert(1)"),
+    ("https://www.scu.edu.cn/jump?url=https%3A%2F%2Fb23.tv%2FAbC123",
+     "https://www.scu.edu.cn/jump?url=https%3A%2F%2Fb23.tv%2FAbC123"),
+    ("https://[bad/?url=x", "https://[bad/?url=x"),
+])
+def test_unwrap_redirect(wrapped, target):
+    assert unwrap_redirect(wrapped) == target
+
+
 def test_baidu_pan_password_on_next_line_and_in_url():
     text = ("视频放在百度网盘：\n链接：https://pan.baidu.com/s/1AbCdEfGhIjKlMnOpQrStUv \n"
             "提取码：x7k9\n另一个 https://pan.baidu.com/s/1ZzZzZzZzZzZzZzZzZzZzZ?pwd=ab12 密码: qqqq\n"
@@ -166,6 +206,9 @@ def test_video_evidence_counts_video_platforms_only():
     ("html_only_utf8_links.eml", [
         ("https://b23.tv/Ab12Cd3", "bilibili"),
         ("https://mp.weixin.qq.com/s?__biz=MzA3&mid=2650&idx=1&sn=8a9b#rd", "wechat_article")]),
+    # QQ Mail wraps links in its safety redirect (readtemplate?t=safety&gourl=...)
+    ("qqmail_safety_redirect_link.eml", [
+        ("https://mp.weixin.qq.com/s/Qq1xQq2xQq3xQq4xQq5xQq", "wechat_article")]),
 ])
 def test_links_in_parsed_fixture(name, expect):
     msg = parse_message((DATA / name).read_bytes())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import quopri
 import subprocess
 import tomllib
 import zipfile
@@ -15,15 +16,18 @@ import pytest
 from conftest import pdf_file
 
 from mailbot.classify import documents as documents_mod
+from mailbot.classify.documents import read_document, rtf_text
 from mailbot.classify.plan import (
     DEFAULT_RULES,
     FIELDS,
     PlanCheck,
     check_plan,
+    damaged_evidence,
     document_text,
     plan_rules,
 )
 from mailbot.parse import Attachment, parse_message
+from mailbot.receipts import _problems
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -339,8 +343,8 @@ def test_legacy_ole_file_never_raises_and_goes_to_antiword_then_catdoc(monkeypat
     assert document_text(att("方案.doc", ole)) == "活动地点：校史馆\n"
     assert calls == ["antiword", "catdoc"]
     calls.clear()
-    assert document_text(att("方案.rtf", b"{\\rtf1 abc}")) == "活动地点：校史馆\n"
-    assert calls == ["catdoc"]
+    assert document_text(att("方案.rtf", b"{\\rtf1 abc}")) == "abc"  # RTF is read here
+    assert calls == []
 
 
 def test_ole_file_the_tools_cannot_read_gives_its_utf16_text():
@@ -362,6 +366,90 @@ def test_real_fixture_docx_attachment():
     msg = parse_message((DATA / "qqmail_gb18030_attachment.eml").read_bytes())
     (doc,) = msg.attachments
     assert "活动方案" in document_text(doc)
+
+
+# ------------------------------------------------- plans as the reviewer's mail sent them
+@pytest.mark.parametrize("name", ["plan_rtf_gbk.eml", "plan_word_html_as_doc.eml"])
+def test_rtf_in_gbk_and_word_html_named_doc_are_read(name):
+    """An RTF from Word/WPS (\\ansicpg936, GBK bytes as \\'xx escapes) and a Word web page
+    saved as .doc (application/msword) hold all six fields."""
+    (doc,) = parse_message((DATA / name).read_bytes()).attachments
+    assert check_plan([document_text(doc)], 2024).missing == ()
+
+
+def rtf_escaped(text: str, codec: str = "gbk") -> str:
+    """*text* as an RTF writer puts it: ASCII as is, the rest as \\'xx bytes in *codec*."""
+    return "".join(c if c < "\x80" else "".join(f"\\'{b:02x}" for b in c.encode(codec))
+                   for c in text).replace("\n", "\\par\r\n")
+
+
+def test_rtf_gbk_bytes_are_joined_and_decoded_in_the_code_page():
+    rtf = ("{\\rtf1\\ansi\\ansicpg936\\deff0{\\fonttbl{\\f0\\fnil\\fcharset134 "
+           + rtf_escaped("宋体;") + "}}{\\colortbl;\\red0\\green0\\blue0;}"
+           "{\\*\\generator WPS Office;}{\\info{\\title " + rtf_escaped("标题") + "}}"
+           "\\f0\\fs24 " + rtf_escaped(FILLED) + "}")
+    text = rtf_text(rtf.encode("ascii"))
+    assert text.rstrip() == FILLED.rstrip()  # no font name, title or generator
+    assert check_plan([text], 2024).missing == ()
+
+
+def test_rtf_font_charset_unicode_escapes_and_tables():
+    """A \\fcharset134 font in a 1252 document is GBK too; \\uN is read and its \\ucN
+    fallback bytes skipped; surrogate pairs joined; cells end in tabs; \\bin and {\\*...}
+    skipped."""
+    wide = "".join(f"\\u{ord(c)}" + "".join(f"\\'{b:02x}" for b in c.encode("gbk"))
+                   for c in "活动地点")
+    rtf = ("{\\rtf1\\ansi\\ansicpg1252{\\fonttbl{\\f0\\fswiss Arial;}{\\f1\\fnil\\fcharset134 "
+           "SimSun;}}{\\*\\bkmkstart a}{\\uc2 " + wide + "}\\cell {\\f1 " + rtf_escaped("校史馆")
+           + "}\\cell\\row \\u-10179?\\u-8694?{\\pict\\bin3 {}x}\\'e9\\tab\\{\\}}")
+    assert rtf_text(rtf.encode("ascii")) == "活动地点\t校史馆\t\n😊é\t{}"
+
+
+WORD_XML = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<?mso-application '
+            'progid="Word.Document"?>\n<w:wordDocument xmlns:w="http://schemas.microsoft.com/'
+            'office/word/2003/wordml"><w:body><w:p><w:r><w:t>活动地点：校史馆</w:t></w:r></w:p>'
+            '</w:body></w:wordDocument>').encode()
+MHT = (b'MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary="----=_NextPart_01"\r\n'
+       b"\r\n------=_NextPart_01\r\nContent-Location: file:///C:/x.htm\r\nContent-Transfer-"
+       b'Encoding: quoted-printable\r\nContent-Type: text/html; charset="gb2312"\r\n\r\n'
+       + quopri.encodestring("<html><body><p>活动地点：校史馆</p></body></html>".encode("gbk"))
+       + b"\r\n------=_NextPart_01--\r\n")
+XHTML = ('\ufeff<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML '
+         '1.0//EN" "x"><html><body><p>活动地点：校史馆</p></body></html>').encode()
+
+
+@pytest.mark.parametrize("payload", [WORD_XML, MHT, XHTML], ids=["word2003xml", "mht", "xhtml"])
+def test_web_pages_and_word_xml_saved_as_doc_are_sniffed(payload):
+    assert document_text(att("方案.doc", payload, "application/msword")).strip() == "活动地点：校史馆"
+
+
+@pytest.mark.parametrize("name, payload, damaged", [
+    ("方案.docx", docx_bytes([FILLED])[:-300], True),  # cut off: no central directory
+    ("坏文件.docx", b"PK\x03\x04garbage", True),
+    ("坏文件.pdf", b"%PDF-1.4\nnot really", True),
+    ("空.doc", b"", True),
+    ("方案.docx", b"\x00" * 300, True),  # a document's name on bytes of no known format
+    ("方案.docx", docx_bytes(["活动方案"]), False),
+    ("扫描件.pdf", pdf_bytes([]), False),  # opens, no text: a scan
+    ("IMG_0231.JPG", b"\xff\xd8\xff\xe0" + bytes(100), False),
+    ("照片.zip", b"PK\x05\x06" + bytes(18), False),
+])
+def test_read_document_tells_damaged_files_from_scans(name, payload, damaged):
+    assert read_document(att(name, payload))[1] is damaged
+
+
+def test_a_cut_off_plan_is_to_be_sent_again_not_looked_at_as_a_scan():
+    """A mail cut off in transit leaves its .docx without its end: the school is told the
+    file cannot be opened and must be sent again (not that it is a photo or a scan)."""
+    msg = parse_message((DATA / "plan_truncated_docx.eml").read_bytes())
+    (ev,) = damaged_evidence(msg.attachments)
+    assert ev.rule == "plan.damaged" and "《成都大学活动方案.docx》无法打开" in ev.detail
+    evidence = [{"rule": ev.rule, "detail": ev.detail},
+                {"rule": "plan.unreadable", "detail": "方案是图片或扫描件"}]
+    assert _problems({"plan_missing": [], "late": False, "evidence": evidence}) == [
+        "附件《成都大学活动方案.docx》无法打开（文件可能已损坏或不完整），请重新发送。"]
+    photo = att("活动方案.jpg", b"\xff\xd8\xff\xe0" + bytes(100), "image/jpeg")
+    assert damaged_evidence([photo, att("方案.docx", docx_bytes([FILLED]))]) == ()
 
 
 def test_a_photographed_plan_is_not_reported_as_missing_every_field():

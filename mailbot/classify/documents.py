@@ -1,12 +1,16 @@
 """Text out of attached documents, best effort and never raising.
 
-.docx (python-docx, paragraphs and tables), .pdf (pypdf), .txt/.html, and
-legacy Word/WPS/RTF through antiword or catdoc (Debian packages) with a
-timeout; for OLE files they cannot read, the UTF-16 runs inside are used.
+.docx (python-docx, paragraphs and tables), .pdf (pypdf), .txt/.html (also
+Word's web pages and XML saved as .doc), RTF decoded here, and legacy
+Word/WPS through antiword or catdoc (Debian packages) with a timeout; for OLE
+files they cannot read, the UTF-16 runs inside are used.  :func:`read_document`
+also tells a damaged file (cut off, corrupt) from one without text (a scan).
 """
 
 from __future__ import annotations
 
+import codecs
+import email
 import io
 import re
 import shutil
@@ -35,39 +39,162 @@ _IMAGE = re.compile(rb"/Subtype\s*/Image\b")
 _UTF16_RUN = re.compile(  # readable text: Chinese, its punctuation, printable ASCII
     r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e\u2014-\u201d\u2026 -~\r\n\t]{4,}")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+# names of files meant to hold a document's text: any of these that cannot be read is damaged
+DOCUMENT_EXTENSIONS = (".doc", ".docx", ".docm", ".dot", ".dotx", ".wps", ".wpt", ".rtf",
+                       ".odt", ".pdf")
+_META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
+_RTF_TOKEN = re.compile(r"\\([a-z]+)(-?\d{1,10})? ?|\\'([0-9a-f]{2})|\\(.)|([{}])|[\r\n]+"
+                        r"|([^\\{}\r\n]+)", re.IGNORECASE | re.DOTALL)
+_RTF_HIDDEN = frozenset((  # destinations holding no text of the document
+    "fonttbl", "colortbl", "stylesheet", "info", "pict", "object", "listtable",
+    "listoverridetable", "rsidtbl", "generator", "themedata", "colorschememapping", "datastore",
+    "latentstyles", "xmlnstbl", "filetbl", "revtbl", "fldinst", "userprops"))
+_RTF_CHARS = {"par": "\n", "line": "\n", "row": "\n", "sect": "\n", "page": "\n", "\n": "\n",
+              "\r": "\n", "cell": "\t", "tab": "\t", "emdash": "—", "endash": "–", "bullet": "•",
+              "lquote": "‘", "rquote": "’", "ldblquote": "“", "rdblquote": "”", "~": " ",
+              "_": "-", "\\": "\\", "{": "{", "}": "}"}
+_RTF_FONT = re.compile(r"\\f(\d{1,5})[^;{}]{0,200}?\\fcharset(\d{1,3})")  # bounded: linear
+_FCHARSET = {128: "cp932", 129: "cp949", 134: "gb18030", 136: "big5", 161: "cp1253",
+             162: "cp1254", 204: "cp1251", 238: "cp1250"}  # \fcharsetN -> codec
 
 
 def document_text(att: Attachment) -> str:
-    """Text of a document attachment; "" for images, other files and any failure.
+    """Text of a document attachment; "" for images, other files and any failure
+    (see :func:`read_document`)."""
+    return read_document(att)[0]
+
+
+def read_document(att: Attachment) -> tuple[str, bool]:
+    """(text, damaged) of a document attachment; text "" for images, other files and
+    any failure; *damaged* when a document could not be opened (cut off, corrupt), not
+    when it opened without text (a scan) or is no document at all (a photo).
 
     The format is sniffed from the bytes, not the name (a ".wps" from WPS
     Office is often a .docx zip or an OLE file): .docx through python-docx
     (paragraphs and tables in document order; raw XML if python-docx refuses
-    it), .odt from its XML, PDF through pypdf (first pages only), Word 97 /
-    WPS OLE files and RTF through antiword or catdoc (subprocess with a
-    timeout, when installed; for OLE files the raw UTF-16 text when that
-    holds more Chinese), .txt/.html decoded.  Never raises.
+    it), .odt from its XML, PDF through pypdf (first pages only), RTF by
+    :func:`rtf_text`, Word 97 / WPS OLE files through antiword or catdoc
+    (subprocess with a timeout, when installed; the raw UTF-16 text when that
+    holds more Chinese), web pages (also Word's HTML, MHT and XML saved as .doc)
+    and .txt decoded.  Never raises.
     """
+    name = att.filename.lower().strip(" .")
     try:
         data = att.payload
-        if not data or len(data) > MAX_BYTES:
-            return ""
-        name = att.filename.lower().strip(" .")
-        if data.startswith(b"PK\x03\x04"):
-            text = _zip_text(data)
-        elif b"%PDF-" in data[:1024]:
-            text = _pdf_text(data)
-        elif data.startswith((b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"{\\rtf")):
-            text = _tool_text(data, rtf=data.startswith(b"{\\rtf"))
-        elif att.content_type == "text/html" or name.endswith((".htm", ".html")):
-            text = html_to_text(decode_bytes(data)[0])[0]
-        elif att.content_type == "text/plain" or name.endswith((".txt", ".csv")):
-            text = decode_bytes(data)[0]
-        else:
-            text = ""
-        return text[:MAX_CHARS]
+        if len(data) > MAX_BYTES:
+            return "", False
+        text = _text(data, att.content_type, name)
     except Exception:  # noqa: BLE001 - a broken document must never stop the mail
+        return "", True
+    if text is None:  # a document's name on bytes of no known format (or none at all)
+        return "", name.endswith(DOCUMENT_EXTENSIONS)
+    return text[:MAX_CHARS], False
+
+
+def _text(data: bytes, content_type: str, name: str) -> str | None:
+    """Text of *data* by its format (sniffed), None when it has none known."""
+    if data.startswith(b"PK\x03\x04"):
+        return _zip_text(data)
+    if b"%PDF-" in data[:1024]:
+        return _pdf_text(data)
+    if data.startswith(b"{\\rtf"):
+        return rtf_text(data)
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return _tool_text(data)
+    html = content_type == "text/html" or name.endswith((".htm", ".html", ".mht", ".mhtml"))
+    markup = _markup_text(data, html) if data else None
+    if markup is None and (content_type == "text/plain" or name.endswith((".txt", ".csv"))):
+        return decode_bytes(data)[0]
+    return markup
+
+
+def _markup_text(data: bytes, html: bool) -> str | None:
+    """Text of a web page, web archive (MHT) or Word 2003 / flat ODF XML, sniffed from
+    the first bytes whatever the name (Word saves them as ".doc" too); None for other
+    bytes.  *html*: the content type or name says it is HTML."""
+    data = data.removeprefix(b"\xef\xbb\xbf")  # UTF-8 byte order mark
+    head = data[:2048].lstrip().lower()
+    if head.startswith((b"mime-version:", b"content-type:")):
+        return _mht_text(data)
+    if head.startswith(b"<") and b"<w:worddocument" in head:
+        return _xml_text(data[:MAX_XML], "w")
+    if head.startswith(b"<") and b"<office:document" in head:
+        return _xml_text(data[:MAX_XML], "text", "table:table-cell")
+    if html or head.startswith(b"<") and (b"<html" in head or b"<!doctype html" in head):
+        m = _META_CHARSET.search(data[:4096])
+        return html_to_text(decode_bytes(data, m and m[1].decode("ascii"))[0])[0]
+    return None
+
+
+def _mht_text(data: bytes) -> str:
+    """Text of the first web page (else plain text) part of an MHT web archive."""
+    parts = [p for p in email.message_from_bytes(data).walk()
+             if p.get_content_type() in ("text/html", "text/plain")]
+    if not parts:
         return ""
+    part = next((p for p in parts if p.get_content_type() == "text/html"), parts[0])
+    text = decode_bytes(part.get_payload(decode=True) or b"", part.get_content_charset())[0]
+    return html_to_text(text)[0] if part.get_content_type() == "text/html" else text
+
+
+def _codec(codepage: int) -> str:
+    """Python codec of Windows code page *codepage* (936: GB18030, a GBK superset)."""
+    name = {936: "gb18030", 10000: "mac_roman"}.get(codepage, f"cp{codepage}")
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "cp1252"
+
+
+def rtf_text(data: bytes) -> str:
+    """Text of an RTF document.  ``\\'xx`` bytes are joined and decoded in the code page
+    of ``\\ansicpgN`` (Word/WPS write Chinese as GBK, ``\\ansicpg936``; default 1252) or
+    of the font's ``\\fcharsetN``; ``\\uN`` characters are read and their ``\\ucN``
+    fallback bytes skipped; font, colour and style tables, pictures and ``{\\*...}``
+    destinations are left out; paragraphs end lines, table cells end with a tab."""
+    rtf = data.decode("latin-1")
+    fonts = {int(f): _FCHARSET[int(c)] for f, c in _RTF_FONT.findall(rtf) if int(c) in _FCHARSET}
+    out: list[str] = []
+    raw, stack, ansi = bytearray(), [], "cp1252"
+    state = {"codec": ansi, "uc": 1, "hidden": False}  # of the current group
+    skip, pos = 0, 0  # fallback bytes still to skip after a \uN
+    while (m := _RTF_TOKEN.match(rtf, pos)) is not None:
+        pos = m.end()
+        word, arg, hexa, sym, brace, run = m.groups()
+        if hexa is None and run is None:
+            if not (word or sym or brace):
+                continue  # a line break in the file: no text
+            out.append(raw.decode(state["codec"], "replace"))
+            raw.clear()
+        if brace:
+            if brace == "{":
+                stack.append(dict(state))
+            elif stack:
+                state = stack.pop()
+            skip = 0
+        elif word == "bin":
+            pos += max(0, int(arg or 0))  # binary data
+        elif state["hidden"]:
+            continue
+        elif hexa or run:
+            chunk = bytes.fromhex(hexa) if hexa else run.encode("latin-1")
+            raw += chunk[skip:]
+            skip = max(0, skip - len(chunk))
+        elif word == "u":
+            out.append(chr(int(arg or 0) % 65536))
+            skip = state["uc"]
+        elif word == "uc":
+            state["uc"] = int(arg or 0)
+        elif word == "ansicpg":
+            ansi = state["codec"] = _codec(int(arg or 1252))
+        elif word == "f":
+            state["codec"] = fonts.get(int(arg or 0), ansi)
+        elif sym == "*" or word in _RTF_HIDDEN:
+            state["hidden"] = True
+        elif (word or sym) in _RTF_CHARS:
+            out.append(_RTF_CHARS[word or sym])
+    out.append(raw.decode(state["codec"], "replace"))
+    return "".join(out).encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def _zip_text(data: bytes) -> str:
@@ -191,13 +318,12 @@ def _inflated(view: memoryview, start: int, limit: int) -> int:
     return size
 
 
-def _tool_text(data: bytes, rtf: bool) -> str:
-    """Word 97 / WPS (OLE) or RTF through antiword, then catdoc; for OLE files
-    the UTF-16 text runs of the raw file when that holds more Chinese."""
-    commands = [] if rtf else [["antiword", "-m", "UTF-8.txt", "-w", "0"]]
-    commands.append(["catdoc", "-d", "utf-8", "-w"])
+def _tool_text(data: bytes) -> str:
+    """Word 97 / WPS (OLE) through antiword, then catdoc; the UTF-16 text runs of
+    the raw file when that holds more Chinese."""
+    commands = [["antiword", "-m", "UTF-8.txt", "-w", "0"], ["catdoc", "-d", "utf-8", "-w"]]
     text = ""
-    with tempfile.NamedTemporaryFile(suffix=".rtf" if rtf else ".doc") as f:
+    with tempfile.NamedTemporaryFile(suffix=".doc") as f:
         f.write(data)
         f.flush()
         for cmd in (c for c in commands if shutil.which(c[0])):
@@ -209,9 +335,9 @@ def _tool_text(data: bytes, rtf: bool) -> str:
             if done.returncode == 0 and done.stdout.strip():
                 text = done.stdout.decode("utf-8", "replace")
                 break
-    if not rtf:  # what `strings -el` would show: Word keeps Chinese text as UTF-16LE
-        wide = data[: len(data) // 2 * 2].decode("utf-16-le", "replace")
-        runs = "\n".join(_UTF16_RUN.findall(wide))
-        if len(_HAN.findall(runs)) > len(_HAN.findall(text)):
-            text = runs.replace("\r", "\n")
+    # what `strings -el` would show: Word keeps Chinese text as UTF-16LE
+    wide = data[: len(data) // 2 * 2].decode("utf-16-le", "replace")
+    runs = "\n".join(_UTF16_RUN.findall(wide))
+    if len(_HAN.findall(runs)) > len(_HAN.findall(text)):
+        text = runs.replace("\r", "\n")
     return text

@@ -23,7 +23,7 @@ from .forwards import is_bundle, own_content
 from .kinds import KIND_ZH, KindRules, detect_kinds, load_kind_rules, sender_text
 from .links import Link, LinkRules, find_links, load_link_rules, video_evidence
 from .phase import judged_time, lateness
-from .plan import PLAN_INFO, PlanCheck, check_plan, document_text
+from .plan import PLAN_INFO, PlanCheck, check_plan, damaged_evidence, document_text
 from .school import Directory, identify_school, load_directory
 
 
@@ -164,8 +164,9 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
     evidence += [("kinds", e) for e in kind_ev]
     if "plan" in kinds and _unreadable(plan, texts, rules.kinds):
         plan = replace(plan, missing=())  # a photo or a scan: nothing to check, not all missing
-        evidence.append(("plan", Evidence("plan.unreadable", "方案是图片或扫描件，读不到文字，"
-                                                             "模板六项未能核对，请人工查看")))
+        damaged = [("plan", e) for e in damaged_evidence(msg.attachments)]  # to be sent again
+        evidence += damaged or [("plan", Evidence("plan.unreadable", "方案是图片或扫描件，读不到文字，"
+                                                                     "模板六项未能核对，请人工查看"))]
     evidence += [("school", e) for e in match.evidence]
     evidence += [("school.conflict", e) for e in match.conflicts]
     late, late_ev = lateness(kinds, judged_time(msg.date, received_at), campaign)

@@ -2,9 +2,9 @@
 
 The URL patterns per platform are rule data (``rules/links.toml``), read once
 by :func:`load_link_rules`.  :func:`find_links` collects every link of a body
-(text plus ``<a href>`` targets), cleaned and classified, with the file name,
-size and expiry of mail providers' large attachments and the Baidu Pan
-extraction code.  :func:`video_evidence` says which links count as the
+(text plus ``<a href>`` targets), cleaned, unwrapped from mail providers'
+"safe link" redirects and classified, with the file name, size and expiry
+of mail providers' large attachments and the Baidu Pan extraction code.  :func:`video_evidence` says which links count as the
 notice's "视频或微信推文".
 """
 
@@ -42,6 +42,11 @@ _META = re.compile(r"[(（]\s*(?P<size>\d+(?:\.\d+)?\s*[KMGT]?B?)\s*[,，]"
                    r"(?P<mi>\d{2})\s*到期|[^)）\n]{0,40})\s*[)）]", _I)
 _PASSWORD = re.compile(r"(?:提取码|提取密码|访问码|密码|pwd)\s*[:：=]?\s*([a-z0-9]{4})(?![a-z0-9])",
                        _I)
+_REDIRECTS = (  # (host, query keys holding the target) of mail providers' "safe link" pages
+    (re.compile(r"(?:[\w-]+\.)*(?:mail|exmail)\.qq\.com", _I), ("gourl", "url")),
+    (re.compile(r"(?:[\w-]+\.)*mail\.(?:163|126|yeah)\.com", _I), ("url",)),
+    (re.compile(r"[\w-]+\.safelinks\.protection\.outlook\.com", _I), ("url",)),
+)
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,25 @@ def clean_url(url: str) -> str:
     return url if re.match(r"https?://[^/\s]", url, _I) else ""
 
 
+def unwrap_redirect(url: str) -> str:
+    """The link a mail provider's redirect wraps (QQ Mail ``readtemplate?t=safety&gourl=``,
+    163/126 ``mail.163.com/...?url=``, Outlook safelinks ``?url=``), unwrapped again
+    while nested, cleaned by :func:`clean_url`; ``url`` itself when it wraps no http(s) link."""
+    for _ in range(3):  # nested at most this deep
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname or ""
+        except ValueError:  # "https://[x/": no valid host
+            break
+        keys = next((k for pattern, k in _REDIRECTS if pattern.fullmatch(host)), ())
+        query = parse_qs(parts.query)
+        target = next((clean_url(query[k][0]) for k in keys if k in query), "")
+        if not target:
+            break
+        url = target
+    return url
+
+
 def platform_of(url: str, rules: LinkRules) -> str:
     """The first platform (in rule order) with a pattern matching ``url``, else "other"."""
     for name, patterns in rules.platforms:
@@ -121,8 +145,8 @@ def platform_of(url: str, rules: LinkRules) -> str:
 
 def find_links(text: str, hrefs: Sequence[str], rules: LinkRules) -> tuple[Link, ...]:
     """Every http(s) URL (or well-known bare host) in ``text``, then ``hrefs``,
-    cleaned by :func:`clean_url`, de-duplicated keeping the first, without
-    ``ignore``d ones, classified by :func:`platform_of`.  Large-attachment
+    cleaned by :func:`clean_url` and :func:`unwrap_redirect`, de-duplicated keeping
+    the first, without ``ignore``d ones, classified by :func:`platform_of`.  Large-attachment
     links get the "NAME (SIZE, DATE 到期)" line nearest before (else after)
     them within :data:`META_WINDOW` lines, not already taken; links not placed
     that way take the remaining such lines in order.  Baidu Pan links get
@@ -131,13 +155,13 @@ def find_links(text: str, hrefs: Sequence[str], rules: LinkRules) -> tuple[Link,
     passwords: dict[str, str] = {}
     line, counted = 0, 0  # lines counted up to position `counted` (once: linear in text)
     for m in rules.finder.finditer(text):
-        url = clean_url(m.group())
+        url = unwrap_redirect(clean_url(m.group()))
         if url and url not in found:
             line, counted = line + text.count("\n", counted, m.start()), m.start()
             found[url] = line
             passwords[url] = _password_after(text, m.start() + len(m.group()))
     for href in hrefs:
-        found.setdefault(clean_url(href), None)
+        found.setdefault(unwrap_redirect(clean_url(href)), None)
     links = [Link(url, platform_of(url, rules)) for url in found
              if url and not any(p.search(url) for p in rules.ignore)]
     metas = [meta for n, line in enumerate(text.split("\n")) for meta in _metas(n, line)]

@@ -2,20 +2,23 @@
 
 :func:`document_text` turns one attachment into text (best effort, never
 raises); :func:`check_plan` finds which template fields carry real content
-and pulls out the visit date, time, place, contact and phone.  The field
-names, their accepted variants and the template's placeholder texts are data
-(``[plan]`` in ``rules/kinds.toml``, read by :func:`plan_rules`).
+and pulls out the visit date, time, place, contact and phone;
+:func:`damaged_evidence` names the documents that could not be opened.  The
+field names, their accepted variants and the template's placeholder texts are
+data (``[plan]`` in ``rules/kinds.toml``, read by :func:`plan_rules`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from .documents import document_text  # noqa: F401  (re-exported)
+from ..parse import Attachment
+from .documents import document_text, read_document  # noqa: F401  (document_text re-exported)
+from .evidence import Evidence
 
 FIELDS = ("活动背景", "活动组织", "活动时间", "活动地点", "活动流程", "活动联系人及电话")
 TIME_FIELD, PLACE_FIELD, CONTACT_FIELD = FIELDS[2], FIELDS[3], FIELDS[5]
@@ -268,3 +271,12 @@ def check_plan(texts: Sequence[str], year: int, rules: PlanRules | None = None) 
                      visit_date=visit_date, visit_time=visit_time,
                      place=merged.get(PLACE_FIELD, "").split("\n")[0].strip(" 。;；,，"),
                      contact=contact, phone=_phone(contact))
+
+
+def damaged_evidence(attachments: Iterable[Attachment]) -> tuple[Evidence, ...]:
+    """One ``Evidence("plan.damaged", "附件《x》无法打开…，请重新发送")`` per document
+    attachment that could not be opened (cut off in transit, corrupt): unlike a scan
+    (``plan.unreadable``) no one can look at it, the school has to send it again."""
+    return tuple(Evidence("plan.damaged", f"附件《{a.filename or '未命名'}》无法打开"
+                                          "（文件可能已损坏或不完整），请重新发送")
+                 for a in attachments if read_document(a)[1])
