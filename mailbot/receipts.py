@@ -57,16 +57,19 @@ def _link_view(link: dict) -> dict:
         size = f"（{link['size']}）" if link.get("size") else ""
         label = f"{label}{title}{size}"
         when = link.get("expires", "").replace("T", " ")
-        note = (f"该超大附件将于 {when} 过期，请在此之前保持链接有效，或改用网盘长期链接。" if when
-                else "超大附件链接通常 30 天后过期，请保持链接有效。")
+        note = (f"该超大附件将于 {when} 过期，秘书处会在此之前下载；如已过期或无法下载，"
+                f"请重新发送或改用网盘长期链接。" if when
+                else "超大附件链接通常 30 天后过期，秘书处会及时下载；如已过期，请重新发送。")
     elif link["platform"] == "baidu_pan":
         note = (f"提取码：{link['password']}" if link.get("password")
                 else "未找到提取码，如有请回复告知。")
     return {"label": label, "url": link["url"], "note": note}
 
 
-def _leader(cfg: Config, district: str | None) -> District | None:
-    return next((d for d in cfg.districts if district and d.name == district), None)
+def _leader(cfg: Config, district: str | None, school: str | None = None) -> District | None:
+    """The district's leader as the receipt names it; None for the lead school itself."""
+    found = next((d for d in cfg.districts if district and d.name == district), None)
+    return None if found and school and found.lead_school == school else found
 
 
 def _deadlines(cfg: Config, today: date) -> list[str]:
@@ -84,7 +87,9 @@ def _problems(r: dict) -> list[str]:
     problems = []
     if r["plan_missing"]:
         problems.append("活动方案缺少以下内容：" + "、".join(r["plan_missing"]) + "，请补充后回复本邮件。")
-    if any(e["rule"] == "plan.unreadable" for e in r["evidence"]):
+    damaged = [e["detail"] for e in r["evidence"] if e["rule"] == "plan.damaged"]
+    problems += [f"{detail}。" for detail in damaged]  # "附件《x》无法打开…，请重新发送"
+    if not damaged and any(e["rule"] == "plan.unreadable" for e in r["evidence"]):
         problems.append("活动方案是图片或扫描件，系统未能核对模板六项内容，秘书处将人工查看。")
     if r["late"]:
         late = [e["detail"] for e in r["evidence"] if e["rule"] == "phase.late"]
@@ -154,7 +159,7 @@ def build_receipt(cfg: Config, r: dict, number: str, now: datetime | None = None
         "kinds": "、".join(KIND_ZH.get(k, k) for k in r["kinds"]),
         "files": r["attachments"], "links": [_link_view(x) for x in r["links"]],
         "problems": _problems(r), "deadlines": _deadlines(cfg, now.astimezone(tz).date()),
-        "leader": _leader(cfg, r["district"]), "update": update, "parts": parts,
+        "leader": _leader(cfg, r["district"], r["school"]), "update": update, "parts": parts,
         "credits": credit_views(r.get("credits")),
     }
     override = cfg.receipts.template_dir

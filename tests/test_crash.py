@@ -55,7 +55,7 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(mailstack, tmp_path
         deadline = time.time() + 240
         while time.time() < deadline:
             rows = json.loads(run_cli("submissions", "--json", config=cfg).stdout)
-            pending = "pending" in run_cli("outbox", config=cfg).stdout
+            pending = "待发送" in run_cli("outbox", config=cfg).stdout
             if len(rows) >= COUNT and all(r["receipt"] for r in rows) and not pending:
                 break
             time.sleep(2)
@@ -69,7 +69,7 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(mailstack, tmp_path
         data = (tmp_path / "data" / a["path"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == a["sha256"]
     sent = sum(1 for r in rows if r["receipt"]["sent_at"])
-    unconfirmed = run_cli("outbox", config=cfg).stdout.count("unconfirmed")
+    unconfirmed = run_cli("outbox", config=cfg).stdout.count("未确认")
     assert sent + unconfirmed == COUNT
     arrived = [m["Message-ID"] for s in SENDERS for m in inbox(mailstack, s, sent // 3, timeout=30)]
     assert max(Counter(arrived).values()) == 1                 # no receipt twice

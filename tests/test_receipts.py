@@ -183,7 +183,7 @@ def test_crash_after_send_never_sends_twice(desk):
                       check=False)
     assert crashed.returncode == 137
     run_cli("poll", "--once", config=cfg)
-    assert "unconfirmed" in run_cli("outbox", config=cfg).stdout
+    assert "未确认" in run_cli("outbox", config=cfg).stdout
     assert len(inbox(stack, SCHOOL, 2, timeout=3)) == 1
 
 
@@ -323,3 +323,23 @@ def test_too_large_mail_is_quarantined_unread_and_the_sender_told(mailstack, tmp
     assert "超大附件" in notice.get_body(("plain",)).get_content()
     assert notice["Auto-Submitted"] == "auto-replied"
     assert f"too-large-{row['id']}-" in notice["Message-ID"]  # the notice names its mail
+
+
+@pytest.mark.parametrize("school, named", [("西华大学", True), ("成都大学", False)])
+def test_the_receipt_names_the_district_leader_except_to_the_leader_itself(school, named):
+    """A school of 成都第二片区 is told its leader (成都大学后勤处, 唐勇); 成都大学 itself,
+    the leader, is not told it is its own leader."""
+    from datetime import UTC, datetime
+
+    from mailbot import config
+    from mailbot.receipts import build_receipt
+    cfg = config.load(ROOT / "config.example.toml")
+    r = {"id": 7, "message_id": "m7@cdu.edu.cn", "sender": "hqc@cdu.edu.cn", "sender_name": "唐勇",
+         "subject": "活动方案", "received_at": "2024-07-08T10:00:00+08:00", "school": school,
+         "district": "成都第二片区", "kinds": ["plan"], "status": "accepted", "late": False,
+         "attachments": [], "links": [], "plan_missing": [], "plan_info": {}, "evidence": [],
+         "receipt": None, "status_reason": "", "credits": []}
+    mail = build_receipt(cfg, r, "JLX2024-0007", datetime(2024, 7, 8, tzinfo=UTC))
+    for kind in ("plain", "html"):
+        body = mail.get_body((kind,)).get_content()
+        assert ("片区组长单位：成都大学后勤处，联系人 唐勇" in body) is named, kind
