@@ -18,7 +18,7 @@ import mmap
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from email.message import Message
 from email.parser import BytesParser
 
@@ -30,6 +30,7 @@ from mailbot.charsets import (
     decode_param,
     header_params,
 )
+from mailbot.dates import mail_date
 from mailbot.htmltext import html_to_text
 from mailbot.mimefix import (
     HEADER_LINE,
@@ -48,8 +49,6 @@ from mailbot.tnef import is_tnef, unpack
 __all__ = ["Attachment", "ParseError", "ParsedMessage", "forwarded_originals",
            "parse_message"]
 
-CHINA_TZ = timezone(timedelta(hours=8))
-_CST = re.compile(r"(?<![A-Za-z])CST(?![A-Za-z])")  # China Standard Time here, not US Central
 MAX_FORWARD_DEPTH = 5  # nested message/rfc822 levels parsed into ``forwarded``
 MAX_MIME_DEPTH = 40  # multipart nesting walked
 _MAIL_FILE_TYPES = ("application/octet-stream", "application/x-message")
@@ -345,30 +344,10 @@ def _may_be_mail(ctype: str, filename: str) -> bool:
 
 
 def _date(msg: Message, mp, notes: list[str]) -> datetime | None:
-    """Aware Date; +08:00 when the header has no zone or says CST; mail-parser's lenient
-    value next."""
-    value = _text_header(msg, "date", None)
-    if not value:
-        return None
-    if _CST.search(value):  # e.g. Java's Date.toString() in campus OA systems
-        value = _CST.sub("+0800", value)
-        notes.append("date: CST read as China Standard Time (+08:00)")
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        parsed = None
-    if parsed is None and mp is not None and getattr(mp, "date", None):
-        parsed = mp.date
-    if parsed is None:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            notes.append(f"date: unparseable {value!r}")
-            return None
-    if parsed.tzinfo is None:
-        notes.append("date: no time zone; assumed +08:00")
-        parsed = parsed.replace(tzinfo=CHINA_TZ)
-    return parsed
+    """Aware Date (:func:`mailbot.dates.mail_date`; mail-parser's lenient value next)."""
+    received = [str(value) for key, value in msg.raw_items() if key.lower() == "received"]
+    return mail_date(_text_header(msg, "date", None), received,
+                     getattr(mp, "date", None) if mp is not None else None, notes)
 
 
 def _build(msg: Message, mp, notes: list[str], depth: int,
