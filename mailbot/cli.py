@@ -352,11 +352,15 @@ def check_config(obj: _Obj) -> None:
     from .classify.engine import load_rulebook
     cfg = obj.cfg
     directory = load_rulebook(cfg.rules_dir).directory  # every problem of rules/*.toml at once
-    known = directory.districts
-    unknown = [d.name for d in cfg.districts if d.name not in known]
-    if unknown:  # a renamed district would lose its schools and be told nothing is missing
-        raise ConfigError([f"{cfg.path}: districts: 片区“{name}”不在 {cfg.rules_dir / 'schools.toml'} "
-                           f"中（应为 {'、'.join(known)} 之一）(unknown district)" for name in unknown])
+    known, rules = directory.districts, cfg.rules_dir / "schools.toml"
+    problems = [f"{cfg.path}: districts: 片区“{d.name}”不在 {rules} 中（应为 {'、'.join(known)} "
+                f"之一）(unknown district)" for d in cfg.districts if d.name not in known]
+    problems += [f"{cfg.path}: districts: 片区“{d.name}”的 lead_school 是“{d.lead_school}”，而 {rules} "
+                 f"中该片区的组长单位为“{directory.leads[d.name]}” (lead school differs)"
+                 for d in cfg.districts
+                 if d.name in known and d.lead_school and d.lead_school != directory.leads[d.name]]
+    if problems:  # a renamed district would lose its schools and be told nothing is missing
+        raise ConfigError(problems)
     click.echo(f"配置正确 (config OK): {cfg.path}")
     click.echo(f"  邮箱 {cfg.mailbox.username} @ {cfg.mailbox.host}:{cfg.mailbox.port} "
                f"({cfg.mailbox.security})，文件夹 {', '.join(cfg.mailbox.folders)}")

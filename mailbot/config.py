@@ -202,6 +202,8 @@ def _mailbox(c: Checker, t: dict) -> Mailbox:
         c.fail("mailbox.port", f"端口 {mb.port} 无效 (bad port)")
     if mb.batch_size < 1:
         c.fail("mailbox.batch_size", "应至少为 1 (must be >= 1)")
+    if mb.max_message_mb < 1:
+        c.fail("mailbox.max_message_mb", "应至少为 1（单位 MB）(must be >= 1)")
     if mb.poll_interval_seconds < 1:
         c.fail("mailbox.poll_interval_seconds", "应至少为 1 (must be >= 1)")
     if mb.processed_action == "move" and not mb.processed_folder:
@@ -263,11 +265,14 @@ def _campaign(c: Checker, t: dict) -> Campaign:
     except (ZoneInfoNotFoundError, ValueError):
         c.fail("campaign.timezone", f"未知时区 {tz!r} (unknown time zone)")
         tz = "Asia/Shanghai"
-    return Campaign(name=c.get(t, "campaign", "name", str, ""),
-                    notice=c.get(t, "campaign", "notice", str, ""),
-                    year=c.get(t, "campaign", "year", int, 0), timezone=tz,
-                    starts=c.day(t, "campaign", "starts"), ends=c.day(t, "campaign", "ends"),
-                    phases=tuple(phases))
+    campaign = Campaign(name=c.get(t, "campaign", "name", str, ""),
+                        notice=c.get(t, "campaign", "notice", str, ""),
+                        year=c.get(t, "campaign", "year", int, 0), timezone=tz,
+                        starts=c.day(t, "campaign", "starts"), ends=c.day(t, "campaign", "ends"),
+                        phases=tuple(phases))
+    if campaign.starts and campaign.ends and campaign.starts > campaign.ends:
+        c.fail("campaign.ends", "早于 starts (ends before starts)")
+    return campaign
 
 
 def _secretariat(c: Checker, t: dict) -> Secretariat:
@@ -290,9 +295,10 @@ def _districts(c: Checker, items: Any) -> tuple[District, ...]:
         out.append(District(**{k: c.get(d, prefix, k, str, "", required=(k == "name"))
                                for k in _fields(District)}))
         c.address(f"{prefix}.email", out[-1].email)
-    names = [d.name for d in out]
-    for n in {n for n in names if names.count(n) > 1}:
-        c.fail("districts", f"片区名重复：{n} (duplicate district)")
+    for key, what in (("name", "片区名"), ("lead_school", "组长单位")):
+        values = [getattr(d, key) for d in out if getattr(d, key)]
+        for n in sorted({n for n in values if values.count(n) > 1}):
+            c.fail("districts", f"{what}重复：{n} (duplicate {key})")
     return tuple(out)
 
 

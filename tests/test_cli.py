@@ -85,9 +85,20 @@ port = "993"
 security = "ssl"
 password = "hunter2"
 processed_action = "delete"
+max_message_mb = 0
 
 [campaign]
 timezone = "Mars/Olympus"
+starts = 2024-10-01
+ends = 2024-06-01
+
+[[districts]]
+name = "川南片区"
+lead_school = "四川轻化工大学"
+
+[[districts]]
+name = "川西片区"
+lead_school = "四川轻化工大学"
 
 [[campaign.phases]]
 kind = "poster"
@@ -102,9 +113,11 @@ due = 2024-06-30T18:00:00
     err = proc.stderr
     for key in ("mailbox.host", "mailbox.username", "mailbox.port", "mailbox.security",
                 "mailbox.password", "mailbox.processed_action", "campaign.timezone",
-                "campaign.phases[0].kind", "campaign.phases[0].opens", "campaign.phases[1].due"):
+                "campaign.phases[0].kind", "campaign.phases[0].opens", "campaign.phases[1].due",
+                "mailbox.max_message_mb", "campaign.ends", "districts"):
         assert f"{bad}: {key}:" in err, key
-    assert "只写日期，如 2024-06-30" in err and "Traceback" not in err
+    assert "只写日期，如 2024-06-30" in err and "组长单位重复：四川轻化工大学" in err
+    assert "Traceback" not in err
 
 
 def test_example_config_is_valid(tmp_path):
@@ -170,6 +183,11 @@ def test_check_config_reads_the_rules_and_their_districts(tmp_path):
     env = {"MAILBOT_DATA_DIR": str(tmp_path / "data")}
     proc = run_cli("check-config", config=renamed, env=env, check=False)
     assert proc.returncode == 2 and "片区“成都一片区”不在" in proc.stderr
+    other = tmp_path / "other.toml"
+    other.write_text(text.replace('lead_school = "四川师范大学"', 'lead_school = "西南财经大学"'),
+                     encoding="utf-8")
+    proc = run_cli("check-config", config=other, env=env, check=False)
+    assert proc.returncode == 2 and "组长单位为“四川师范大学”" in proc.stderr
     rules = tmp_path / "rules"
     rules.mkdir()
     for f in (ROOT / "rules").glob("*.toml"):
