@@ -298,10 +298,12 @@ def export(obj: _Obj, district: str | None, xlsx_path: Path | None, zip_path: Pa
     d = digest_run.build(cfg, name, rows, Period(None, now), now)
     if xlsx_path:
         xlsx_path.write_bytes(xlsx_summary(d))
-        click.echo(f"已导出汇总表 {xlsx_path}（{len(d.items)} 封材料）")
+        click.echo(f"已导出汇总表 {xlsx_path}（材料 {len(d.items)} 封"
+                   + (f"，另有待确认学校 {len(d.needs_school)} 封" if d.needs_school else "")
+                   + (f"，已隔离 {len(d.quarantined)} 封" if d.quarantined else "") + "，见“明细”表）")
     else:
         store = FileStore(cfg.storage.data_dir)
-        n = export_zip(d.items, lambda p: store.path(p).read_bytes(), zip_path)
+        n = export_zip((*d.items, *d.needs_school), lambda p: store.path(p).read_bytes(), zip_path)
         click.echo(f"已导出 {n} 个文件到 {zip_path}（片区/学校/类别，清单 manifest.csv）")
 
 

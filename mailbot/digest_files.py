@@ -187,13 +187,16 @@ def xlsx_summary(d: Digest) -> bytes:
     items = sorted({(r["id"], r.get("school")): r  # a leader's mail: a row per credited school
                     for r in (*d.items, *d.needs_school, *d.quarantined)}.values(),
                    key=lambda r: (received(r), r["id"]))
-    _sheet(wb, "明细", ["收到时间", "学校", "类别", "主题", "附件", "链接", "状态"],
+    _sheet(wb, "明细", ["收到时间", "学校", "类别", "主题", "附件", "链接", "状态",  # columns
+                      "片区", "发件人", "方案缺项", "编号"],  # added later go at the end
            [[received(r).strftime("%Y-%m-%d %H:%M"), r.get("school") or "（未识别）",
              "、".join(KIND_ZH.get(k, k) for k in r.get("kinds") or ()),
              r.get("subject") or "",
              "\n".join(a.get("filename") or "" for a in r.get("attachments") or ()),
              "\n".join(ln["url"] for ln in r.get("links") or ()),
-             STATUS_ZH.get(r.get("status"), r.get("status")) + ("（逾期）" if r.get("late") else "")]
+             STATUS_ZH.get(r.get("status"), r.get("status")) + ("（逾期）" if r.get("late") else ""),
+             r.get("district") or district_of.get(r.get("school"), ""), r.get("sender") or "",
+             "、".join(r.get("plan_missing") or ()), r["id"]]
             for r in items])
     _sheet(wb, "待交", ["材料", "截止日期", "剩余天数", "片区", "学校"],
            [[m.kind_name, m.due.isoformat() if m.due else "",

@@ -397,3 +397,29 @@ def test_a_school_is_in_one_district_in_the_status_table_every_digest_and_the_ex
     whole = build_secretariat_digest(settled, SCHOOLS, cfg, WEEK, NOW)
     assert [(d, s) for d, s, _ in whole.matrix].count((CD1, "西华大学")) == 1
     assert all(s != "西华大学" for d, s, _ in whole.matrix if d != CD1)
+
+
+def test_the_export_holds_what_waits_for_a_school_and_the_workbook_says_whose_it_is(cfg, tmp_path):
+    """Files of mail whose school is not known yet go into the zip under 待确认学校 (they
+    were in no export); the 明细 sheet names the district, sender, missing plan fields
+    and number of every row, after the columns it always had."""
+    import zipfile
+
+    from mailbot.export import export_zip
+    photo = att("合影.jpg", "a/photo.jpg", "image/jpeg", "p" * 64)
+    rows = [row(40, None, None, at(7, 6), ["news"], status="needs_school",
+                sender="12345@qq.com", attachments=[photo]),
+            row(41, "四川师范大学", CD1, at(7, 6), ["plan"], plan_missing=["活动流程"])]
+    d = build_secretariat_digest(rows, SCHOOLS, cfg, WEEK, NOW)
+    target = tmp_path / "all.zip"
+    assert export_zip((*d.items, *d.needs_school), read, target) == 1
+    with zipfile.ZipFile(target) as z:
+        assert z.read("待确认学校/40 12345@qq.com/合影.jpg") == FILES["a/photo.jpg"]
+        manifest = z.read("manifest.csv").decode("utf-8-sig")
+    assert ",待确认学校,新闻," in manifest and "四川师范大学" in manifest
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_summary(d)))["明细"]
+    head = [c.value for c in sheet[1]]
+    assert head[:7] == ["收到时间", "学校", "类别", "主题", "附件", "链接", "状态"]
+    got = {r[head.index("编号")]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert got[41][head.index("片区")] == CD1 and got[41][head.index("方案缺项")] == "活动流程"
+    assert got[40][head.index("发件人")] == "12345@qq.com"
