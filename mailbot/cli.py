@@ -233,7 +233,7 @@ def schools_import(obj: _Obj, path: Path) -> None:
     from .classify.school import load_directory
     directory = load_directory(obj.cfg.rules_dir / "schools.toml")
     rows, problems, sheet = read_roster(path, directory)
-    target = obj.cfg.rules_dir / "roster.toml"
+    target = config_mod.roster_file(obj.cfg)
     if rows:
         before, gone = replaced_entries(target, rows, directory)
         write_roster(rows, target)
@@ -323,7 +323,7 @@ def status(obj: _Obj, as_json: bool) -> None:
     from .progress import matrix, schools_by_district
     cfg, engine = obj.cfg, obj.engine()
     tz = ZoneInfo(cfg.campaign.timezone)
-    directory = load_rulebook(cfg.rules_dir).directory
+    directory = load_rulebook(cfg.rules_dir, config_mod.roster_file(cfg)).directory
     with db.transaction(engine) as s:
         rows = [submission(m, tz) for m in db.submissions(s)]
         state = {"last_poll": db.get_state(s, "last_poll"),
@@ -353,7 +353,7 @@ def check_config(obj: _Obj) -> None:
     """Validate the config file and the rules it uses, reporting every problem at once."""
     from .classify.engine import load_rulebook
     cfg = obj.cfg
-    directory = load_rulebook(cfg.rules_dir).directory  # every problem of rules/*.toml at once
+    directory = load_rulebook(cfg.rules_dir, config_mod.roster_file(cfg)).directory  # every problem of rules/*.toml at once
     known, rules = directory.districts, cfg.rules_dir / "schools.toml"
     problems = [f"{cfg.path}: districts: 片区“{d.name}”不在 {rules} 中（应为 {'、'.join(known)} "
                 f"之一）(unknown district)" for d in cfg.districts if d.name not in known]

@@ -358,6 +358,15 @@ def _rules_dir(c: Checker, t: dict) -> Path:
     return folder
 
 
+def roster_file(cfg: Config) -> Path:
+    """Where ``mailbot schools import`` writes the roster and the rules read it: beside the
+    secretariat's own rules (``[rules] dir``), else in the data dir — never into the rules
+    shipped with mailbot, which an upgrade replaces."""
+    if cfg.rules_dir == BUNDLED_RULES:
+        return Path(cfg.storage.data_dir) / "roster.toml"
+    return cfg.rules_dir / "roster.toml"
+
+
 def read_toml(path: Path) -> dict:
     """Parse the TOML file at *path*; any failure is a :class:`ConfigError` naming the file."""
     try:

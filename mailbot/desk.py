@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .classify.engine import Classification, RuleBook, classify, load_rulebook
-from .config import Campaign, Config
+from .config import Campaign, Config, roster_file
 from .filing import FileStore
 from .parse import ParsedMessage
 from .rows import all_attachments
@@ -38,7 +38,7 @@ def own_addresses(cfg: Config) -> frozenset[str]:
 
 def build_desk(cfg: Config, send_receipts: bool | None = None) -> Desk:
     """The desk for *cfg*; receipts as configured unless *send_receipts* says otherwise."""
-    return Desk(cfg=cfg, store=FileStore(cfg.storage.data_dir), rules=load_rulebook(cfg.rules_dir),
+    return Desk(cfg=cfg, store=FileStore(cfg.storage.data_dir), rules=load_rulebook(cfg.rules_dir, roster_file(cfg)),
                 own_addresses=own_addresses(cfg),
                 send_receipts=cfg.receipts.enabled if send_receipts is None else send_receipts)
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import db
 from .classify.engine import load_rulebook
-from .config import Config, resolve_file
+from .config import Config, resolve_file, roster_file
 from .digest import SECRETARIAT, Digest, Period, build_district_digest, build_secretariat_digest
 from .digest_files import digest_html, digest_mail, digest_text, visits_ics, xlsx_summary
 from .errors import MailbotError
@@ -50,7 +50,7 @@ def audiences(cfg: Config, district: str | None = None, secretariat: bool = Fals
 
 
 def build(cfg: Config, audience: str, rows: list[dict], period: Period, now: datetime) -> Digest:
-    by_district = schools_by_district(load_rulebook(cfg.rules_dir).directory,
+    by_district = schools_by_district(load_rulebook(cfg.rules_dir, roster_file(cfg)).directory,
                                       [d.name for d in cfg.districts])
     rows = settle_districts(per_school(rows), by_district)
     if audience == SECRETARIAT:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -208,3 +209,17 @@ def test_bad_roster_toml_is_refused(tmp_path, entry, problem):
     roster.write_text(f"[[entry]]\n{entry}\n", encoding="utf-8")
     with pytest.raises(DirectoryError, match=problem):
         load_directory(RULES, roster)
+
+
+def test_without_own_rules_the_roster_goes_to_the_data_dir_not_into_mailbots_rules(tmp_path):
+    """With the rules shipped with mailbot (no [rules] dir), the imported roster is written
+    to the data dir and read from there — never into rules/, which an upgrade replaces —
+    and the status table places the school by it."""
+    cfg, env = ROOT / "config.example.toml", {"MAILBOT_DATA_DIR": str(tmp_path / "data")}
+    (tmp_path / "名单.csv").write_text("学校,片区\n西华大学,成都第四片区\n", encoding="utf-8")
+    before = sorted(p.name for p in (ROOT / "rules").iterdir())
+    out = run_cli("schools", "import", str(tmp_path / "名单.csv"), config=cfg, env=env).stdout
+    assert str(tmp_path / "data" / "roster.toml") in out
+    assert sorted(p.name for p in (ROOT / "rules").iterdir()) == before
+    status = json.loads(run_cli("status", "--json", config=cfg, env=env).stdout)
+    assert [d["district"] for d in status["districts"] if d["school"] == "西华大学"] == ["成都第四片区"]

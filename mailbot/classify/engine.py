@@ -37,8 +37,10 @@ class RuleBook:
     danger: DangerRules
 
 
-def load_rulebook(folder: Path) -> RuleBook:
-    roster = folder / "roster.toml"
+def load_rulebook(folder: Path, roster: Path | None = None) -> RuleBook:
+    """The rules in *folder*, with the roster at *roster* (default *folder*/roster.toml)
+    applied when that file exists."""
+    roster = roster or folder / "roster.toml"
     return RuleBook(directory=load_directory(folder / "schools.toml",
                                              roster if roster.is_file() else None),
                     links=load_link_rules(folder / "links.toml"),

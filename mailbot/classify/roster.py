@@ -266,6 +266,7 @@ def write_roster(rows: list[RosterRow], path: Path) -> None:
                 f"contact = {_q(r.contact)}",
                 f"addresses = [{', '.join(_q(a) for a in r.addresses)}]", ""]
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)  # the data dir of a fresh install
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("\n".join(out), encoding="utf-8")
     os.replace(tmp, path)
