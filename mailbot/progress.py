@@ -39,9 +39,9 @@ def matrix(rows: Sequence[dict], schools_by_district: Mapping[str, Sequence[str]
 
 def per_school(rows: list[dict]) -> list[dict]:
     """*rows* as each school delivered them: an accepted row's credits (a district
-    leader's files of its schools) become rows of those schools — the leader's row, its
-    subject and time, holding only those files, with ``credited_by`` — and the leader's
-    row keeps the rest (dropped if nothing is left: no kinds, files or links).  The rows
+    leader's files and links of its schools) become rows of those schools — the leader's
+    row, its subject and time, holding only those files and links, with ``credited_by`` —
+    and the leader's row keeps the rest (dropped if nothing is left: no kinds, files or links).  The rows
     it makes carry no credits: a second pass changes nothing."""
     out = []
     for r in rows:
@@ -50,15 +50,17 @@ def per_school(rows: list[dict]) -> list[dict]:
             out.append(r)
             continue
         moved, files = {f for c in credits for f in c["files"]}, r.get("attachments") or []
+        given, links = {u for c in credits for u in c.get("links", ())}, r.get("links") or []
         own = {**r, "attachments": [a for a in files if a["filename"] not in moved],
-               "credits": []}
+               "links": [ln for ln in links if ln["url"] not in given], "credits": []}
         if own.get("kinds") or own["attachments"] or own.get("links"):
             out.append(own)
         for c in credits:
             out.append({**r, "school": c["school"], "district": c["district"],
                         "kinds": list(c["kinds"]), "plan_missing": list(c["plan_missing"]),
                         "attachments": [a for a in files if a["filename"] in c["files"]],
-                        "links": [], "plan_info": dict(c.get("plan_info") or {}),
+                        "links": [ln for ln in links if ln["url"] in c.get("links", ())],
+                        "plan_info": dict(c.get("plan_info") or {}),
                         "late": bool(c.get("late")), "credited_by": r.get("school"),
                         "credits": []})
     return out

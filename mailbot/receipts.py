@@ -136,7 +136,7 @@ def recorded_parts(session: Session, pk: int) -> list[dict]:
 
 def credit_views(credits: list[dict] | None) -> list[dict]:
     """A leader's files of its schools as a receipt lists them (see classify.credits)."""
-    return [{"school": c["school"], "files": "、".join(c["files"]),
+    return [{"school": c["school"], "files": "、".join([*c["files"], *c.get("links", ())]),
              "kinds": "、".join(KIND_ZH.get(k, k) for k in c["kinds"]) or "类别未识别",
              "plan_missing": "、".join(c["plan_missing"]), "late": bool(c.get("late"))}
             for c in credits or ()]

@@ -57,6 +57,7 @@ def verdict_values(verdict: Classification | None, status: str, reason: str
                      for f, e in (v.evidence if v else ())],
         "credits": [{"school": c.school, "district": c.district, "kinds": list(c.kinds),
                      "files": [db.clean(f) for f in c.files],
+                     "links": [db.clean(u) for u in c.links],
                      "plan_missing": list(c.plan_missing), "plan_info": dict(c.plan_info),
                      "late": c.late}
                     for c in (v.credits if v else ())]}
@@ -86,6 +87,8 @@ def merged_credits(earlier: list[dict], later: list[dict]) -> list[dict]:
         old = out[c["school"]]
         old["kinds"] = [k for k in ("plan", "news", "video") if k in old["kinds"] + c["kinds"]]
         old["files"] = old["files"] + [f for f in c["files"] if f not in old["files"]]
+        old["links"] = old.get("links", []) + [u for u in c.get("links", ())
+                                               if u not in old.get("links", [])]
         old["late"] = bool(old.get("late") or c.get("late"))
         if "plan" in c["kinds"]:
             old["plan_missing"], old["plan_info"] = c["plan_missing"], c.get("plan_info") or {}

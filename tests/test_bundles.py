@@ -194,7 +194,7 @@ def test_a_leaders_files_of_its_schools_are_credited_to_them(mailstack, cfg):
     assert row["credits"][1]["plan_info"]["visit_date"] == "2024-07-18"
     (receipt,) = inbox(mailstack, LEADER, 1)
     text = receipt.get_body(("plain",)).get_content()
-    assert "以下附件按文件名记入各校" in text and "材料类别：见下列各校材料" in text
+    assert "以下附件和链接按文件名或所在行的学校名称记入各校" in text and "材料类别：见下列各校材料" in text
     assert "宜宾学院：新闻（宜宾学院后勤党委参观校史馆新闻稿.docx、宜宾学院参观照片.jpg）" in text
     assert "西南医科大学：活动方案（西南医科大学后勤管理处接力行活动方案.docx）；活动方案缺少：活动流程" in text
     status = json.loads(run_cli("status", "--json", config=cfg).stdout)
@@ -213,7 +213,7 @@ def test_a_leaders_held_receipt_and_its_reply_keep_the_schools_files_apart(mails
     combined = _combined(mailstack)
     for text in (combined.get_body(("plain",)).get_content(),
                  combined.get_body(("html",)).get_content()):
-        assert "附件按文件名记入各校" in text and "西南医科大学：活动方案（" in text
+        assert "附件和链接按学校名称记入各校" in text and "西南医科大学：活动方案（" in text
     number = rows(cfg_path)[1]["receipt"]["number"]
     reply = EmailMessage()
     reply["From"], reply["To"] = LEADER, mailstack["MAILSTACK_CONTACT"]

@@ -103,3 +103,64 @@ def test_the_engine_judges_each_credit_on_its_own_files_and_date():
     photo = mail("西南医科大学活动方案.jpg")
     (credit,) = classify(photo, rules, cfg.campaign, when).credits
     assert (credit.kinds, credit.plan_missing) == (("plan",), ())
+
+
+def text_mail(body: str) -> object:
+    msg = EmailMessage()
+    msg["From"] = "hqjjc@suse.edu.cn"
+    msg["Subject"] = "川南片区视频及推文汇总"
+    msg.set_content(body)
+    return parse_message(msg.as_bytes())
+
+
+URL = r"https?://\S+"
+
+
+def urls(line: str) -> list[str]:
+    import re
+    return re.findall(URL, line)
+
+
+def test_a_leaders_list_of_its_schools_links_credits_each_line_to_its_school():
+    msg = text_mail("现将川南片区各校视频链接汇总如下：\n"
+                    "1. 宜宾学院：https://b23.tv/AAA\n"
+                    "2. 西南医科大学\nhttps://v.douyin.com/BBB/\nhttps://v.douyin.com/CCC/\n"
+                    "3. 四川轻化工大学：https://mp.weixin.qq.com/s/DDD\n"
+                    "另：参观宜宾学院的报道 https://mp.weixin.qq.com/s/EEE\n"
+                    "宜宾学院和西南医科大学联合活动 https://b23.tv/FFF\n"
+                    "4. 四川师范大学：https://b23.tv/GGG\n"
+                    "请查收。\nhttps://b23.tv/HHH\n")
+    found, rest = credits(msg, DIRECTORY, LEADER, lambda view: {"kinds": ("video",)}, urls)
+    assert [(c.school, c.links) for c in found] == [
+        ("宜宾学院", ("https://b23.tv/AAA",)),
+        ("西南医科大学", ("https://v.douyin.com/BBB/", "https://v.douyin.com/CCC/"))]
+    for url in ("AAA", "BBB", "CCC"):
+        assert url not in rest.text
+    for kept in ("DDD", "EEE", "FFF", "GGG", "HHH", "汇总如下"):  # the leader's own, a visit,
+        assert kept in rest.text  # two schools, another district's, after a line of text
+    assert credits(msg, DIRECTORY, "四川大学", lambda view: {}, urls) == ((), msg)
+
+
+def test_the_engine_credits_a_leaders_links_and_the_leader_keeps_only_its_own():
+    """Helper-found case: 四川轻化工大学 lists its schools' video and WeChat links, one school a
+    line, and its own last: each school is credited with the video deliverable (the
+    status table and digests show it sent), the leader with its own link only."""
+    from datetime import UTC, datetime
+
+    from mailbot import config
+    from mailbot.classify.engine import classify, load_rulebook
+    from mailbot.progress import per_school
+    from mailbot.rows import verdict_values
+
+    cfg = config.load(ROOT / "config.example.toml")
+    msg = parse_message((ROOT / "tests/data/leader_links_of_its_schools.eml").read_bytes())
+    v = classify(msg, load_rulebook(cfg.rules_dir), cfg.campaign, datetime(2024, 9, 20, tzinfo=UTC))
+    assert v.school == LEADER and v.kinds == ("video",) and len(v.links) == 4
+    assert [(c.school, c.kinds, len(c.links)) for c in v.credits] == [
+        ("宜宾学院", ("video",), 1), ("内江师范学院", ("video",), 1), ("西南医科大学", ("video",), 1)]
+    values, links = verdict_values(v, "accepted", "")
+    row = {**values, "id": 1, "links": links, "attachments": [], "subject": "", "sender": ""}
+    rows = {r["school"]: r for r in per_school([row])}
+    assert [ln["url"] for ln in rows[LEADER]["links"]] == ["https://mp.weixin.qq.com/s/Su1xSu2xSu3xSu4xSu5xSu"]
+    assert [ln["platform"] for ln in rows["内江师范学院"]["links"]] == ["bilibili"]
+    assert rows["宜宾学院"]["kinds"] == ["video"] and rows["宜宾学院"]["credited_by"] == LEADER

@@ -6,8 +6,10 @@ whose name names exactly one school of the directory, not the leader's own (and 
 place visited: "参观宜宾学院" is no credit), by a name or alias of four characters or
 more (a short alias such as "成体" starts too many words), is that school's: the
 submission credits the school with what the file delivers, judged from the file alone,
-and the leader only with the rest.  A school of another district is never credited, and
-no sender but a district lead school moves anyone's files.
+and the leader only with the rest.  Links likewise: a line of the leader's text naming
+one school so ("2. 宜宾学院：https://b23.tv/…"), or the lines holding only a link right
+below such a line, credit their links to that school.  A school of another district is
+never credited, and no sender but a district lead school moves anyone's files.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Credit:
     kinds: tuple[str, ...]
     files: tuple[str, ...]  # the attachments' filenames, in the mail's order
     plan_missing: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()  # the URLs of the links credited, in the text's order
     plan_info: Mapping[str, str] = field(default_factory=dict)  # a plan's visit, contact
     late: bool = False
 
@@ -52,6 +55,37 @@ def credited_files(msg: ParsedMessage, directory: Directory, sender_school: str 
     return out
 
 
+def credited_lines(msg: ParsedMessage, directory: Directory, sender_school: str | None,
+                   urls: Callable[[str], list[str]]) -> dict[str, list[str]]:
+    """School -> the lines of *msg*'s text holding links credited to it (see the module
+    docstring), in the text's order; *urls(line)* gives a line's links.  Empty unless
+    *sender_school* leads a district."""
+    if not directory.is_lead(sender_school):
+        return {}
+    district = directory.by_name[sender_school].district
+    out: dict[str, list[str]] = {}
+    current: School | None = None
+    for line in (msg.text or "").split("\n"):
+        found = urls(line)
+        named = {s.name: s for s in _named(line, directory)}
+        if named:
+            current = next(iter(named.values())) if len(named) == 1 else None
+        elif not found or _words(line, found):
+            current = None  # a line of text that names nobody ends the school's links
+        school = current
+        if found and school and school.name != sender_school and \
+                school.district in ("", None, district):
+            out.setdefault(school.name, []).append(line)
+    return out
+
+
+def _words(line: str, urls: list[str]) -> str:
+    """What *line* says besides its links (list numbering and punctuation aside)."""
+    for url in urls:
+        line = line.replace(url, "").replace(url.removeprefix("https://"), "")
+    return line.strip(" \t0123456789.、:：()（）-–—*•·<>[]【】")
+
+
 def _named(filename: str, directory: Directory) -> list[School]:
     """The schools *filename* names other than as a place visited, by long names only."""
     return [school for school, written, visit in mentioned(filename, directory)
@@ -61,23 +95,31 @@ def _named(filename: str, directory: Directory) -> list[School]:
 Judge = Callable[[ParsedMessage], dict]
 
 
-def credits(msg: ParsedMessage, directory: Directory, sender_school: str | None, judge: Judge
+def credits(msg: ParsedMessage, directory: Directory, sender_school: str | None, judge: Judge,
+            urls: Callable[[str], list[str]] = lambda line: []
             ) -> tuple[tuple[Credit, ...], ParsedMessage]:
-    """The credits of *msg* (see the module docstring) and *msg* without their files.
-    *judge(view)* gives the :class:`Credit` fields ``kinds``, ``plan_missing``,
-    ``plan_info`` and ``late`` of a mail holding one school's files alone, without subject
-    or text (the leader's words are about all of them)."""
+    """The credits of *msg* (see the module docstring) and *msg* without their files and
+    the lines of their links.  *judge(view)* gives the :class:`Credit` fields ``kinds``,
+    ``plan_missing``, ``plan_info`` and ``late`` of a mail holding one school's files
+    alone, and its lines as text, without subject (the leader's words are about all of
+    them); *urls(line)* gives the links of a line of text."""
     found = credited_files(msg, directory, sender_school)
-    if not found:
+    lines = credited_lines(msg, directory, sender_school, urls)
+    if not found and not lines:
         return (), msg
     lead = directory.by_name[sender_school]
     out = []
-    for school, files in found.items():
-        view = replace(msg, subject="", text="", html="", hrefs=(), attachments=tuple(files),
-                       forwarded=())
+    for school in dict.fromkeys([*found, *lines]):
+        files, own_lines = found.get(school, []), lines.get(school, [])
+        view = replace(msg, subject="", text="\n".join(own_lines), html="", hrefs=(),
+                       attachments=tuple(files), forwarded=())
         own = directory.by_name[school].district or None
         out.append(Credit(school=school, district=own or lead.district or None,
-                          files=tuple(a.filename for a in files), **judge(view)))
+                          files=tuple(a.filename for a in files),
+                          links=tuple(dict.fromkeys(u for ln in own_lines for u in urls(ln))),
+                          **judge(view)))
     moved = {id(a) for files in found.values() for a in files}
     rest = tuple(a for a in msg.attachments if id(a) not in moved)
-    return tuple(out), replace(msg, attachments=rest)
+    taken = {ln for own_lines in lines.values() for ln in own_lines}
+    text = "\n".join(ln for ln in (msg.text or "").split("\n") if ln not in taken)
+    return tuple(out), replace(msg, attachments=rest, text=text)

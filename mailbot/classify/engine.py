@@ -81,6 +81,17 @@ def _all_hrefs(msg: ParsedMessage) -> tuple[str, str]:
     return text, hrefs
 
 
+def _links(text: str, hrefs, rules: LinkRules) -> tuple[Link, ...]:
+    """The deliverable links of *text* and *hrefs*."""
+    return tuple(ln for ln in find_links(text, hrefs, rules) if _deliverable(ln))
+
+
+def _credited(c: Credit) -> str:
+    """"附件 a.docx、b.jpg 的名称" / "链接 https://… 所在行" / both, for the evidence."""
+    said = [f"附件 {'、'.join(c.files)} 的名称"] if c.files else []
+    return "，".join(said + ([f"链接 {'、'.join(c.links)} 所在行"] if c.links else []))
+
+
 def _deliverable(link: Link) -> bool:
     """A site's bare homepage (a signature's) is no deliverable; everything else is."""
     return link.platform != "other" or urlsplit(link.url).path not in ("", "/")
@@ -106,16 +117,18 @@ def _credits(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
     def judge(view: ParsedMessage) -> dict:
         texts = _texts(view, rules.kinds)
         check = check_plan(texts, year, rules.kinds.plan)
-        kinds = detect_kinds(view, rules.kinds, (), len(check.found))[0]
+        video = video_evidence(_links(view.text, (), rules.links))
+        kinds = detect_kinds(view, rules.kinds, video, len(check.found))[0]
         late = lateness(kinds, judged_time(msg.date, received_at), campaign)[0]
         if "plan" not in kinds:
             return {"kinds": kinds, "late": late}
         return {"kinds": kinds, "late": late, "plan_info": {k: getattr(check, k) for k in PLAN_INFO},
                 "plan_missing": () if _unreadable(check, texts, rules.kinds) else check.missing}
 
-    credited, rest = credits(msg, rules.directory, school, judge)
-    evidence = [("credits", Evidence("credit", f"附件 {'、'.join(c.files)} 的名称指明是{c.school}的，"
-                 f"组长单位代交 → 记入{c.school}（{'、'.join(KIND_ZH[k] for k in c.kinds) or '类别未识别'}）"
+    credited, rest = credits(msg, rules.directory, school, judge,
+                             lambda line: [ln.url for ln in _links(line, (), rules.links)])
+    evidence = [("credits", Evidence("credit", f"{_credited(c)}指明是{c.school}的，组长单位代交 → "
+                 f"记入{c.school}（{'、'.join(KIND_ZH[k] for k in c.kinds) or '类别未识别'}）"
                  + ("，逾期" if c.late else ""))) for c in credited]
     return credited, rest, evidence
 
@@ -155,11 +168,11 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
         "bundle", f"汇总邮件：转来 {bundle} 封邮件，逐封登记为各自学校的材料"))] if bundle else []
     year = campaign.year or received_at.year
     match = identify_school(msg, rules.directory, known_senders, forwarded_by)
+    links = _links(*_all_hrefs(msg), rules.links)  # all kept; a school's are shown as its
     credited, msg, said = _credits(msg, rules, campaign, received_at, match.school)
     evidence += said
-    text, hrefs = _all_hrefs(msg)
-    links = tuple(ln for ln in find_links(text, hrefs, rules.links) if _deliverable(ln))
-    video = video_evidence(links)
+    given = {url for c in credited for url in c.links}
+    video = video_evidence(tuple(ln for ln in links if ln.url not in given))
     texts = _texts(msg, rules.kinds)
     plan = check_plan(texts, year, rules.kinds.plan)
     kinds, kind_ev = detect_kinds(msg, rules.kinds, video, len(plan.found))
