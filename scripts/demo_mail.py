@@ -544,6 +544,12 @@ SAMPLES = [
 {R.randrange(10**6):06d}&amp;idx=1&amp;sn={R.getrandbits(128):032x}&amp;chksm=\
 {R.getrandbits(64):016x}#rd" target="_blank">道中华之美 美后勤之道｜走进四川师范大学校史馆</a>，\
 请审阅。</div><div><br></div><div>四川师范大学后勤服务管理中心</div><div>2024年9月25日</div>"""),
+    S("video-suse-leader-links", "hqjjc@suse.edu.cn", "coremail", "2024-09-26 15:20",
+      "川南片区各校视频及微信推文汇总",
+      ["您好！现将我片区各校展现2024年后勤新亮点新特色的视频及微信推文链接汇总报送如下：",
+       "1. 宜宾学院：https://mp.weixin.qq.com/s/" + ident(R, 22, WX),
+       "2. 西南医科大学：https://www.bilibili.com/video/BV1" + ident(R, 9),
+       "3. 四川轻化工大学：https://mp.weixin.qq.com/s/" + ident(R, 22, WX), "请审阅。"]),
     # -- auto-replies (should be ignored): QQ style has no Auto-Submitted header --
     S("auto-qq-autoreply", "2894561730@qq.com", "qq", "2024-06-26 08:12",
       f"自动回复: 关于开展{CAMPAIGN}的通知", headers=["X-QQ-AUTO-REPLY: true", *NOTICE_REPLY],

@@ -57,6 +57,11 @@ def test_demo_submissions_arrive_decoded_and_filed(mailstack, tmp_path):
     assert (files["school"], files["kinds"]) == ("绵阳师范学院", [])
     assert [(c["school"], c["kinds"], c["plan_missing"]) for c in files["credits"]] == [
         ("西南科技大学", ["news"], []), ("绵阳职业技术学院", ["plan"], [])]
+    # a leader's list of its schools' links: each link credited to the school on its line
+    links = by_subject["川南片区各校视频及微信推文汇总"]
+    assert (links["school"], links["kinds"], len(links["links"])) == ("四川轻化工大学", ["video"], 3)
+    assert [(c["school"], c["kinds"], len(c["links"])) for c in links["credits"]] == [
+        ("宜宾学院", ["video"], 1), ("西南医科大学", ["video"], 1)]
     # Outlook's "rich text" mail: the plan came only inside winmail.dat
     nsmc = by_subject["川北医学院后勤管理处接力行活动方案"]
     assert (nsmc["school"], nsmc["kinds"]) == ("川北医学院", ["plan"])
