@@ -228,14 +228,14 @@ def schools() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_obj
 def schools_import(obj: _Obj, path: Path) -> None:
-    """Load the roster (.xlsx or .csv: 学校, 片区, 联系人, 邮箱) into rules/roster.toml."""
+    """Load the roster (.xlsx or .csv: 学校, 片区, 联系人, 邮箱) into roster.toml."""
     from .classify.roster import missing_districts, read_roster, replaced_entries, write_roster
     from .classify.school import load_directory
     directory = load_directory(obj.cfg.rules_dir / "schools.toml")
     rows, problems, sheet = read_roster(path, directory)
-    target = config_mod.roster_file(obj.cfg)
+    target = config_mod.roster_file(obj.cfg, writing=True)
     if rows:
-        before, gone = replaced_entries(target, rows, directory)
+        before, gone = replaced_entries(config_mod.roster_file(obj.cfg), rows, directory)
         write_roster(rows, target)
         click.echo(f"已导入 {len(rows)} 所学校的名单" + (f"（工作表“{sheet}”）" if sheet else "")
                    + f" -> {target}")

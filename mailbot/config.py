@@ -358,13 +358,15 @@ def _rules_dir(c: Checker, t: dict) -> Path:
     return folder
 
 
-def roster_file(cfg: Config) -> Path:
-    """Where ``mailbot schools import`` writes the roster and the rules read it: beside the
-    secretariat's own rules (``[rules] dir``), else in the data dir — never into the rules
-    shipped with mailbot, which an upgrade replaces."""
-    if cfg.rules_dir == BUNDLED_RULES:
-        return Path(cfg.storage.data_dir) / "roster.toml"
-    return cfg.rules_dir / "roster.toml"
+def roster_file(cfg: Config, writing: bool = False) -> Path:
+    """Where ``mailbot schools import`` writes the roster (*writing*) and the rules read
+    it: beside the secretariat's own rules (``[rules] dir``), else in the data dir — never
+    into the rules shipped with mailbot, which an upgrade replaces.  A roster an earlier
+    mailbot wrote there is still read until the next import writes the data dir's."""
+    if cfg.rules_dir != BUNDLED_RULES:
+        return cfg.rules_dir / "roster.toml"
+    target, legacy = Path(cfg.storage.data_dir) / "roster.toml", BUNDLED_RULES / "roster.toml"
+    return legacy if not writing and not target.exists() and legacy.exists() else target
 
 
 def read_toml(path: Path) -> dict:

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta, timezone
 
 CHINA_TZ = timezone(timedelta(hours=8))
 _CST = re.compile(r"(?<![A-Za-z])CST(?![A-Za-z])")  # China Standard Time here, not US Central
-_CHINESE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日(?:[^\d]*?"
-                      r"(上午|中午|下午|晚上)?\s*(\d{1,2})\s*[:：]\s*(\d{2})(?:\s*[:：]\s*(\d{2}))?)?")
+_CHINESE = re.compile(r"(\d{4})\s{0,3}年\s{0,3}(\d{1,2})\s{0,3}月\s{0,3}(\d{1,2})\s{0,3}日"
+                      r"(?:\D{0,12}?(上午|中午|下午|晚上)?\s{0,3}(\d{1,2})\s{0,3}[:：]\s{0,3}(\d{2})"
+                      r"(?:\s{0,3}[:：]\s{0,3}(\d{2}))?)?")  # gaps bounded: linear on any input
 _AFTERNOON = ("下午", "晚上")
 
 
@@ -45,7 +46,7 @@ def received_time(received: Sequence[str]) -> datetime | None:
     for field in received:
         stamp = str(field).rpartition(";")[2].strip()
         try:
-            return email.utils.parsedate_to_datetime(stamp) if stamp else None
+            return email.utils.parsedate_to_datetime(stamp)
         except (TypeError, ValueError, IndexError, OverflowError):
             continue
     return None
@@ -77,6 +78,8 @@ def _chinese(value: str, notes: list[str]) -> datetime | None:
     hour = int(hour or 0)
     if half in _AFTERNOON and hour < 12:
         hour += 12
+    elif half == "上午" and hour == 12:  # 上午12:15 is a quarter past midnight
+        hour = 0
     try:
         moment = datetime(int(year), int(month), int(day), hour, int(minute or 0),
                           int(second or 0), tzinfo=CHINA_TZ)

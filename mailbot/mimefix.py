@@ -66,14 +66,16 @@ def repair_header_block(data: bytes, notes: list[str]) -> bytes:
     return b"".join(out) + data[end:] if len(notes) > before else data
 
 
-def looks_like_mail(data: bytes) -> bool:
+def looks_like_mail(data: bytes, window: int | None = _SNIFF) -> bool:
     """Whether *data* (the decoded content of an attached file) is a mail: after an
     optional mbox "From " line, its first bytes are a header block (every line a header
-    field or a continuation line) ended by an empty line within the first 64 KB, with a
-    From field holding an address (an "@") and at least two of Date, Subject, Message-ID,
-    MIME-Version, Received and To.  False for anything else: a document, a text that does
-    not start so, a page a browser saved as MHTML (its From names no address)."""
-    head = bytes(data[:_SNIFF])
+    field or a continuation line) ended by an empty line within the first *window* bytes
+    (64 KB; None: anywhere, for a file that says it is a mail: padding its header must not
+    hide what it carries), with a From field holding an address (an "@") and at least two
+    of Date, Subject, Message-ID, MIME-Version, Received and To.  False for anything else:
+    a document, a text that does not start so, a page a browser saved as MHTML (its From
+    names no address)."""
+    head = bytes(data[:window] if window else data)
     if head.startswith(b"From "):
         head = head.partition(b"\n")[2]
     end = _BLANK_LINE.search(head)

@@ -295,7 +295,8 @@ class _Walk:
         if self.originals is not None and not mailish:
             return
         payload = body_bytes(part, self.spans)
-        if mailish and looks_like_mail(payload):
+        says = filename.strip().lower().endswith(".eml") or ctype.startswith("message/")
+        if mailish and looks_like_mail(payload, None if says else 65536):
             self.notes.append(f"forwarded: {tag} is a mail attached as a file")
             if isinstance(part.get_payload(), list):  # message/news etc.: parsed already
                 self.forward(part)

@@ -54,7 +54,8 @@ def submission(m: Message, tz: ZoneInfo) -> dict:
         "evidence": list(m.evidence or []),
         "files_removed_at": _iso(m.files_removed_at, tz),
         "part_of": m.parent_pk,  # the bundle it was forwarded in (None: it came on its own)
-        "credits": [dict(c) for c in m.credits or ()],  # a leader's files of its schools
+        "credits": [{**c, "links": c.get("links", [])}  # a leader's files and links of its
+                    for c in m.credits or ()],  # schools (links: since session 9)
     }
 
 

@@ -164,3 +164,31 @@ def test_the_engine_credits_a_leaders_links_and_the_leader_keeps_only_its_own():
     assert [ln["url"] for ln in rows[LEADER]["links"]] == ["https://mp.weixin.qq.com/s/Su1xSu2xSu3xSu4xSu5xSu"]
     assert [ln["platform"] for ln in rows["内江师范学院"]["links"]] == ["bilibili"]
     assert rows["宜宾学院"]["kinds"] == ["video"] and rows["宜宾学院"]["credited_by"] == LEADER
+
+
+def test_a_schools_links_below_its_name_as_mail_clients_write_them():
+    """The link on the line below the school's name still counts when QQ Mail wrapped it in
+    its safety redirect, when a full stop ends it, when a share's password follows it, and
+    in an HTML-only mail whose paragraphs come out with blank lines between them."""
+    from datetime import UTC, datetime
+    from urllib.parse import quote
+
+    from mailbot import config
+    from mailbot.classify.engine import classify, load_rulebook
+
+    cfg = config.load(ROOT / "config.example.toml")
+    rules = load_rulebook(cfg.rules_dir)
+    wx = "https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv"
+    lines = ["各校链接如下：", "宜宾学院：",
+             "https://mail.qq.com/cgi-bin/readtemplate?t=safety&check=false&gourl=" + quote(wx, safe=""),
+             "西南医科大学：", "https://www.bilibili.com/video/BV1Nj411x7Ab。",
+             "内江师范学院视频（百度网盘）：", "链接：https://pan.baidu.com/s/1AbCdEfGh 提取码：ab12"]
+    plain = text_mail("\n".join(lines))
+    msg = EmailMessage()
+    msg["From"], msg["Subject"] = "hqjjc@suse.edu.cn", "川南片区视频汇总"
+    msg.set_content("".join(f"<p>{ln}</p>\n" for ln in lines), subtype="html")
+    for m in (plain, parse_message(msg.as_bytes())):
+        v = classify(m, rules, cfg.campaign, datetime(2024, 9, 20, tzinfo=UTC))
+        assert [(c.school, c.kinds) for c in v.credits] == [
+            ("宜宾学院", ("video",)), ("西南医科大学", ("video",)), ("内江师范学院", ("video",))]
+        assert v.credits[0].links == (wx,) and v.kinds == ()

@@ -476,3 +476,22 @@ def test_a_photographed_plan_is_not_reported_as_missing_every_field():
     prose.set_content("我部活动方案如下：" + "七月上旬组织党员职工参观学校博物馆，了解办学历程。" * 8)
     verdict = classify(parse_message(prose.as_bytes()), rules, campaign, when)
     assert verdict.kinds == ("plan",) and verdict.plan.missing == FIELDS
+
+
+def test_hostile_documents_are_read_within_bounds():
+    """Crafted files cannot stall the intake or exhaust memory: RTF nested past any real
+    document keeps one saved state per level up to the cap (the text still comes out),
+    an RTF of more tokens than a plan ever has is read up to the budget, and only a
+    file named as a web archive is parsed as one (the stdlib mail parser is quadratic in
+    a header's length) — a "photo" starting like a mail is not."""
+    from mailbot.classify import documents as d
+    deep = "{\\rtf1\\ansi\\ansicpg936 " + "{" * 5000 + "活动背景" + "}" * 5000 + " 活动流程}"
+    assert "活动流程" in d.rtf_text(deep.encode("gbk"))
+    long = ("{\\rtf1 START" + "\\b0 " * (d.MAX_RTF_TOKENS + 10) + "END}").encode()
+    text = d.rtf_text(long)
+    assert "START" in text and "END" not in text
+    crafted = b'Content-Type: text/html; a="' + b";" * 200_000 + b'"\r\n\r\n<p>x</p>'
+    assert d.read_document(att("photo.jpg", crafted)) == ("", False)
+    assert d.read_document(att("网页.mht", crafted)) == ("", False)  # its header is too long to read
+    note = "活动方案\r\n活动背景：弘扬中华优秀传统文化\r\n".encode("gbk")
+    assert d.read_document(att("活动方案.doc", note)) == (note.decode("gbk"), False)

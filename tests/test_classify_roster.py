@@ -223,3 +223,25 @@ def test_without_own_rules_the_roster_goes_to_the_data_dir_not_into_mailbots_rul
     assert sorted(p.name for p in (ROOT / "rules").iterdir()) == before
     status = json.loads(run_cli("status", "--json", config=cfg, env=env).stdout)
     assert [d["district"] for d in status["districts"] if d["school"] == "西华大学"] == ["成都第四片区"]
+
+
+def test_a_roster_an_earlier_mailbot_wrote_into_its_rules_is_still_read(tmp_path, monkeypatch):
+    """Before, the roster went into mailbot's own rules/: it is read from there until an
+    import writes the data dir's, so an upgrade loses no school's district or address."""
+    import dataclasses
+
+    from mailbot import config
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    cfg = config.load(ROOT / "config.example.toml")
+    monkeypatch.setattr(config, "BUNDLED_RULES", shipped)
+    cfg = dataclasses.replace(cfg, rules_dir=shipped, storage=dataclasses.replace(
+        cfg.storage, data_dir=tmp_path / "data"))
+    fresh = tmp_path / "data" / "roster.toml"
+    assert config.roster_file(cfg) == fresh == config.roster_file(cfg, writing=True)
+    (shipped / "roster.toml").write_text("# 旧名单\n", encoding="utf-8")
+    assert config.roster_file(cfg) == shipped / "roster.toml"
+    assert config.roster_file(cfg, writing=True) == fresh
+    fresh.parent.mkdir()
+    fresh.write_text("# 新名单\n", encoding="utf-8")
+    assert config.roster_file(cfg) == fresh

@@ -48,3 +48,13 @@ def test_a_mail_with_a_chinese_date_is_dated_when_written_not_when_imported():
     assert parse_message(raw).date == datetime(2024, 7, 10, 15, 15, tzinfo=CST)
     undated = raw.replace("Date: 2024年7月10日 星期三 下午3:15\r\n".encode(), b"")
     assert parse_message(undated).date == datetime(2024, 7, 11, 1, 0, tzinfo=UTC)
+
+
+def test_odd_dates_within_bounds():
+    """上午12:15 is a quarter past midnight; a Received field without a stamp is passed
+    over; a Date of 2024年7月10日 followed by thousands of blanks is read (as the day) in
+    one pass, not in time growing with the square of its length."""
+    assert mail_date("2024年7月10日 上午12:15") == datetime(2024, 7, 10, 0, 15, tzinfo=CST)
+    assert received_time(["from a by b;", "from c by d; Wed, 10 Jul 2024 07:15:03 +0000"]) == \
+        datetime(2024, 7, 10, 7, 15, 3, tzinfo=UTC)
+    assert mail_date("2024年7月10日" + "\u00a0" * 50_000 + "x") == datetime(2024, 7, 10, tzinfo=CST)

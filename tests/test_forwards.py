@@ -23,6 +23,25 @@ def test_an_executable_inside_an_attached_eml_file_is_dangerous():
     assert ev.detail.startswith("转发邮件中的附件 新闻稿.docx.exe ") and "（.exe）" in ev.detail
 
 
+def test_a_padded_header_does_not_hide_an_executable_in_an_eml_file():
+    """An attached .eml whose header is padded past the 64 KB a nameless octet-stream part
+    is sniffed for is still read as the mail its name says it is."""
+    from email.message import EmailMessage
+    inner = EmailMessage()
+    inner["From"], inner["Subject"] = "x <x@163.com>", "新闻稿"
+    inner["Date"], inner["X-Pad"] = "Wed, 10 Jul 2024 10:00:00 +0800", "a " * 40_000
+    inner.set_content("附件是新闻稿")
+    inner.add_attachment(b"MZ\x90\x00" + bytes(100), maintype="application",
+                         subtype="octet-stream", filename="新闻稿.docx.exe")
+    outer = EmailMessage()
+    outer["From"], outer["Subject"] = "hq <hq@swmu.edu.cn>", "转：新闻稿"
+    outer.set_content("转发新闻稿，请查收。")
+    outer.add_attachment(inner.as_bytes(), maintype="application", subtype="octet-stream",
+                         filename="新闻稿.eml")
+    (ev,) = dangerous_attachments(parse_message(outer.as_bytes()), RULES)
+    assert ev.rule == "danger.executable"
+
+
 def test_mails_attached_as_eml_files_make_a_bundle():
     msg = parse_message(BUNDLE)
     assert is_bundle(msg) and own_content(msg).forwarded == ()

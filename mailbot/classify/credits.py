@@ -14,6 +14,7 @@ never credited, and no sender but a district lead school moves anyone's files.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -21,6 +22,9 @@ from ..parse import Attachment, ParsedMessage
 from .school import Directory, School, mentioned
 
 MIN_NAME = 4  # characters of the school name or alias a file must give
+_LINKISH = re.compile(r"(?:https?://|www\.)\S+|[\w.-]+\.[a-z]{2,6}/\S*"
+                      r"|(?:提取码|密码|访问码|pwd|code)\s*[:：=]?\s*\w{0,8}", re.IGNORECASE)
+_NOISE = re.compile(r"[\s\d.,;:!?、，。；：！？()（）\-–—*•·<>\[\]【】“”\"'「」]+|链接|网址|地址|下载")
 
 
 @dataclass(frozen=True)
@@ -65,25 +69,30 @@ def credited_lines(msg: ParsedMessage, directory: Directory, sender_school: str 
     district = directory.by_name[sender_school].district
     out: dict[str, list[str]] = {}
     current: School | None = None
+    heading = ""  # the line naming *current*, given with its first link (its words count)
     for line in (msg.text or "").split("\n"):
+        if not line.strip():
+            continue  # blank lines (an HTML mail's paragraphs) end nothing
         found = urls(line)
         named = {s.name: s for s in _named(line, directory)}
         if named:
             current = next(iter(named.values())) if len(named) == 1 else None
-        elif not found or _words(line, found):
+            heading = "" if found else line
+        elif not found or _words(line):
             current = None  # a line of text that names nobody ends the school's links
         school = current
         if found and school and school.name != sender_school and \
                 school.district in ("", None, district):
-            out.setdefault(school.name, []).append(line)
+            out.setdefault(school.name, []).extend([heading, line] if heading else [line])
+            heading = ""
     return out
 
 
-def _words(line: str, urls: list[str]) -> str:
-    """What *line* says besides its links (list numbering and punctuation aside)."""
-    for url in urls:
-        line = line.replace(url, "").replace(url.removeprefix("https://"), "")
-    return line.strip(" \t0123456789.、:：()（）-–—*•·<>[]【】")
+def _words(line: str) -> str:
+    """What *line* says besides its links, a share's password, list numbering and
+    punctuation (a link line's own words: "链接：…  提取码：ab12。" says nothing)."""
+    line = _LINKISH.sub(" ", line)
+    return _NOISE.sub("", line)
 
 
 def _named(filename: str, directory: Directory) -> list[School]:

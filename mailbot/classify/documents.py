@@ -30,6 +30,8 @@ MAX_BYTES, MAX_CHARS, MAX_PDF_PAGES = 50 * 1024 * 1024, 200_000, 50  # reading l
 # per byte of a dense document.xml): a .docx whose XML parts inflate past MAX_XML in all, or
 # whose parts past MAX_BYTES, is read only in part by the regex reader (a "docx bomb").
 MAX_XML = 8 * 1024 * 1024
+MAX_RTF_TOKENS, MAX_RTF_DEPTH = 2_000_000, 256  # hostile RTF: bounded time and memory
+MAX_MHT_HEADER = 64 * 1024  # the stdlib parser is quadratic in a header's length
 # A PDF's Flate streams can inflate ~1000x (a 1 MB file to 1 GB) and pypdf would hold each
 # decoded stream and its parsed operators (~5x more): before pypdf reads a PDF, every Flate
 # stream but images (never decoded for text) is inflated in steps and thrown away, counting
@@ -102,20 +104,30 @@ def _text(data: bytes, content_type: str, name: str) -> str | None:
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return _tool_text(data)
     html = content_type == "text/html" or name.endswith((".htm", ".html", ".mht", ".mhtml"))
-    markup = _markup_text(data, html) if data else None
-    if markup is None and (content_type == "text/plain" or name.endswith((".txt", ".csv"))):
-        return decode_bytes(data)[0]
+    mht = name.endswith((".mht", ".mhtml", ".doc")) or content_type == "multipart/related"
+    markup = _markup_text(data, html, mht) if data else None
+    if markup is None and (content_type == "text/plain" or name.endswith((".txt", ".csv"))
+                           or name.endswith(DOCUMENT_EXTENSIONS) and _plain(data)):
+        return decode_bytes(data)[0]  # also a plan typed in Notepad and saved as .doc
     return markup
 
 
-def _markup_text(data: bytes, html: bool) -> str | None:
+def _plain(data: bytes) -> bool:
+    """Whether *data* reads as text: no NUL, no other control characters but line
+    ends and tabs in its first 4 KB."""
+    head = data[:4096]
+    return bool(head) and not any(b < 32 and b not in (9, 10, 13, 12) for b in head)
+
+
+def _markup_text(data: bytes, html: bool, mht: bool) -> str | None:
     """Text of a web page, web archive (MHT) or Word 2003 / flat ODF XML, sniffed from
     the first bytes whatever the name (Word saves them as ".doc" too); None for other
-    bytes.  *html*: the content type or name says it is HTML."""
+    bytes.  *html*: the content type or name says it is HTML; *mht*: the name may be a
+    web archive's (.mht, .mhtml, .doc) — any other file starting like a mail is none."""
     data = data.removeprefix(b"\xef\xbb\xbf")  # UTF-8 byte order mark
     head = data[:2048].lstrip().lower()
     if head.startswith((b"mime-version:", b"content-type:")):
-        return _mht_text(data)
+        return _mht_text(data) if mht else None
     if head.startswith(b"<") and b"<w:worddocument" in head:
         return _xml_text(data[:MAX_XML], "w")
     if head.startswith(b"<") and b"<office:document" in head:
@@ -126,8 +138,13 @@ def _markup_text(data: bytes, html: bool) -> str | None:
     return None
 
 
-def _mht_text(data: bytes) -> str:
-    """Text of the first web page (else plain text) part of an MHT web archive."""
+def _mht_text(data: bytes) -> str | None:
+    """Text of the first web page (else plain text) part of an MHT web archive; None when
+    its header block is not ended within :data:`MAX_MHT_HEADER` bytes (the stdlib parser
+    takes time in the square of a header's length: a crafted one would stall the intake)."""
+    end = min((i for i in (data.find(b"\r\n\r\n"), data.find(b"\n\n")) if i >= 0), default=-1)
+    if not 0 <= end <= MAX_MHT_HEADER or any(len(line) > 4096 for line in data[:end].split(b"\n")):
+        return None
     parts = [p for p in email.message_from_bytes(data).walk()
              if p.get_content_type() in ("text/html", "text/plain")]
     if not parts:
@@ -153,12 +170,16 @@ def rtf_text(data: bytes) -> str:
     fallback bytes skipped; font, colour and style tables, pictures and ``{\\*...}``
     destinations are left out; paragraphs end lines, table cells end with a tab."""
     rtf = data.decode("latin-1")
-    fonts = {int(f): _FCHARSET[int(c)] for f, c in _RTF_FONT.findall(rtf) if int(c) in _FCHARSET}
+    at = rtf.find("{\\fonttbl")
+    table = rtf[at:at + 65536] if at >= 0 else ""  # the font table, not the whole file
+    fonts = {int(f): _FCHARSET[int(c)] for f, c in _RTF_FONT.findall(table) if int(c) in _FCHARSET}
     out: list[str] = []
     raw, stack, ansi = bytearray(), [], "cp1252"
     state = {"codec": ansi, "uc": 1, "hidden": False}  # of the current group
-    skip, pos = 0, 0  # fallback bytes still to skip after a \uN
-    while (m := _RTF_TOKEN.match(rtf, pos)) is not None:
+    skip, pos, deeper = 0, 0, 0  # fallback bytes to skip after a \uN; groups past the cap
+    for _ in range(MAX_RTF_TOKENS):  # a real plan takes far fewer; a hostile file stops here
+        if (m := _RTF_TOKEN.match(rtf, pos)) is None:
+            break
         pos = m.end()
         word, arg, hexa, sym, brace, run = m.groups()
         if hexa is None and run is None:
@@ -167,8 +188,12 @@ def rtf_text(data: bytes) -> str:
             out.append(raw.decode(state["codec"], "replace"))
             raw.clear()
         if brace:
-            if brace == "{":
+            if brace == "{" and len(stack) >= MAX_RTF_DEPTH:
+                deeper += 1  # nested past any real document: the state is not saved again
+            elif brace == "{":
                 stack.append(dict(state))
+            elif deeper:
+                deeper -= 1
             elif stack:
                 state = stack.pop()
             skip = 0
