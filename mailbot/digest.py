@@ -86,6 +86,8 @@ class Digest:
     visits: tuple[Visit, ...]
     matrix: tuple[tuple[str, str, dict[str, bool]], ...]
     totals: dict[str, int] = field(default_factory=dict)
+    roster: bool = True  # the districts' member schools are known (a roster was imported):
+    # without it only the schools that wrote are counted, and none is "all sent"
 
     @property
     def is_secretariat(self) -> bool:
@@ -202,10 +204,12 @@ def _visits(rows: Sequence[dict], today: date) -> tuple[Visit, ...]:
         except ValueError:
             continue
         school = r.get("school") or ""
+        phone = info.get("phone") or ""
+        contact = (info.get("contact") or "").replace(phone, " ").strip(" ，,、；;：:") if phone \
+            else info.get("contact") or ""  # "王喆 028-87600512": the phone is given apart
         found[(school, day)] = Visit(date=day, time=info.get("visit_time") or "",
                                      place=info.get("place") or "", host_school=school,
-                                     contact=info.get("contact") or "",
-                                     phone=info.get("phone") or "", submission_id=r["id"],
+                                     contact=contact, phone=phone, submission_id=r["id"],
                                      uid=_uid(r))
     return tuple(sorted(found.values(), key=lambda v: (v.date, v.time, v.host_school)))
 
@@ -249,7 +253,8 @@ def build_district_digest(district: str, rows: Sequence[dict], schools_of_distri
         missing=_missing(schools, sent, cfg, today),
         late=tuple(r for r in current if _accepted(r) and r.get("late")),
         needs_school=(), quarantined=(), visits=_visits(rows, today),
-        matrix=_row_matrix(district, schools, sent), totals=_totals(current))
+        matrix=_row_matrix(district, schools, sent), totals=_totals(current),
+        roster=len(set(schools_of_district)) > 1)
 
 
 def build_secretariat_digest(rows: Sequence[dict], schools_by_district: Mapping[str, Sequence[str]],
@@ -287,4 +292,5 @@ def build_secretariat_digest(rows: Sequence[dict], schools_by_district: Mapping[
         quarantined=tuple(r for r in current if r.get("status") == "quarantined"),
         visits=_visits(rows, today),
         matrix=tuple(m for d, names in groups for m in _row_matrix(d, names, sent)),
-        totals=_totals(current))
+        totals=_totals(current),
+        roster=any(len(set(names)) > 1 for names in schools_by_district.values()))

@@ -22,7 +22,7 @@ from .report import KIND_ZH, STATUS_ZH
 
 MATRIX_HEAD = {"plan": "活动方案", "news": "新闻", "video": "视频推文"}
 WEEKDAY = "一二三四五六日"
-EXPORT_HINT = "完整材料可由秘书处用 mailbot export 导出"
+EXPORT_HINT = "如需这些文件，请回复本邮件向秘书处索取"
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 VISIT_HOURS = 3   # 半日活动: the .ics event length when a start time is known
 

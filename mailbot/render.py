@@ -25,6 +25,15 @@ def human_size(size: int) -> str:
     return f"{size} B"
 
 
+def addressee(name: str | None) -> str:
+    """How a letter greets *name*: "王文娟" -> "王文娟老师"; an account name or nothing
+    ("swpu_hq", "hq") -> "老师"; a name already ending in 老师 stays as it is."""
+    name = (name or "").strip()
+    if not any("\u4e00" <= ch <= "\u9fff" for ch in name):
+        return "老师"
+    return name if name.endswith(("老师", "同志", "主任", "书记", "处长", "部长")) else name + "老师"
+
+
 @lru_cache(maxsize=8)
 def environment(override: str = "") -> Environment:
     """The template environment: *override* folder (if any) before the bundled templates."""
@@ -34,6 +43,7 @@ def environment(override: str = "") -> Environment:
                       autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["size"] = human_size
+    env.filters["addressee"] = addressee
     return env
 
 

@@ -350,7 +350,7 @@ def test_attach_limit(cfg):
     names = [p.get_filename() for p in mail.iter_attachments()]
     assert "新闻稿.docx" not in names and "参观照片.jpg" in names
     text = mail.get_body(("plain",)).get_content()
-    assert "新闻稿.docx" in text and "完整材料可由秘书处用 mailbot export 导出" in text
+    assert "新闻稿.docx" in text and "如需这些文件，请回复本邮件向秘书处索取" in text
     none = digest_mail(district(cfg, period=Period(at(7, 20), at(7, 21))), cfg, "x@y.cn", [],
                        read)
     assert [p.get_content_type() for p in none.iter_attachments()] == [
@@ -423,3 +423,30 @@ def test_the_export_holds_what_waits_for_a_school_and_the_workbook_says_whose_it
     got = {r[head.index("编号")]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert got[41][head.index("片区")] == CD1 and got[41][head.index("方案缺项")] == "活动流程"
     assert got[40][head.index("发件人")] == "12345@qq.com"
+
+
+@pytest.mark.parametrize("name, greeted", [("王文娟", "王文娟老师"), ("swpu_hq", "老师"), ("", "老师"),
+                                           (None, "老师"), ("张老师", "张老师"), ("李主任", "李主任")])
+def test_a_letter_greets_a_person_not_an_account(name, greeted):
+    from mailbot.render import addressee
+    assert addressee(name) == greeted
+
+
+def test_digest_wording_for_leaders_and_the_secretariat(cfg):
+    """The leader is greeted as a person and told the material already reached the
+    secretariat; without a roster (the district knows only its lead school) nobody is "all
+    sent" — only the schools that wrote are counted, and the digest says so; the
+    secretariat is not told to contact itself; a visit's phone is given once."""
+    only_lead = {CD1: ["四川师范大学"]}
+    rows = [row(1, "四川师范大学", CD1, at(6, 28), ["plan", "news", "video"],
+                plan_info=visit("2024-07-10", "14:30") | {"contact": "张老师 028-84760000"})]
+    d = build_district_digest(CD1, rows, only_lead[CD1], cfg, WEEK, NOW)
+    text = digest_text(d, cfg)
+    assert "朱寒野老师，您好！" in text and "无需再次报送" in text and "请汇总后报" not in text
+    assert "尚未导入片区学校名单" in text and "已来信的学校均已报送" in text
+    assert "已全部报送" not in text and "联系 张老师 028-84760000" in text
+    assert "028-84760000 028-84760000" not in text
+    full = digest_text(district(cfg), cfg)
+    assert "尚未导入片区学校名单" not in full
+    whole = digest_text(build_secretariat_digest(ROWS, SCHOOLS, cfg, WEEK, NOW), cfg)
+    assert "如有疑问或需更正" not in whole and "如有疑问或需更正" in full

@@ -35,9 +35,9 @@ def lateness(kinds: tuple[str, ...], when: datetime, campaign: Campaign) -> tupl
         name = phase.name or KIND_ZH.get(kind, kind)
         if phase.due and day > phase.due:
             late = True
-            evidence.append(Evidence("phase.late", f"{name}截止 {phase.due:%Y年%m月%d日}，"
-                                                   f"本邮件 {day:%Y年%m月%d日} 送达"))
+            evidence.append(Evidence("phase.late", f"{name}截止 {phase.due:%Y年%-m月%-d日}，"
+                                                   f"本邮件 {day:%Y年%-m月%-d日} 送达"))
         elif phase.opens and day < phase.opens:
-            evidence.append(Evidence("phase.early", f"{name}自 {phase.opens:%Y年%m月%d日} 起报送，"
-                                                    f"本邮件 {day:%Y年%m月%d日} 送达"))
+            evidence.append(Evidence("phase.early", f"{name}自 {phase.opens:%Y年%-m月%-d日} 起报送，"
+                                                    f"本邮件 {day:%Y年%-m月%-d日} 送达"))
     return late, tuple(evidence)
