@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from . import db, receipts
 from .classify.auto import is_bounce
-from .classify.engine import Classification
+from .classify.engine import Classification, plan_fields
 from .classify.forwards import is_bundle
 from .classify.kinds import own_text
 from .classify.school import find_school_by_name
@@ -34,7 +34,7 @@ from .fingerprint import content_hash, peek_message_id
 from .models import Attachment, Link, Message
 from .parse import ParsedMessage, ParseError, forwarded_originals, parse_message
 from .prepare import Prepared, still_valid
-from .rows import attachment_values, merged_credits, verdict_values
+from .rows import answered, attachment_values, merged_credits, verdict_values
 from .spool import Spool
 
 log = logging.getLogger(__name__)
@@ -198,6 +198,13 @@ def merge_reply(ctx: Context, it: Intake) -> bool:
                                      expires=ln.expires, password=ln.password))
     target.kinds = [k for k in ("plan", "news", "video")
                     if k in target.kinds or (it.verdict and k in it.verdict.kinds)]
+    if target.plan_missing and it.parsed is not None:  # the reply adds what the plan lacked
+        year = ctx.desk.cfg.campaign.year or db.aware(target.received_at).year
+        target.plan_missing, target.plan_info, done = answered(
+            list(target.plan_missing), dict(target.plan_info or {}),
+            plan_fields(it.parsed, ctx.desk.rules, year))
+        target.evidence = target.evidence + [{"field": "plan", "rule": "plan.reply", "detail":
+                                              f"回复补充了：{'、'.join(done)}"}] if done else target.evidence
     if it.verdict and it.verdict.credits:  # a leader's reply with more of its schools' files
         target.credits = merged_credits(target.credits or [],
                                         verdict_values(it.verdict, "", "")[0]["credits"])

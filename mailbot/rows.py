@@ -93,3 +93,12 @@ def merged_credits(earlier: list[dict], later: list[dict]) -> list[dict]:
         if "plan" in c["kinds"]:
             old["plan_missing"], old["plan_info"] = c["plan_missing"], c.get("plan_info") or {}
     return list(out.values())
+
+
+def answered(missing: list[str], info: dict, check) -> tuple[list[str], dict, list[str]]:
+    """A plan's *missing* fields and *info* (plan_info) after a reply whose own plan check
+    is *check*: the fields the reply filled are no longer missing, and what it says of the
+    visit fills what was empty.  Returns (missing, info, the fields answered)."""
+    done = [f for f in missing if f in check.found]
+    filled = {k: getattr(check, k) for k in PLAN_INFO if not info.get(k) and getattr(check, k)}
+    return [f for f in missing if f not in done], {**info, **filled}, done

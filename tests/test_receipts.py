@@ -343,3 +343,28 @@ def test_the_receipt_names_the_district_leader_except_to_the_leader_itself(schoo
     for kind in ("plain", "html"):
         body = mail.get_body((kind,)).get_content()
         assert ("片区组长单位：成都大学后勤处，联系人 唐勇" in body) is named, kind
+
+
+def test_a_reply_adding_what_the_plan_lacked_completes_it(desk):
+    """The receipt asks for the plan's missing 活动联系人及电话; the school's reply gives it:
+    the submission's plan is complete, the contact is kept for the visit calendar, and the
+    updated receipt no longer asks for it."""
+    stack, cfg = desk
+    plan = ("活动方案\n一、活动背景：弘扬中华优秀传统文化，推进后勤思政工作。\n"
+            "二、活动组织：后勤保障部党委\n三、活动时间：2024年7月5日14:30\n"
+            "四、活动地点：四川大学博物馆\n五、活动流程：集合、参观、座谈交流\n四川大学后勤保障部")
+    submit(stack, SCHOOL, "四川大学后勤活动方案", plan)
+    wait_contact(stack, 1)
+    run_cli("poll", "--once", config=cfg)
+    (receipt,) = inbox(stack, SCHOOL, 1)
+    assert "活动联系人及电话" in receipt.get_body(("plain",)).get_content()
+    submit(stack, SCHOOL, "Re: " + receipt["Subject"],
+           "补充：六、活动联系人及电话：李明 028-84616000\n\n> 活动方案缺少以下内容",
+           {"In-Reply-To": receipt["Message-ID"], "References": receipt["Message-ID"]})
+    wait_contact(stack, 2)
+    run_cli("poll", "--once", config=cfg)
+    first = rows(cfg)[0]
+    assert first["plan_missing"] == [] and first["plan_info"]["phone"] == "028-84616000"
+    assert any(e["rule"] == "plan.reply" for e in first["evidence"])
+    updated = [m for m in inbox(stack, SCHOOL, 2) if "（更新）" in m["Subject"]]
+    assert len(updated) == 1 and "活动方案缺少" not in updated[0].get_body(("plain",)).get_content()

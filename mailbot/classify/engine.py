@@ -72,6 +72,12 @@ def _texts(msg: ParsedMessage, rules: KindRules) -> list[str]:
     return [t for t in texts if t]
 
 
+def plan_fields(msg: ParsedMessage, rules: RuleBook, year: int) -> PlanCheck:
+    """The plan template check of *msg* alone: its sender's own words and documents
+    (a reply to a receipt adding what the plan lacked)."""
+    return check_plan(_texts(msg, rules.kinds), year, rules.kinds.plan)
+
+
 def _all_hrefs(msg: ParsedMessage) -> tuple[str, str]:
     text, hrefs = msg.text, list(msg.hrefs)
     for inner in msg.forwarded:
