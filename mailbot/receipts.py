@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from . import db, outbox
 from .classify.auto import is_daemon_address
+from .classify.plan import FIELDS as PLAN_TEMPLATE
 from .compose import outgoing, safe_msgid, safe_subject
 from .config import Config, District
 from .models import BouncingAddress, Message, OutboxMail, Receipt
@@ -66,10 +67,13 @@ def _link_view(link: dict) -> dict:
     return {"label": label, "url": link["url"], "note": note}
 
 
-def _leader(cfg: Config, district: str | None, school: str | None = None) -> District | None:
-    """The district's leader as the receipt names it; None for the lead school itself."""
+def _leader(cfg: Config, district: str | None, school: str | None = None,
+            sender: str | None = None) -> District | None:
+    """The district's leader as the receipt names it; None for the lead school itself (also
+    when it forwarded a school's mail from its own address)."""
     found = next((d for d in cfg.districts if district and d.name == district), None)
-    return None if found and school and found.lead_school == school else found
+    return None if found and (school and found.lead_school == school or sender and
+                              found.email and found.email.lower() == sender.lower()) else found
 
 
 def _deadlines(cfg: Config, today: date) -> list[str]:
@@ -85,7 +89,10 @@ def _deadlines(cfg: Config, today: date) -> list[str]:
 
 def _problems(r: dict) -> list[str]:
     problems = []
-    if r["plan_missing"]:
+    if len(r["plan_missing"]) >= len(PLAN_TEMPLATE):  # none found: not the template, or unread
+        problems.append("未能在活动方案中找到通知所附模板的各项内容（" + "、".join(r["plan_missing"])
+                        + "）。如未按模板填写，请按模板补充后回复本邮件；秘书处也将人工核对。")
+    elif r["plan_missing"]:
         problems.append("活动方案缺少以下内容：" + "、".join(r["plan_missing"]) + "，请补充后回复本邮件。")
     damaged = [e["detail"] for e in r["evidence"] if e["rule"] == "plan.damaged"]
     problems += [f"{detail}。" for detail in damaged]  # "附件《x》无法打开…，请重新发送"
@@ -159,7 +166,7 @@ def build_receipt(cfg: Config, r: dict, number: str, now: datetime | None = None
         "kinds": "、".join(KIND_ZH.get(k, k) for k in r["kinds"]),
         "files": r["attachments"], "links": [_link_view(x) for x in r["links"]],
         "problems": _problems(r), "deadlines": _deadlines(cfg, now.astimezone(tz).date()),
-        "leader": _leader(cfg, r["district"], r["school"]), "update": update, "parts": parts,
+        "leader": _leader(cfg, r["district"], r["school"], r["sender"]), "update": update, "parts": parts,
         "credits": credit_views(r.get("credits")),
     }
     override = cfg.receipts.template_dir

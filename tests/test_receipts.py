@@ -344,6 +344,36 @@ def test_the_receipt_names_the_district_leader_except_to_the_leader_itself(schoo
         body = mail.get_body((kind,)).get_content()
         assert ("片区组长单位：成都大学后勤处，联系人 唐勇" in body) is named, kind
 
+    led = build_receipt(cfg, {**r, "school": "西华大学"}, "JLX2024-0008",  # forwarded by the
+                        datetime(2024, 7, 8, tzinfo=UTC))  # leader from its own digest address
+    cfg2 = config.load(ROOT / "config.example.toml")
+    assert "片区组长单位" in led.get_body(("plain",)).get_content()
+    import dataclasses
+    cfg2 = dataclasses.replace(cfg2, districts=tuple(
+        dataclasses.replace(d, email="hqc@cdu.edu.cn") if d.name == "成都第二片区" else d
+        for d in cfg2.districts))
+    own = build_receipt(cfg2, {**r, "school": "西华大学"}, "JLX2024-0008",
+                        datetime(2024, 7, 8, tzinfo=UTC))
+    assert "片区组长单位" not in own.get_body(("plain",)).get_content()
+
+
+def test_a_plan_with_none_of_the_template_fields_is_not_told_it_lacks_all_six():
+    from datetime import UTC, datetime
+
+    from mailbot import config
+    from mailbot.classify.plan import FIELDS
+    from mailbot.receipts import build_receipt
+    cfg = config.load(ROOT / "config.example.toml")
+    r = {"id": 5, "message_id": "m5@lsnu.edu.cn", "sender": "houqin@lsnu.edu.cn", "sender_name": "",
+         "subject": "活动方案(PDF)", "received_at": "2024-07-08T10:00:00+08:00", "school": "乐山师范学院",
+         "district": None, "kinds": ["plan"], "status": "accepted", "late": False,
+         "attachments": [], "links": [], "plan_missing": list(FIELDS), "plan_info": {},
+         "evidence": [], "receipt": None, "status_reason": "", "credits": []}
+    text = build_receipt(cfg, r, "JLX2024-0005", datetime(2024, 7, 8, tzinfo=UTC)) \
+        .get_body(("plain",)).get_content()
+    assert "未能在活动方案中找到通知所附模板的各项内容" in text and "活动方案缺少以下内容" not in text
+    assert text.startswith("老师，您好！")
+
 
 def test_a_reply_adding_what_the_plan_lacked_completes_it(desk):
     """The receipt asks for the plan's missing 活动联系人及电话; the school's reply gives it:
