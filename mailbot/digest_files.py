@@ -249,15 +249,20 @@ def _slug(d: Digest, cfg: Config) -> str:
     return hashlib.sha1(d.audience.encode()).hexdigest()[:8]
 
 
+def _named(school: str | None, filename: str) -> str:
+    """An attached file's name in a digest: "西华大学-图片1.png" unless it names its school."""
+    return filename if not school or school in filename else f"{school}-{filename}"
+
+
 def _files(d: Digest, read: Callable[[str], bytes], limit: int) -> tuple[list, list]:
     """([(filename, content_type, data)], [{name, size, why}]) within *limit* bytes."""
     attached, skipped, used, seen = [], [], 0, set()
-    for a in (a for r in d.items for a in r.get("attachments") or ()):
+    for r, a in ((r, a) for r in d.items for a in r.get("attachments") or ()):
         key = a.get("sha256") or a.get("path")
         if key in seen:
             continue
         seen.add(key)
-        name, size = a.get("filename") or "附件", a.get("size") or 0
+        name, size = _named(r.get("school"), a.get("filename") or "附件"), a.get("size") or 0
         if used + size > limit:
             skipped.append({"name": name, "size": size, "why": "超出邮件大小限制"})
             continue

@@ -337,7 +337,7 @@ def test_digest_mail(cfg):
     assert f'cid:{image["Content-ID"].strip("<>")}' in html
     names = [p.get_filename() for p in parsed.iter_attachments()]
     assert names == ["成都第一片区材料汇总-2024-07-08.xlsx", "成都第一片区近期活动-2024-07-08.ics",
-                     "参观照片.jpg", "新闻稿.docx", "坏图.jpg"]
+                     "西南财经大学-参观照片.jpg", "西南财经大学-新闻稿.docx", "西南财经大学-坏图.jpg"]
     assert "filename*" in mail.as_string()                     # RFC 2231
     xlsx = next(p for p in parsed.iter_attachments() if p.get_filename().endswith(".xlsx"))
     assert openpyxl.load_workbook(io.BytesIO(xlsx.get_content())).sheetnames[0] == "汇总"
@@ -348,9 +348,9 @@ def test_attach_limit(cfg):
     d = district(cfg)
     mail = digest_mail(d, cfg, "houqin@sicnu.edu.cn", [], read, attach_limit=2000)
     names = [p.get_filename() for p in mail.iter_attachments()]
-    assert "新闻稿.docx" not in names and "参观照片.jpg" in names
+    assert "西南财经大学-新闻稿.docx" not in names and "西南财经大学-参观照片.jpg" in names
     text = mail.get_body(("plain",)).get_content()
-    assert "新闻稿.docx" in text and "如需这些文件，请回复本邮件向秘书处索取" in text
+    assert "西南财经大学-新闻稿.docx" in text and "如需这些文件，请回复本邮件向秘书处索取" in text
     none = digest_mail(district(cfg, period=Period(at(7, 20), at(7, 21))), cfg, "x@y.cn", [],
                        read)
     assert [p.get_content_type() for p in none.iter_attachments()] == [
