@@ -274,13 +274,14 @@ def _aware(t: datetime) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-_NUMBER = re.compile(r"\[回执\s*([A-Za-z]*\d{4}-\d{4,})\]")
-_REF = re.compile(r"<receipt-([A-Za-z]*\d{4}-\d{4,})(?:-u\d+)?@")
+_NUMBER = re.compile(r"\[回执\s*([A-Za-z]*\d{4}-\d{4,})(?:\s*等\s*\d+\s*封)?\]")  # or combined
+_REF = re.compile(r"<receipt-([A-Za-z]*\d{4}-\d{4,})(?:-[uc]\d+)?@")  # updated, combined
 _SCHOOL_LINE = re.compile(r"^\s*(?:学校|单位|学校名称)\s*[:：]\s*(\S.{0,40}?)\s*$", re.MULTILINE)
 
 
 def referenced_number(subject: str, headers: dict[str, str]) -> str | None:
-    """The receipt number a reply refers to (subject tag, or In-Reply-To/References)."""
+    """The receipt number a reply refers to (subject tag, or In-Reply-To/References); for
+    a combined receipt, the first one it lists."""
     if m := _NUMBER.search(subject):
         return m.group(1)
     refs = headers.get("in-reply-to", "") + " " + headers.get("references", "")

@@ -398,3 +398,15 @@ def test_a_reply_adding_what_the_plan_lacked_completes_it(desk):
     assert any(e["rule"] == "plan.reply" for e in first["evidence"])
     updated = [m for m in inbox(stack, SCHOOL, 2) if "（更新）" in m["Subject"]]
     assert len(updated) == 1 and "活动方案缺少" not in updated[0].get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize("subject, refs, number", [
+    ("Re: [回执 JLX2024-0007] 活动方案", "", "JLX2024-0007"),
+    ("回复：[回执 JLX2024-0035 等 2 封] 合并回执", "", "JLX2024-0035"),
+    ("Re: 合并回执", "<receipt-JLX2024-0035-c2@scgxhq.test>", "JLX2024-0035"),
+    ("Re: 更新", "<receipt-JLX2024-0007-u1@scgxhq.test>", "JLX2024-0007"),
+    ("Re: 活动方案", "<abc@qq.com>", None),
+])
+def test_a_reply_to_any_receipt_finds_its_number(subject, refs, number):
+    from mailbot.receipts import referenced_number
+    assert referenced_number(subject, {"in-reply-to": refs}) == number
