@@ -257,7 +257,7 @@ def _named(school: str | None, filename: str) -> str:
 def _files(d: Digest, read: Callable[[str], bytes], limit: int) -> tuple[list, list]:
     """([(filename, content_type, data)], [{name, size, why}]) within *limit* bytes."""
     attached, skipped, used, seen = [], [], 0, set()
-    for r, a in ((r, a) for r in d.items for a in r.get("attachments") or ()):
+    for r, a in ((row, a) for row in d.items for a in row.get("attachments") or ()):
         key = a.get("sha256") or a.get("path")
         if key in seen:
             continue

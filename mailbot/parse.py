@@ -12,7 +12,6 @@ listed in :attr:`ParsedMessage.defects`.
 
 from __future__ import annotations
 
-import email.utils
 import mimetypes
 import mmap
 import re

@@ -6,7 +6,6 @@ import mailbox
 from email.message import EmailMessage
 
 import pytest
-
 from conftest import ROOT
 
 from mailbot.errors import ImportSourceError
