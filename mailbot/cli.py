@@ -347,43 +347,8 @@ def status(obj: _Obj, as_json: bool) -> None:
         console.print(f"[red]最近的错误：{state['last_error']['at']} {state['last_error']['error']}")
 
 
-@cli.command("check-config")
-@click.pass_obj
-def check_config(obj: _Obj) -> None:
-    """Validate the config file and the rules it uses, reporting every problem at once."""
-    from .classify.engine import load_rulebook
-    cfg = obj.cfg
-    directory = load_rulebook(cfg.rules_dir, config_mod.roster_file(cfg)).directory  # every problem of rules/*.toml at once
-    known, rules = directory.districts, cfg.rules_dir / "schools.toml"
-    problems = [f"{cfg.path}: districts: 片区“{d.name}”不在 {rules} 中（应为 {'、'.join(known)} "
-                f"之一）(unknown district)" for d in cfg.districts if d.name not in known]
-    problems += [f"{cfg.path}: districts: 片区“{d.name}”的 lead_school 是“{d.lead_school}”，而 {rules} "
-                 f"中该片区的组长单位为“{directory.leads[d.name]}” (lead school differs)"
-                 for d in cfg.districts
-                 if d.name in known and d.lead_school and d.lead_school != directory.leads[d.name]]
-    if problems:  # a renamed district would lose its schools and be told nothing is missing
-        raise ConfigError(problems)
-    click.echo(f"配置正确 (config OK): {cfg.path}")
-    click.echo(f"  邮箱 {cfg.mailbox.username} @ {cfg.mailbox.host}:{cfg.mailbox.port} "
-               f"({cfg.mailbox.security})，文件夹 {', '.join(cfg.mailbox.folders)}")
-    click.echo(f"  数据目录 {cfg.storage.data_dir}")
-    click.echo(f"  活动 {cfg.campaign.name}，{len(cfg.districts)} 个片区")
-    r = cfg.retention
-    click.echo("  保留期限（天，0 = 永久）：" + "，".join(f"{k} {getattr(r, k)}"
-                                                 for k in r.__dataclass_fields__))
-    names = {d.name for d in cfg.districts}
-    for d in cfg.districts:
-        if not d.email:
-            click.echo(f"  提醒：片区“{d.name}”没有 email，它的汇总邮件不会发出 (no digest address)")
-    for name in known:
-        if name not in names:
-            click.echo(f"  提醒：规则中的片区“{name}”不在配置 [[districts]] 中，不会收到汇总 (not configured)")
-    for var in ("MAILBOT_IMAP_PASSWORD", "MAILBOT_SMTP_PASSWORD"):
-        if not config_mod.secret(var):
-            click.echo(f"  提醒：环境变量 {var} 未设置 (not set)")
-
-
-for _command in (cli_care.quarantine, cli_care.retention, cli_care.verify):
+for _command in (cli_care.check_config, cli_care.quarantine, cli_care.retention,
+                 cli_care.verify):
     cli.add_command(_command)
 
 
