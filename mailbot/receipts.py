@@ -8,6 +8,7 @@ the per-address limits.  Sending is the outbox's job.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -76,9 +77,12 @@ def _leader(cfg: Config, district: str | None, school: str | None = None,
                               found.email and found.email.lower() == sender.lower()) else found
 
 
-def _deadlines(cfg: Config, today: date) -> list[str]:
+def _deadlines(cfg: Config, today: date, delivered: Collection[str] = ()) -> list[str]:
+    """What is still to come, phase by phase, but for the kinds *delivered* by this mail."""
     out = []
     for p in cfg.campaign.phases:
+        if p.kind in delivered:
+            continue
         name = p.name or KIND_ZH.get(p.kind, p.kind)
         if p.due and p.due >= today:
             out.append(f"{name}：{p.due:%Y年%-m月%-d日}前报送")
@@ -165,7 +169,8 @@ def build_receipt(cfg: Config, r: dict, number: str, now: datetime | None = None
         "school_reason": school_reason,
         "kinds": "、".join(KIND_ZH.get(k, k) for k in r["kinds"]),
         "files": r["attachments"], "links": [_link_view(x) for x in r["links"]],
-        "problems": _problems(r), "deadlines": _deadlines(cfg, now.astimezone(tz).date()),
+        "problems": _problems(r), "deadlines": _deadlines(
+            cfg, now.astimezone(tz).date(), r["kinds"] if r["status"] == "accepted" else ()),
         "leader": _leader(cfg, r["district"], r["school"], r["sender"]), "update": update, "parts": parts,
         "credits": credit_views(r.get("credits")),
     }

@@ -410,3 +410,21 @@ def test_a_reply_adding_what_the_plan_lacked_completes_it(desk):
 def test_a_reply_to_any_receipt_finds_its_number(subject, refs, number):
     from mailbot.receipts import referenced_number
     assert referenced_number(subject, {"in-reply-to": refs}) == number
+
+
+def test_the_schedule_in_a_receipt_leaves_out_what_this_mail_delivered():
+    from datetime import UTC, datetime
+
+    from mailbot import config
+    from mailbot.receipts import build_receipt
+    cfg = config.load(ROOT / "config.example.toml")
+    r = {"id": 1, "message_id": "m1@scu.edu.cn", "sender": "houqin@scu.edu.cn", "sender_name": "王老师",
+         "subject": "活动方案", "received_at": "2024-06-28T10:00:00+08:00", "school": "四川大学",
+         "district": None, "kinds": ["plan"], "status": "accepted", "late": False,
+         "attachments": [], "links": [], "plan_missing": [], "plan_info": {}, "evidence": [],
+         "receipt": None, "status_reason": "", "credits": []}
+    text = build_receipt(cfg, r, "JLX2024-0001", datetime(2024, 6, 28, tzinfo=UTC)) \
+        .get_body(("plain",)).get_content()
+    schedule = text.split("后续时间安排：", 1)[1]
+    assert "活动方案：" not in schedule and "参观新闻：" in schedule and "视频或微信推文：" in schedule
+    assert text.startswith("王老师，您好！")
