@@ -86,6 +86,7 @@ class Digest:
     visits: tuple[Visit, ...]
     matrix: tuple[tuple[str, str, dict[str, bool]], ...]
     totals: dict[str, int] = field(default_factory=dict)
+    questions: tuple[dict, ...] = ()  # mail that only asks something: the secretariat answers
     roster: bool = True  # the districts' member schools are known (a roster was imported):
     # without it only the schools that wrote are counted, and none is "all sent"
 
@@ -143,13 +144,24 @@ def _sections(rows: Sequence[dict], order: Sequence[str]) -> tuple[SchoolSection
     bundle that delivers nothing itself (its mails are listed under their schools)."""
     groups: dict[str, list[dict]] = {}
     for r in rows:
-        if _bundle(r) and not (r.get("kinds") or r.get("attachments") or r.get("links")):
+        if _bundle(r) and not (r.get("kinds") or r.get("attachments") or r.get("links")) \
+                or question(r):
             continue
         if _accepted(r) and r.get("school"):
             groups.setdefault(r["school"], []).append(r)
     rank = {s: i for i, s in enumerate(order)}
     names = sorted(groups, key=lambda s: (rank.get(s, len(rank)), s))
     return tuple(SchoolSection(s, tuple(groups[s])) for s in names)
+
+
+def question(row: dict) -> str:
+    """The question a mail only asks ("请问新闻稿发给谁？"), sending nothing; "" otherwise."""
+    if row.get("kinds") or row.get("attachments") or row.get("links"):
+        return ""
+    detail = next((e.get("detail", "") for e in row.get("evidence") or ()
+                   if e.get("rule") == "kind.question"), "")
+    quoted = detail.partition("“")[2].rpartition("”")[0]  # 只是提问（“…”），没有附件或链接…
+    return quoted or detail
 
 
 def _bundle(row: dict) -> bool:
@@ -290,6 +302,8 @@ def build_secretariat_digest(rows: Sequence[dict], schools_by_district: Mapping[
         late=tuple(r for r in current if _accepted(r) and r.get("late")),
         needs_school=tuple(r for r in current if r.get("status") == "needs_school"),
         quarantined=tuple(r for r in current if r.get("status") == "quarantined"),
+        questions=tuple(r for r in current if r.get("status") in ("accepted", "needs_school")
+                        and question(r)),
         visits=_visits(rows, today),
         matrix=tuple(m for d, names in groups for m in _row_matrix(d, names, sent)),
         totals=_totals(current),

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from .compose import domain, outgoing
 from .config import Config
-from .digest import KINDS, SECRETARIAT, Digest, day_zh, period_zh, received, short_name
+from .digest import KINDS, SECRETARIAT, Digest, day_zh, period_zh, question, received, short_name
 from .receipts import PLATFORM_ZH
 from .render import render
 from .report import KIND_ZH, STATUS_ZH
@@ -80,6 +80,7 @@ def _context(d: Digest, cfg: Config, thumbs: Mapping[str, str],
                     for m in d.missing],
         "late": [_item(r, tz, {}) for r in d.late],
         "needs_school": [_item(r, tz, {}) for r in d.needs_school],
+        "questions": [{**_item(r, tz, {}), "question": question(r)} for r in d.questions],
         "quarantined": [_item(r, tz, {}) for r in d.quarantined],
         "visits": [{"when": _visit_when(v.date, v.time), "v": v} for v in d.visits],
         "matrix": list(groups.items()), "heads": [MATRIX_HEAD[k] for k in KINDS],
@@ -185,7 +186,7 @@ def xlsx_summary(d: Digest) -> bytes:
            [[dist, s, *("✓" if sent.get(k) else "✗" for k in KINDS)]
             for dist, s, sent in d.matrix])
     items = sorted({(r["id"], r.get("school")): r  # a leader's mail: a row per credited school
-                    for r in (*d.items, *d.needs_school, *d.quarantined)}.values(),
+                    for r in (*d.items, *d.needs_school, *d.quarantined, *d.questions)}.values(),
                    key=lambda r: (received(r), r["id"]))
     _sheet(wb, "明细", ["收到时间", "学校", "类别", "主题", "附件", "链接", "状态",  # columns
                       "片区", "发件人", "方案缺项", "编号"],  # added later go at the end

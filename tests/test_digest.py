@@ -450,3 +450,21 @@ def test_digest_wording_for_leaders_and_the_secretariat(cfg):
     assert "尚未导入片区学校名单" not in full
     whole = digest_text(build_secretariat_digest(ROWS, SCHOOLS, cfg, WEEK, NOW), cfg)
     assert "如有疑问或需更正" not in whole and "如有疑问或需更正" in full
+
+
+def test_a_mail_that_only_asks_is_listed_for_the_secretariat_to_answer(cfg):
+    """"请问新闻稿发给谁？" with nothing attached is no material: no school's section lists it
+    (a district leader has nothing to do with it), the secretariat's summary has it under
+    待答复的来信提问 with the question itself."""
+    ask = row(50, "西南财经大学", CD1, at(7, 3), [], evidence=[
+        {"field": "kinds", "rule": "kind.question",
+         "detail": "只是提问（“请问新闻稿发给片区组长还是秘书处？”），没有附件或链接 → 不计类型"}])
+    rows = [*ROWS, ask]
+    mine = build_district_digest(CD1, rows, SCHOOLS[CD1], cfg, WEEK, NOW)
+    assert 50 not in [r["id"] for r in mine.items]
+    whole = build_secretariat_digest(rows, SCHOOLS, cfg, WEEK, NOW)
+    assert [r["id"] for r in whole.questions] == [50] and 50 not in [r["id"] for r in whole.items]
+    text = digest_text(whole, cfg)
+    assert "== 待答复的来信提问 ==" in text
+    assert "西南财经大学：西南财经大学（请问新闻稿发给片区组长还是秘书处？）" in text
+    assert "待答复的来信提问" not in digest_text(mine, cfg)
