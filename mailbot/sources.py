@@ -4,7 +4,8 @@
 message under the given paths, in a stable order; other folders are walked for
 files.  A file larger than *max_size* is not read whole: its header block is
 yielded with ``oversize`` set to the file's size.  A file that cannot be a mail at all
-(a spreadsheet, a picture, an empty file: see :func:`looks_like_mail`) is refused when
+(a spreadsheet, a picture, an empty file: see :func:`may_be_mail`; lenient, unlike
+:func:`mailbot.mimefix.looks_like_mail`, as a broken mail must still come in) is refused when
 named, and skipped, with a note, when found in a folder.
 """
 
@@ -39,7 +40,7 @@ _FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")  # a header field's name a
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an Outlook .msg (kept, and quarantined)
 
 
-def looks_like_mail(head: bytes) -> bool:
+def may_be_mail(head: bytes) -> bool:
     """Whether a file starting with *head* (its first few KB) can be a mail: its first line,
     after blank lines and a BOM, is a header field or an mbox ``From `` line, or the file
     is an Outlook .msg.  A broken mail still passes (the pipeline quarantines it, saying
@@ -54,7 +55,7 @@ def _mail_file(path: Path) -> bool:
     if not path.is_file():
         return False
     with path.open("rb") as fh:
-        return looks_like_mail(fh.read(4096))
+        return may_be_mail(fh.read(4096))
 
 
 def iter_messages(paths: list[Path], max_size: int | None = None,
