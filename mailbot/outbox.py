@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -93,12 +93,16 @@ def _deliver(engine: Engine, cfg: Config, now: datetime | None,
         due = list(s.scalars(query.order_by(OutboxMail.id)))
     ca = str(resolve_file(cfg, cfg.smtp.ca_file)) if cfg.smtp.ca_file else ""
     for pk in due:
-        with db.transaction(engine) as s:
-            row = s.get(OutboxMail, pk, with_for_update=True)
-            if row is None or row.status != "pending":
+        with db.transaction(engine) as s:  # claimed by one UPDATE: of two processes sending
+            # at once (the daemon and `outbox flush`) only one sees the row still pending
+            # (SELECT ... FOR UPDATE locks nothing on SQLite)
+            claimed = s.execute(update(OutboxMail).where(
+                OutboxMail.id == pk, OutboxMail.status == "pending").values(
+                status="sending", attempts=OutboxMail.attempts + 1)).rowcount
+            if not claimed:
                 continue
-            row.status, row.attempts = "sending", row.attempts + 1
-            raw, attempts = row.raw, row.attempts
+            raw, attempts = s.execute(select(OutboxMail.raw, OutboxMail.attempts)
+                                      .where(OutboxMail.id == pk)).one()
         try:
             send(cfg.smtp, secret("MAILBOT_SMTP_PASSWORD"), raw, ca)
         except MailServerError as e:

@@ -428,3 +428,34 @@ def test_the_schedule_in_a_receipt_leaves_out_what_this_mail_delivered():
     schedule = text.split("后续时间安排：", 1)[1]
     assert "活动方案：" not in schedule and "参观新闻：" in schedule and "视频或微信推文：" in schedule
     assert text.startswith("王老师，您好！")
+
+
+def test_two_processes_sending_at_once_send_each_receipt_once(mailstack, tmp_path):
+    """The daemon's send job and the secretariat's `outbox flush` at the same moment, on
+    SQLite: each queued receipt is claimed by one of them only."""
+    import subprocess
+    import sys
+    import uuid
+    for user in (mailstack["MAILSTACK_CONTACT"], SCHOOL):
+        reset_mailbox(user)
+    count = 30
+    for i in range(count):
+        msg = EmailMessage()
+        msg["From"], msg["To"] = SCHOOL, mailstack["MAILSTACK_CONTACT"]
+        msg["Subject"], msg["Message-ID"] = f"新闻稿 {i}", f"<{uuid.uuid4().hex}@scu.edu.cn>"
+        msg.set_content("四川大学后勤新闻稿。" * 5)
+        deliver(mailstack, msg.as_bytes())
+    cfg = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                       receipts={"per_hour": 1000, "per_day": 1000})
+    assert f"新登记 {count} 封" in run_cli("poll", "--once", "--no-send", config=cfg).stdout
+    flush = [sys.executable, "-m", "mailbot.cli", "--config", str(cfg), "outbox", "flush"]
+    procs = [subprocess.Popen(flush, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    got = inbox(mailstack, SCHOOL, count, timeout=60)
+    time.sleep(2)  # a receipt sent twice would arrive right after
+    got = inbox(mailstack, SCHOOL, count + 1, timeout=2)
+    subjects = [m["Subject"] for m in got]
+    assert len(subjects) == count and len(set(subjects)) == count
