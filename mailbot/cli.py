@@ -340,11 +340,22 @@ def status(obj: _Obj, as_json: bool) -> None:
     for d, sc, sent in grid:
         table.add_row(d, sc, *("✓" if sent[k] else "—" for k in ("plan", "news", "video")))
     console.print(table)
-    last = state["last_poll"]
-    console.print(f"最近一次收信：{last.get('at', '从未')}；邮件：{counted(state['messages'], STATUS_ZH)}；"
-                  f"发件箱：{counted(state['outbox'], OUTBOX_ZH)}")
-    if state["last_error"]:
-        console.print(f"[red]最近的错误：{state['last_error']['at']} {state['last_error']['error']}")
+    last, error = state["last_poll"], state["last_error"]
+    console.print(f"最近一次收信：{_when(last.get('at'), tz)}；邮件：{counted(state['messages'], STATUS_ZH)}；"
+                  f"发件箱：{counted(state['outbox'], OUTBOX_ZH)}", markup=False)
+    if error and error.get("at", "") >= last.get("at", ""):
+        console.print(f"最近的错误：{_when(error['at'], tz)} {error['error']}", style="red", markup=False)
+    elif error:  # a poll has succeeded since
+        console.print(f"此前的错误（其后已正常收信）：{_when(error['at'], tz)} {error['error']}",
+                      markup=False)
+
+
+def _when(iso: str | None, tz: ZoneInfo) -> str:
+    """"2026年12月7日 18:44" in the campaign's time zone, or "从未"."""
+    if not iso:
+        return "从未"
+    moment = datetime.fromisoformat(iso).astimezone(tz)
+    return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
 
 
 for _command in (cli_care.check_config, cli_care.quarantine, cli_care.retention,

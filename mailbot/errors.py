@@ -25,6 +25,11 @@ class MailServerError(MailbotError):
     """An IMAP or SMTP server could not be reached, refused the login, or failed a command."""
 
 
+class FolderError(MailServerError):
+    """The IMAP server refused one configured folder (missing, renamed, no access); the
+    connection and the other folders are fine."""
+
+
 class StorageError(MailbotError):
     """The data directory or the database cannot be used."""
 

@@ -18,10 +18,10 @@ from functools import lru_cache
 from typing import Self
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from .config import Mailbox
-from .errors import MailServerError
+from .errors import FolderError, MailServerError
 from .spool import Spool
 
 BATCH_BYTES = 32 * 1024 * 1024
@@ -139,16 +139,27 @@ class ImapMailbox:
         except (TimeoutError, OSError, IMAPClientError) as e:
             raise MailServerError(f"IMAP 操作失败：{what} (IMAP command failed): {e}") from None
 
+    def _folder_call(self, folder: str, fn, *args):
+        """*fn* on *folder*: the server refusing it (NO, BAD) raises :class:`FolderError`,
+        a broken connection :class:`MailServerError`."""
+        try:
+            return fn(folder, *args)
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError as e:  # a tagged NO/BAD: the session itself is fine
+            raise FolderError(f"邮箱中没有文件夹“{folder}”或无权打开，请检查配置 [mailbox] folders "
+                              f"(folder refused by the server: {e})") from None
+
     def select(self, folder: str) -> int:
         """Select *folder* read-write and return its UIDVALIDITY."""
-        info = self._call(f"打开文件夹 {folder}", self.client.select_folder, folder)
+        info = self._call(f"打开文件夹 {folder}", self._folder_call, folder, self.client.select_folder)
         return int(info[b"UIDVALIDITY"])
 
     def next_uid(self, folder: str) -> tuple[int, int] | None:
         """(UIDVALIDITY, UIDNEXT) of *folder* from STATUS, without selecting it; None when
         the server leaves either out.  A poll with nothing new needs no more."""
-        info = self._call(f"查询文件夹 {folder}", self.client.folder_status, folder,
-                          [b"UIDVALIDITY", b"UIDNEXT"])
+        info = self._call(f"查询文件夹 {folder}", self._folder_call, folder,
+                          self.client.folder_status, [b"UIDVALIDITY", b"UIDNEXT"])
         try:
             return int(info[b"UIDVALIDITY"]), int(info[b"UIDNEXT"])
         except (KeyError, TypeError, ValueError):

@@ -29,7 +29,7 @@ from .desk import Desk, build_desk
 from .errors import MailbotError, MailServerError
 from .imap import ImapMailbox
 from .outbox import deliver
-from .poll import connect, poll_and_record
+from .poll import connect, poll_and_record, remember_error
 from .receipts import release_held
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,8 @@ class Daemon:
             if isinstance(e, MailServerError):  # a database failure keeps the connection
                 with self.imap_lock:
                     self.drop_connection()
+            # poll_and_record keeps its own; a connection that failed first must show too
+            remember_error(self.engine, {"at": datetime.now(UTC).isoformat(), "error": str(e)})
             log.warning("poll failed, retrying in %.0f s: %s", self.poll_backoff.failed(), e)
             return
         except Exception:  # a bug: keep the daemon, say where

@@ -28,7 +28,7 @@ from . import db
 from .ahead import ahead
 from .config import Config, resolve_file, secret
 from .desk import Desk
-from .errors import MailbotError
+from .errors import FolderError, MailbotError
 from .filing import FileStore, Staged, Stored
 from .imap import Fetched, ImapMailbox
 from .outbox import DeliveryReport, deliver
@@ -50,6 +50,7 @@ class PollReport:
     parts: int = 0  # mails forwarded in bundles, recorded as submissions of their own
     by_status: dict[str, int] = field(default_factory=dict)
     delivery: DeliveryReport | None = None
+    problems: list[str] = field(default_factory=list)  # folders the server refused
 
 
 def _fault(point: str) -> None:
@@ -90,31 +91,41 @@ def poll_once(cfg: Config, engine: Engine, desk: Desk,
 def _poll_folders(box: ImapMailbox, folders, engine: Engine, desk: Desk,
                   should_stop: Callable[[], bool], report: PollReport) -> None:
     """Fetch and record what is new in each folder, then apply the processed actions."""
-    mb = box.cfg
     for folder in folders:
-        if _nothing_new(box, engine, folder):
-            continue
-        uidvalidity = box.select(folder)
-        with db.transaction(engine) as s:
-            start = db.last_uid(s, box.account, folder, uidvalidity)
-        _apply_pending(box, engine, folder, uidvalidity)
-        uids = box.uids_after(start)
-        fetching = box.fetch(uids, mb.batch_size, mb.max_message_mb * 2**20, desk.store.spool)
-        with _workers(engine, desk, len(uids)) as workers, \
-                ahead(_filed(fetching, desk.store, workers is not None),
-                      discard=_release) as items:
-            for (item, stored), prepared in _prepared(workers, items):
-                try:
-                    if should_stop():
-                        break
-                    if isinstance(stored, Staged):  # a worker settled it, or we do now
-                        stored = stored.stored if prepared else desk.store.settle(stored)
-                    _take(engine, desk, box.account, folder, uidvalidity, item, stored,
-                          prepared, report)
-                finally:
-                    _release((item, stored))
-            report.prepared += workers.prepared if workers else 0
-        _apply_pending(box, engine, folder, uidvalidity)
+        try:
+            _poll_folder(box, folder, engine, desk, should_stop, report)
+        except FolderError as e:  # one folder missing (renamed?) stops none of the others
+            log.warning("%s", e)
+            report.problems.append(str(e))
+
+
+def _poll_folder(box: ImapMailbox, folder: str, engine: Engine, desk: Desk,
+                 should_stop: Callable[[], bool], report: PollReport) -> None:
+    """Fetch and record what is new in *folder*, then apply the processed actions."""
+    mb = box.cfg
+    if _nothing_new(box, engine, folder):
+        return
+    uidvalidity = box.select(folder)
+    with db.transaction(engine) as s:
+        start = db.last_uid(s, box.account, folder, uidvalidity)
+    _apply_pending(box, engine, folder, uidvalidity)
+    uids = box.uids_after(start)
+    fetching = box.fetch(uids, mb.batch_size, mb.max_message_mb * 2**20, desk.store.spool)
+    with _workers(engine, desk, len(uids)) as workers, \
+            ahead(_filed(fetching, desk.store, workers is not None),
+                  discard=_release) as items:
+        for (item, stored), prepared in _prepared(workers, items):
+            try:
+                if should_stop():
+                    break
+                if isinstance(stored, Staged):  # a worker settled it, or we do now
+                    stored = stored.stored if prepared else desk.store.settle(stored)
+                _take(engine, desk, box.account, folder, uidvalidity, item, stored,
+                      prepared, report)
+            finally:
+                _release((item, stored))
+        report.prepared += workers.prepared if workers else 0
+    _apply_pending(box, engine, folder, uidvalidity)
 
 
 def _workers(engine: Engine, desk: Desk, count: int) -> Workers | nullcontext:
@@ -251,16 +262,18 @@ def poll_and_record(cfg: Config, engine: Engine, desk: Desk,
         with db.storage_errors("收取邮件失败 (poll failed)"):
             report = poll_once(cfg, engine, desk, should_stop, box, send)
     except MailbotError as e:
-        _remember_error(engine, {"at": now, "error": str(e)})
+        remember_error(engine, {"at": now, "error": str(e)})
         raise
     with db.storage_errors("记录收取时间失败 (cannot record the poll)"), \
             db.transaction(engine) as s:
         db.set_state(s, "last_poll", {"at": now, "fetched": report.fetched,
                                       "recorded": report.recorded})
+    if report.problems:  # the other folders were polled; status shows what was refused
+        remember_error(engine, {"at": now, "error": "；".join(report.problems)})
     return report
 
 
-def _remember_error(engine: Engine, value: dict) -> None:
+def remember_error(engine: Engine, value: dict) -> None:
     """Store the last poll error for ``mailbot status``; best effort (the database may be
     what failed)."""
     try:

@@ -219,11 +219,14 @@ def test_dovecot_down_for_a_minute_while_mail_queues_at_postfix(sqlite_daemon):
     assert wait_for(lambda: queued(stack) == 6, 20)            # held: LMTP refused
     time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - stopped)))
     assert proc.poll() is None
+    during = run_cli("status", config=cfg).stdout  # the daemon's failed connections show
+    assert "最近的错误" in during and "无法连接 IMAP 服务器" in during, during
     start_dovecot(stack)
     back = time.monotonic()
     rows = wait_for(lambda: finished(cfg, len(mids)), 60, step=1)
     recovered = time.monotonic() - back
     assert rows, "the daemon did not recover within 60 s of Dovecot's return"
+    assert "此前的错误（其后已正常收信）" in run_cli("status", config=cfg).stdout
     assert recovered < 30, recovered  # capped backoff (≤ 6 s here) or IDLE reconnecting
     time.sleep(3)                                              # room for a duplicate to show
     assert_each_once(stack, rows, mids)

@@ -187,6 +187,21 @@ def test_move_action_files_mail_into_folder(mailstack, db_url, tmp_path):
     assert "收取 0 封" in run_cli("poll", "--once", config=cfg).stdout
 
 
+def test_a_missing_folder_stops_none_of_the_others(mailstack, db_url, tmp_path):
+    """The secretariat renamed the folder 报送材料 on the server: INBOX is still read, the
+    poll succeeds, and `status` names the folder to check in one Chinese sentence."""
+    reset_mailbox(mailstack["MAILSTACK_CONTACT"])
+    cfg = write_config(tmp_path / "config.toml", mailstack, tmp_path / "data", db_url,
+                       folders=["报送材料", "INBOX"])
+    deliver(mailstack, make_mail("文件夹测试"))
+    out = run_cli("poll", "--once", config=cfg)
+    assert "新登记 1 封" in out.stdout and "Traceback" not in out.stderr
+    assert [r["subject"] for r in listing(cfg)] == ["文件夹测试"]
+    status = run_cli("status", config=cfg).stdout
+    assert "最近的错误" in status and "邮箱中没有文件夹“报送材料”" in status
+    assert "[mailbox] folders" in status
+
+
 @pytest.mark.parametrize("security, port_key", [("starttls", "MAILSTACK_IMAP_PORT"),
                                                 ("plain", "MAILSTACK_IMAP_PORT")])
 def test_starttls_and_plain_connections(mailstack, tmp_path, security, port_key):
