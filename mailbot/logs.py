@@ -26,3 +26,4 @@ def setup(verbose: bool, fmt: str = "text") -> None:
     root.setLevel(logging.INFO if verbose else logging.WARNING)
     logging.getLogger("mailparser").setLevel(logging.INFO if verbose else logging.ERROR)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a first start: 15 lines of steps
