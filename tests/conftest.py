@@ -53,6 +53,19 @@ def deliver(stack: dict[str, str], raw: bytes, to: str | None = None) -> None:
         lmtp.sendmail("sender@scu.edu.cn", [rcpt], raw)
 
 
+def deliver_news(stack: dict[str, str], sender: str, count: int) -> None:
+    """Deliver *count* short news mails from *sender* ("新闻稿 0", "新闻稿 1", ...) to the
+    contact mailbox, each with its own Message-ID."""
+    import uuid
+    from email.message import EmailMessage
+    for i in range(count):
+        msg = EmailMessage()
+        msg["From"], msg["To"] = sender, stack["MAILSTACK_CONTACT"]
+        msg["Subject"], msg["Message-ID"] = f"新闻稿 {i}", f"<{uuid.uuid4().hex}@scu.edu.cn>"
+        msg.set_content("四川大学后勤新闻稿。" * 5)
+        deliver(stack, msg.as_bytes())
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path) -> str:
     """A fresh empty database: SQLite in tmp_path, or a new PostgreSQL schema."""

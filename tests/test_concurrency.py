@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import signal
 import time
-import uuid
-from email.message import EmailMessage
 
 import pytest
-from conftest import deliver, reset_mailbox, run_cli, write_config
+from conftest import deliver_news, reset_mailbox, run_cli, write_config
 from test_daemon import start_daemon
 from test_receipts import SCHOOL, inbox
 
@@ -21,12 +19,7 @@ def test_two_daemons_never_process_a_mail_twice(mailstack, tmp_path, request):
     db_url = request.getfixturevalue("pg_url")
     for user in (mailstack["MAILSTACK_CONTACT"], SCHOOL):
         reset_mailbox(user)
-    for i in range(COUNT):
-        msg = EmailMessage()
-        msg["From"], msg["To"] = SCHOOL, mailstack["MAILSTACK_CONTACT"]
-        msg["Subject"], msg["Message-ID"] = f"新闻稿 {i}", f"<{uuid.uuid4().hex}@scu.edu.cn>"
-        msg.set_content("四川大学后勤新闻稿。" * 5)
-        deliver(mailstack, msg.as_bytes())
+    deliver_news(mailstack, SCHOOL, COUNT)
     cfg = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data", db_url,
                        receipts={"per_hour": 1000, "per_day": 1000}, poll_interval_seconds=1,
                        batch_size=10)

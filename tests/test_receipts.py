@@ -435,16 +435,12 @@ def test_two_processes_sending_at_once_send_each_receipt_once(mailstack, tmp_pat
     SQLite: each queued receipt is claimed by one of them only."""
     import subprocess
     import sys
-    import uuid
+
+    from conftest import deliver_news
     for user in (mailstack["MAILSTACK_CONTACT"], SCHOOL):
         reset_mailbox(user)
     count = 30
-    for i in range(count):
-        msg = EmailMessage()
-        msg["From"], msg["To"] = SCHOOL, mailstack["MAILSTACK_CONTACT"]
-        msg["Subject"], msg["Message-ID"] = f"新闻稿 {i}", f"<{uuid.uuid4().hex}@scu.edu.cn>"
-        msg.set_content("四川大学后勤新闻稿。" * 5)
-        deliver(mailstack, msg.as_bytes())
+    deliver_news(mailstack, SCHOOL, count)
     cfg = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
                        f"sqlite:///{tmp_path / 'db.sqlite3'}",
                        receipts={"per_hour": 1000, "per_day": 1000})
