@@ -124,8 +124,12 @@ def _markup_text(data: bytes, html: bool, mht: bool) -> str | None:
     the first bytes whatever the name (Word saves them as ".doc" too); None for other
     bytes.  *html*: the content type or name says it is HTML; *mht*: the name may be a
     web archive's (.mht, .mhtml, .doc) — any other file starting like a mail is none."""
-    data = data.removeprefix(b"\xef\xbb\xbf")  # UTF-8 byte order mark
-    head = data[:2048].lstrip().lower()
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0  # a UTF-8 byte order mark
+    head = data[bom:bom + 2048].lstrip().lower()  # only the head: a video is no copy
+    if not head.startswith(b"<") and not html and not \
+            head.startswith((b"mime-version:", b"content-type:")):
+        return None
+    data = data[bom:] if bom else data
     if head.startswith((b"mime-version:", b"content-type:")):
         return _mht_text(data) if mht else None
     if head.startswith(b"<") and b"<w:worddocument" in head:
