@@ -41,7 +41,7 @@ def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
                 counts["unreadable"] += 1
                 continue
             before = (msg.status, msg.school, msg.district, list(msg.kinds), msg.late,
-                      list(msg.credits or ()))
+                      [{**c, "links": c.get("links", [])} for c in msg.credits or ()])  # as now
             verdict, status, reason = verdict_for(db.KnownSenders(s), desk, parsed,
                                                   db.aware(msg.received_at),
                                                   forwarded_by=_forwarded_by(s, msg))
