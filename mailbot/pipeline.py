@@ -203,8 +203,9 @@ def merge_reply(ctx: Context, it: Intake) -> bool:
         target.plan_missing, target.plan_info, done = answered(
             list(target.plan_missing), dict(target.plan_info or {}),
             plan_fields(it.parsed, ctx.desk.rules, year))
-        target.evidence = target.evidence + [{"field": "plan", "rule": "plan.reply", "detail":
-                                              f"回复补充了：{'、'.join(done)}"}] if done else target.evidence
+        if done:
+            target.evidence = [*target.evidence, {"field": "plan", "rule": "plan.reply",
+                                                  "detail": f"回复补充了：{'、'.join(done)}"}]
     if it.verdict and it.verdict.credits:  # a leader's reply with more of its schools' files
         target.credits = merged_credits(target.credits or [],
                                         verdict_values(it.verdict, "", "")[0]["credits"])
