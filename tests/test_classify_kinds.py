@@ -162,6 +162,13 @@ CASES = [  # id, message, expected kinds, a rule that must be in the evidence
     ("reply-to-receipt-with-file", mail("回复：[回执 3] 四川大学活动方案", "修改后的见附件。",
                                         attachments=[("附件1.docx", DOCX)]),
      ("plan",), "kind.keyword"),
+    # written in Traditional characters (a computer or phone set so)
+    ("traditional-subject-plan", mail("四川大學後勤保障部活動方案", attachments=[("附件1.docx", DOCX)]),
+     ("plan",), "kind.keyword"),
+    ("traditional-news-doc-name", mail("四川大學後勤", attachments=[("參觀校史館新聞稿.docx", DOCX)]),
+     ("news",), "kind.attachment"),
+    ("traditional-body-cloud-link", mail("西華大學後勤", "視頻見百度網盤：https://pan.baidu.com/s/1AbCdEfGh "
+                                         "提取碼：8k3d"), ("video",), "kind.unnamed"),
 ]
 
 

@@ -161,6 +161,17 @@ def test_a_body_only_plan_is_read_from_the_mail_text():
     assert result.place == "四川大学博物馆（望江校区）"
 
 
+def test_a_plan_written_in_traditional_characters_is_read_with_the_shipped_rules():
+    rules = plan_rules(tomllib.loads((ROOT / "rules" / "kinds.toml").read_text("utf-8"))["plan"])
+    text = ("一、活動背景：結合本校校史館特色，組織後勤黨員參觀學習。\n二、活動組織：四川大學後勤保障部黨委\n"
+            "三、活動時間：2024年7月5日 14:30\n四、活動地點：四川大學博物館\n"
+            "五、活動流程：集合、參觀、座談\n六、活動聯繫人及電話：王老師 028-85401236")
+    result = check_plan([text], 2024, rules)
+    assert result.missing == ()
+    assert (result.visit_date, result.phone) == ("2024-07-05", "028-85401236")
+    assert check_plan([text.replace("活動", "")], 2024, rules).missing  # the labels did it
+
+
 def test_the_whole_notice_is_not_a_plan():
     notice = TEMPLATE.replace("附件：活动方案模板", "三、活动时间\n\n2024 年 6 月-10 月\n\n"
                               "（一）活动组织\n\n各高校后勤党组织根据后勤工作实际\n\n六、联系方式\n\n"
