@@ -33,6 +33,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .errors import StorageError
 from .models import (
@@ -295,6 +296,14 @@ def snapshot(model: type[Base], **values) -> Base:
     row = model(**values)
     make_transient_to_detached(row)
     return row
+
+
+def set_status(session: Session, message: Message, status: str, reason: str) -> None:
+    """Change the status of *message* (a row written in this transaction, or loaded)."""
+    session.connection().execute(update(Message).where(Message.id == message.id).values(
+        status=status, status_reason=reason))
+    set_committed_value(message, "status", status)
+    set_committed_value(message, "status_reason", reason)
 
 
 def insert_receipt(session: Session, message_pk: int, created_at: datetime) -> int:

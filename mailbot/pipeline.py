@@ -159,10 +159,11 @@ def join_reply(ctx: Context, it: Intake) -> bool:
     found = receipts.find_receipt(ctx.session, number) if number else None
     if found is None:
         return False
-    it.joins = found.message
     named = receipts.stated_school(own_text(p.text, ctx.desk.rules.kinds))
     school = find_school_by_name(named, ctx.desk.rules.directory) if named else None
-    it.stated_school = school.name if school else None
+    if school is None and _only_asks(it.verdict):  # a question, for the secretariat to answer
+        return False
+    it.joins, it.stated_school = found.message, school.name if school else None
     it.status = "ignored"
     it.reason = f"回复回执 {number}，已并入 #{it.joins.id} (reply merged into #{it.joins.id})"
     return False
@@ -173,6 +174,7 @@ def merge_reply(ctx: Context, it: Intake) -> bool:
     target, reply = it.joins, it.message
     if target is None or reply is None or not it.created:
         return False
+    before = _merged_state(target)
     if it.stated_school:
         school = ctx.desk.rules.directory.by_name[it.stated_school]
         target.school, target.district = school.name, school.district or None
@@ -210,9 +212,25 @@ def merge_reply(ctx: Context, it: Intake) -> bool:
         target.credits = merged_credits(target.credits or [],
                                         verdict_values(it.verdict, "", "")[0]["credits"])
     ctx.session.flush()
-    if ctx.desk.send_receipts:
-        receipts.queue_update(ctx.session, ctx.desk.cfg, target)
+    if it.stated_school or _merged_state(target) != before:
+        if ctx.desk.send_receipts:
+            receipts.queue_update(ctx.session, ctx.desk.cfg, target)
+    else:  # "收到，谢谢": nothing to merge, nothing to re-acknowledge
+        reason = f"回复回执，无新增内容（#{target.id}） (reply adding nothing)"
+        db.set_status(ctx.session, reply, "ignored", reason)
     return False
+
+
+def _only_asks(verdict: Classification | None) -> bool:
+    """Whether the mail asks a question and delivers nothing (no kind, link or file)."""
+    return verdict is not None and not verdict.kinds and not verdict.links and \
+        any(e.rule == "kind.question" for _, e in verdict.evidence)
+
+
+def _merged_state(m: Message) -> tuple:
+    """What a reply can add to a submission, to tell whether it added anything."""
+    return (m.school, m.status, len(m.attachments), len(m.links), tuple(m.kinds or ()),
+            tuple(m.plan_missing or ()), repr(m.credits))
 
 
 def credit_anew(ctx: Context, target: Message) -> None:

@@ -101,7 +101,7 @@ def _problems(r: dict) -> list[str]:
     damaged = [e["detail"] for e in r["evidence"] if e["rule"] == "plan.damaged"]
     problems += [f"{detail}。" for detail in damaged]  # "附件《x》无法打开…，请重新发送"
     if not damaged and any(e["rule"] == "plan.unreadable" for e in r["evidence"]):
-        problems.append("活动方案是图片或扫描件，系统未能核对模板六项内容，秘书处将人工查看。")
+        problems.append("活动方案所在的附件（图片、扫描件、压缩包或表格等）读不到文字，系统未能核对模板六项内容，秘书处将人工查看。")
     if r["late"]:
         late = [e["detail"] for e in r["evidence"] if e["rule"] == "phase.late"]
         problems.append("已超过报送截止时间：" + "；".join(late) + "。材料已登记，请知悉。")

@@ -489,6 +489,50 @@ def test_a_photographed_plan_is_not_reported_as_missing_every_field():
     assert verdict.kinds == ("plan",) and verdict.plan.missing == FIELDS
 
 
+def test_a_plan_in_an_attachment_without_text_is_looked_at_not_reported_missing():
+    """A stamped, scanned PDF sent with a signature "联系人：… 电话：…", and a plan .docx
+    zipped with a long covering letter: the signature is no plan and the letter is not the
+    plan, so the school is not asked to fill in five (or six) items; a person looks.  A
+    readable .docx lacking items beside a photo still gets them asked for."""
+    from datetime import UTC, datetime
+
+    from mailbot import config
+    from mailbot.classify.engine import classify, load_rulebook
+
+    rules, campaign = load_rulebook(ROOT / "rules"), config.load(ROOT / "config.example.toml").campaign
+    when = datetime(2024, 6, 28, tzinfo=UTC)
+
+    def judged(body: str, *files: tuple[str, bytes, str]):
+        m = EmailMessage()
+        m["From"], m["To"], m["Subject"] = "houqin@swpu.edu.cn", "c@scgxhq.test", "西南石油大学活动方案"
+        m.set_content(body)
+        for name, payload, ctype in files:
+            m.add_attachment(payload, maintype=ctype.split("/")[0], subtype=ctype.split("/")[1],
+                             filename=name)
+        return classify(parse_message(m.as_bytes()), rules, campaign, when)
+
+    scan = pdf_file([b"<< /Type /Catalog /Pages 2 0 R >>",
+                     b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                     b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"])
+    signed = "老师好，附件是我部活动方案（盖章扫描件），请审阅。\n\n联系人：赵敏 电话：0817-2642000"
+    verdict = judged(signed, ("活动方案.pdf", scan, "application/pdf"))
+    assert verdict.kinds == ("plan",) and verdict.plan.missing == ()
+    assert any(e.rule == "plan.unreadable" for _, e in verdict.evidence)
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("西南石油大学活动方案.docx", docx_bytes([FILLED]))
+    letter = "各位老师好：\n" + "现将我部博物馆接力行活动方案报送如下，请审阅，如有不妥请指正。" * 6
+    verdict = judged(letter, ("活动方案.zip", buf.getvalue(), "application/zip"))
+    assert verdict.kinds == ("plan",) and verdict.plan.missing == ()
+
+    lacking = FILLED.replace("六、活动联系人及电话：王老师 028-85401236", "").replace(
+        "五、活动流程：", "五、其他：")
+    verdict = judged("请审阅。", ("活动方案.docx", docx_bytes([lacking]), "application/octet-stream"),
+                     ("IMG_1.jpg", b"\xff\xd8\xff\xe0" + bytes(40_000), "image/jpeg"))
+    assert verdict.plan.missing == ("活动流程", "活动联系人及电话")
+
+
 def test_hostile_documents_are_read_within_bounds():
     """Crafted files cannot stall the intake or exhaust memory: RTF nested past any real
     document keeps one saved state per level up to the cap (the text still comes out),

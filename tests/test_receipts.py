@@ -17,6 +17,8 @@ import pytest
 from conftest import ROOT, deliver, reset_mailbox, run_cli, write_config
 from imapclient import IMAPClient
 
+from mailbot.digest import question
+
 pytestmark = pytest.mark.mailstack
 SCHOOL = "houqin@scu.edu.cn"
 DISTRICTS = """
@@ -398,6 +400,30 @@ def test_a_reply_adding_what_the_plan_lacked_completes_it(desk):
     assert any(e["rule"] == "plan.reply" for e in first["evidence"])
     updated = [m for m in inbox(stack, SCHOOL, 2) if "（更新）" in m["Subject"]]
     assert len(updated) == 1 and "活动方案缺少" not in updated[0].get_body(("plain",)).get_content()
+
+
+def test_a_reply_adding_nothing_is_not_re_acknowledged_and_a_question_reaches_the_secretariat(desk):
+    """"收到，谢谢" to a receipt changes nothing: no "updated" receipt claiming a merge.  A
+    reply that only asks something is a question for the secretariat (listed in its
+    digest like any other question), not a reply folded silently into the submission."""
+    stack, cfg = desk
+    submit(stack, SCHOOL, "四川大学后勤活动方案", "活动方案见正文。\n四川大学后勤保障部")
+    wait_contact(stack, 1)
+    run_cli("poll", "--once", config=cfg)
+    (receipt,) = inbox(stack, SCHOOL, 1)
+    thread = {"In-Reply-To": receipt["Message-ID"], "References": receipt["Message-ID"]}
+    submit(stack, SCHOOL, "Re: " + receipt["Subject"], "收到，谢谢！\n\n> 回执", thread)
+    submit(stack, SCHOOL, "回复：" + receipt["Subject"],
+           "请问视频是直接发这个邮箱，还是先发给片区组长？\n\n> 回执", thread)
+    wait_contact(stack, 3)
+    run_cli("poll", "--once", config=cfg)
+    first, thanks, asks = rows(cfg)
+    assert thanks["status"] == "ignored" and "无新增内容" in thanks["status_reason"]
+    assert asks["status"] == "accepted" and asks["school"] == "四川大学"
+    assert "片区组长" in question(asks) and question(thanks) == ""
+    mails = inbox(stack, SCHOOL, 2)  # the first receipt and the question's own
+    assert not any("（更新）" in m["Subject"] for m in mails)
+    assert any(asks["receipt"]["number"] in m["Subject"] for m in mails)
 
 
 @pytest.mark.parametrize("subject, refs, number", [

@@ -20,7 +20,7 @@ from .credits import Credit, credits
 from .danger import DangerRules, dangerous_attachments, load_danger_rules
 from .evidence import Evidence
 from .forwards import is_bundle, own_content
-from .kinds import KIND_ZH, KindRules, detect_kinds, load_kind_rules, sender_text
+from .kinds import KIND_ZH, KindRules, detect_kinds, load_kind_rules, may_hold_text, sender_text
 from .links import Link, LinkRules, find_links, load_link_rules, video_evidence
 from .phase import judged_time, lateness
 from .plan import PLAN_INFO, PlanCheck, check_plan, damaged_evidence, document_text
@@ -65,11 +65,20 @@ class Classification:
 def _texts(msg: ParsedMessage, rules: KindRules) -> list[str]:
     """The sender's own words (quotes of the notice left out) and the text of
     every document, forwarded mail included."""
-    texts = [sender_text(msg, rules)]
-    texts += [document_text(a) for a in msg.attachments]
+    return _read(msg, rules)[0]
+
+
+def _read(msg: ParsedMessage, rules: KindRules) -> tuple[list[str], bool]:
+    """:func:`_texts`, and whether an attachment that may hold the plan gave no text
+    (a scan, a photo, an archive, a spreadsheet: :func:`~.kinds.may_hold_text`)."""
+    texts, silent = [sender_text(msg, rules)], False
+    for att in msg.attachments:
+        texts.append(text := document_text(att))
+        silent = silent or not text and may_hold_text(att, rules)
     for inner in msg.forwarded:
-        texts += _texts(inner, rules)
-    return [t for t in texts if t]
+        more, quiet = _read(inner, rules)
+        texts, silent = texts + more, silent or quiet
+    return [t for t in texts if t], silent
 
 
 def plan_fields(msg: ParsedMessage, rules: RuleBook, year: int) -> PlanCheck:
@@ -103,10 +112,13 @@ def _deliverable(link: Link) -> bool:
     return link.platform != "other" or urlsplit(link.url).path not in ("", "/")
 
 
-def _unreadable(plan: PlanCheck, texts: list[str], rules: KindRules) -> bool:
-    """A plan of which no field was found and no text is long enough to have held one: a
-    photo or a scan, so nothing to check (not "all six missing")."""
-    return not plan.found and max(map(len, texts), default=0) < rules.long_body_chars
+def _unreadable(plan: PlanCheck, texts: list[str], silent: bool, rules: KindRules) -> bool:
+    """A plan that could not be checked (not "all six missing"): fewer template items than
+    a plan has, and an attachment that may hold it gave no text (*silent*: a scan, an
+    archive...; a signature's "联系人" is no plan), or no item at all and no text long
+    enough to have held one (a photographed plan)."""
+    return len(plan.found) < rules.min_plan_fields and (
+        silent or not plan.found and max(map(len, texts), default=0) < rules.long_body_chars)
 
 
 def _sender_only(msg: ParsedMessage) -> ParsedMessage:
@@ -121,7 +133,7 @@ def _credits(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
     year = campaign.year or received_at.year
 
     def judge(view: ParsedMessage) -> dict:
-        texts = _texts(view, rules.kinds)
+        texts, silent = _read(view, rules.kinds)
         check = check_plan(texts, year, rules.kinds.plan)
         video = video_evidence(_links(view.text, (), rules.links))
         kinds = detect_kinds(view, rules.kinds, video, len(check.found))[0]
@@ -129,7 +141,7 @@ def _credits(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
         if "plan" not in kinds:
             return {"kinds": kinds, "late": late}
         return {"kinds": kinds, "late": late, "plan_info": {k: getattr(check, k) for k in PLAN_INFO},
-                "plan_missing": () if _unreadable(check, texts, rules.kinds) else check.missing}
+                "plan_missing": () if _unreadable(check, texts, silent, rules.kinds) else check.missing}
 
     credited, rest = credits(msg, rules.directory, school, judge,
                              lambda line: [ln.url for ln in _links(line, (), rules.links)])
@@ -179,15 +191,16 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
     evidence += said
     given = {url for c in credited for url in c.links}
     video = video_evidence(tuple(ln for ln in links if ln.url not in given))
-    texts = _texts(msg, rules.kinds)
+    texts, silent = _read(msg, rules.kinds)
     plan = check_plan(texts, year, rules.kinds.plan)
     kinds, kind_ev = detect_kinds(msg, rules.kinds, video, len(plan.found))
     evidence += [("kinds", e) for e in kind_ev]
-    if "plan" in kinds and _unreadable(plan, texts, rules.kinds):
+    if "plan" in kinds and _unreadable(plan, texts, silent, rules.kinds):
         plan = replace(plan, missing=())  # a photo or a scan: nothing to check, not all missing
         damaged = [("plan", e) for e in damaged_evidence(msg.attachments)]  # to be sent again
-        evidence += damaged or [("plan", Evidence("plan.unreadable", "方案是图片或扫描件，读不到文字，"
-                                                                     "模板六项未能核对，请人工查看"))]
+        evidence += damaged or [("plan", Evidence(
+            "plan.unreadable", "方案在读不到文字的附件里（图片、扫描件、压缩包、表格等），"
+                               "模板六项未能核对，请人工查看"))]
     evidence += [("school", e) for e in match.evidence]
     evidence += [("school.conflict", e) for e in match.conflicts]
     late, late_ev = lateness(kinds, judged_time(msg.date, received_at), campaign)

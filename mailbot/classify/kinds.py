@@ -175,6 +175,17 @@ def _file_kind(att: Attachment, ext: str, rules: KindRules) -> str:
     return "video" if brand else "other"
 
 
+def may_hold_text(att: Attachment, rules: KindRules) -> bool:
+    """Whether *att* may be where a mail's text is (a document, archive or photo, not a
+    signature's logo or a small inline icon): one giving no text leaves the plan unread."""
+    low = unicodedata.normalize("NFKC", att.filename).strip().lower().rstrip(". ")
+    kind = _file_kind(att, "." + low.rsplit(".", 1)[1].strip() if "." in low else "", rules)
+    if kind == "image":
+        return not _find(low, rules.ignore_image_names) and not (
+            att.inline and len(att.payload) < rules.min_inline_image_bytes)
+    return kind in ("document", "archive")
+
+
 @dataclass
 class _Seen:
     """What a mail (with its forwarded mail) shows; filled by :func:`_scan`."""
