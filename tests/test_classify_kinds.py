@@ -162,6 +162,10 @@ CASES = [  # id, message, expected kinds, a rule that must be in the evidence
     ("reply-to-receipt-with-file", mail("回复：[回执 3] 四川大学活动方案", "修改后的见附件。",
                                         attachments=[("附件1.docx", DOCX)]),
      ("plan",), "kind.keyword"),
+    ("long-letter-promising-news", mail("成都中医药大学后勤活动方案", "各位老师好：" + "我处高度重视本次活动，"
+                                         "精心组织党员职工参与。" * 5 + "\n现将活动方案报送如下，请审阅。"
+                                         "\n活动结束后，我们会把新闻稿和现场照片发给片区组长。",
+                                         attachments=[("活动方案.docx", DOCX)]), ("plan",), "kind.attachment"),
     # written in Traditional characters (a computer or phone set so)
     ("traditional-subject-plan", mail("四川大學後勤保障部活動方案", attachments=[("附件1.docx", DOCX)]),
      ("plan",), "kind.keyword"),
