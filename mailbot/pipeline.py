@@ -163,6 +163,10 @@ def join_reply(ctx: Context, it: Intake) -> bool:
     school = find_school_by_name(named, ctx.desk.rules.directory) if named else None
     if school is None and _only_asks(it.verdict):  # a question, for the secretariat to answer
         return False
+    before = set(found.message.kinds or ())  # a bundle's or a leader's mail has none itself
+    if school is None and found.message.status == "accepted" and before and it.verdict and \
+            set(it.verdict.kinds) - before:
+        return False  # material of a kind not sent before: a submission of its own, dated now
     it.joins, it.stated_school = found.message, school.name if school else None
     it.status = "ignored"
     it.reason = f"回复回执 {number}，已并入 #{it.joins.id} (reply merged into #{it.joins.id})"

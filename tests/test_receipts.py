@@ -426,6 +426,38 @@ def test_a_reply_adding_nothing_is_not_re_acknowledged_and_a_question_reaches_th
     assert any(asks["receipt"]["number"] in m["Subject"] for m in mails)
 
 
+def test_new_material_sent_as_a_reply_to_an_old_receipt_is_a_submission_of_its_own(desk):
+    """The plan's receipt says "reply to add material"; news photos sent that way months
+    later are news of their own — dated, acknowledged and digested as new — not folded into
+    the plan's old submission.  A corrected plan sent the same way still joins it."""
+    stack, cfg = desk
+    submit(stack, SCHOOL, "四川大学后勤活动方案", "活动方案\n一、活动背景：推进后勤思政工作。\n"
+           "二、活动组织：后勤保障部党委\n三、活动时间：2024年7月5日14:30\n四、活动地点：四川大学博物馆")
+    wait_contact(stack, 1)
+    run_cli("poll", "--once", config=cfg)
+    (receipt,) = inbox(stack, SCHOOL, 1)
+    thread = {"In-Reply-To": receipt["Message-ID"], "References": receipt["Message-ID"]}
+    news = EmailMessage()
+    news["From"], news["To"] = SCHOOL, stack["MAILSTACK_CONTACT"]
+    news["Subject"] = "Re: " + receipt["Subject"]
+    news["In-Reply-To"] = news["References"] = receipt["Message-ID"]
+    news.set_content("补充我处参观校史馆的新闻照片，请查收。")
+    for n in (1, 2, 3):
+        news.add_attachment(b"\xff\xd8\xff\xe0" + bytes(30_000), maintype="image", subtype="jpeg",
+                            filename=f"IMG_{n}.jpg")
+    deliver(stack, news.as_bytes())
+    submit(stack, SCHOOL, "Re: " + receipt["Subject"], "修改后的活动方案如下：\n五、活动流程：集合、参观、座谈\n"
+           "六、活动联系人及电话：李明 028-84616000", thread)
+    wait_contact(stack, 3)
+    run_cli("poll", "--once", config=cfg)
+    plan, photos, corrected = rows(cfg)
+    assert photos["status"] == "accepted" and photos["kinds"] == ["news"]
+    assert len(photos["attachments"]) == 3 and plan["kinds"] == ["plan"] and not plan["attachments"]
+    assert corrected["status"] == "ignored" and f"#{plan['id']}" in corrected["status_reason"]
+    subjects = [m["Subject"] for m in inbox(stack, SCHOOL, 3)]
+    assert any(photos["receipt"]["number"] in s for s in subjects)
+
+
 @pytest.mark.parametrize("subject, refs, number", [
     ("Re: [回执 JLX2024-0007] 活动方案", "", "JLX2024-0007"),
     ("回复：[回执 JLX2024-0035 等 2 封] 合并回执", "", "JLX2024-0035"),
