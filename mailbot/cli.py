@@ -303,8 +303,14 @@ def export(obj: _Obj, district: str | None, xlsx_path: Path | None, zip_path: Pa
                    + (f"，已隔离 {len(d.quarantined)} 封" if d.quarantined else "") + "，见“明细”表）")
     else:
         store = FileStore(cfg.storage.data_dir)
-        n = export_zip((*d.items, *d.needs_school), lambda p: store.path(p).read_bytes(), zip_path)
+        lost: list[str] = []
+        n = export_zip((*d.items, *d.needs_school), lambda p: store.path(p).read_bytes(), zip_path,
+                       lost)
         click.echo(f"已导出 {n} 个文件到 {zip_path}（片区/学校/类别，清单 manifest.csv）")
+        if lost:
+            raise click.ClickException(
+                f"数据目录中缺少 {len(lost)} 个文件（并非按保留期限删除），清单中标为“文件缺失”："
+                f"{'、'.join(lost[:5])}{' 等' if len(lost) > 5 else ''}；请运行 mailbot verify --repair")
 
 
 DIGEST_ZH = {"queued": "已排队发送", "written": "已写出预览", "nothing new": "自上次以来没有新材料，未发送",

@@ -39,11 +39,13 @@ def _place(r: dict, folder: str) -> tuple[str, str, str]:
     return r["district"] or UNASSIGNED, r["school"], folder.split("/")[-1]
 
 
-def export_zip(rows: Sequence[dict], read: Callable[[str], bytes], target: Path) -> int:
+def export_zip(rows: Sequence[dict], read: Callable[[str], bytes], target: Path,
+               missing: list[str] | None = None) -> int:
     """Write the files of the accepted submissions, and of those whose school is still to
     be confirmed, into *target*; return how many files.
 
-    A file removed under ``[retention]`` is listed in the manifest, not zipped."""
+    A file removed under ``[retention]`` is listed in the manifest, not zipped; one missing
+    from the store otherwise is listed as missing and its name added to *missing*."""
     manifest = io.StringIO()
     writer = csv.writer(manifest)
     writer.writerow(MANIFEST_HEAD)
@@ -66,8 +68,13 @@ def export_zip(rows: Sequence[dict], read: Callable[[str], bytes], target: Path)
                     z.writestr(path, read(a["path"]))
                     count += 1
                     used.add(path)
-                except FileNotFoundError:  # removed under [retention]: listed, not zipped
-                    path = f"（已按保留期限删除）{name}"
+                except FileNotFoundError:  # listed, not zipped
+                    if r.get("files_removed_at"):
+                        path = f"（已按保留期限删除）{name}"
+                    else:
+                        path = f"（文件缺失）{name}"
+                        if missing is not None:
+                            missing.append(f"#{r['id']} {name}")
                 writer.writerow((*_place(r, folder), r["subject"], r["sender"], r["received_at"],
                                  path, a["size"], a["sha256"], links, r["id"]))
             if not r["attachments"]:

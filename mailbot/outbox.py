@@ -83,10 +83,11 @@ def _deliver(engine: Engine, cfg: Config, now: datetime | None,
     """:func:`deliver` without the lock and the translation of storage errors."""
     now = now or datetime.now(UTC)
     report = DeliveryReport()
-    with db.transaction(engine) as s:
-        for row in s.scalars(select(OutboxMail).where(OutboxMail.status == "sending")):
-            row.status, row.last_error = "unconfirmed", "发送中断：可能已发出，未自动重发 (interrupted)"
-            report.unconfirmed += 1
+    with db.transaction(engine) as s:  # one conditional UPDATE: a row another process has
+        # just marked sent in the meantime stays sent
+        report.unconfirmed = s.execute(update(OutboxMail).where(
+            OutboxMail.status == "sending").values(
+            status="unconfirmed", last_error="发送中断：可能已发出，未自动重发 (interrupted)")).rowcount
         query = select(OutboxMail.id).where(OutboxMail.status == "pending")
         if not ignore_backoff:
             query = query.where(OutboxMail.next_attempt_at <= now)

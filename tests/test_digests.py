@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
+import tomllib
 import zipfile
 from email.message import EmailMessage
+from pathlib import Path
 
 import icalendar
 import openpyxl
@@ -107,6 +110,15 @@ def test_export_zip_and_xlsx(desk, tmp_path):
         assert z.read("成都第一片区/四川大学/新闻/合影.jpg") == photo
         manifest = z.read("manifest.csv").decode("utf-8-sig")
     assert "四川大学后勤新闻稿及照片" in manifest
+    row = json.loads(run_cli("submissions", "--json", config=cfg).stdout)[0]
+    photo_row = next(a for a in row["attachments"] if a["filename"] == "合影.jpg")
+    data_dir = Path(tomllib.loads(cfg.read_text("utf-8"))["storage"]["data_dir"])
+    (data_dir / photo_row["path"]).unlink()  # lost from the store (not under retention)
+    lost = run_cli("export", "--zip", str(tmp_path / "again.zip"), config=cfg, check=False)
+    assert lost.returncode != 0 and "缺少 1 个文件" in lost.stderr and "合影.jpg" in lost.stderr
+    with zipfile.ZipFile(tmp_path / "again.zip") as z:
+        manifest = z.read("manifest.csv").decode("utf-8-sig")
+    assert "（文件缺失）合影.jpg" in manifest and "保留期限" not in manifest
     book = tmp_path / "cd1.xlsx"
     run_cli("export", "--district", "成都第一片区", "--xlsx", str(book), config=cfg)
     assert "明细" in openpyxl.load_workbook(book).sheetnames
