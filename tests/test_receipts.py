@@ -418,7 +418,7 @@ def test_a_reply_adding_nothing_is_not_re_acknowledged_and_a_question_reaches_th
     wait_contact(stack, 3)
     run_cli("poll", "--once", config=cfg)
     first, thanks, asks = rows(cfg)
-    assert thanks["status"] == "ignored" and "无新增内容" in thanks["status_reason"]
+    assert thanks["status"] == "ignored" and f"无新增内容（#{first['id']}）" in thanks["status_reason"]
     assert asks["status"] == "accepted" and asks["school"] == "四川大学"
     assert "片区组长" in question(asks) and question(thanks) == ""
     mails = inbox(stack, SCHOOL, 2)  # the first receipt and the question's own
