@@ -364,6 +364,10 @@ def mark_actions_done(session: Session, account: str, folder: str, uidvalidity: 
         row.action_done = True
 
 
+def has_messages(session: Session) -> bool:
+    return session.scalar(select(Message.id).limit(1)) is not None
+
+
 def get_message(session: Session, pk: int) -> Message | None:
     return session.get(Message, pk)
 

@@ -81,6 +81,25 @@ def test_each_message_recorded_once_over_repeated_polls(setup):
     assert all(b"\\Seen" in f for f in flags(stack).values())
 
 
+def test_a_data_dir_filled_with_one_database_refuses_an_empty_other(setup, tmp_path):
+    """The secretariat points the config at a new database (PostgreSQL, say) and keeps the
+    data dir: the poll refuses rather than record the whole mailbox again and send every
+    receipt twice; back on the first database it polls as before."""
+    stack, cfg, data = setup
+    deliver(stack, make_mail("【新闻】四川大学后勤参观校史馆"))
+    assert "新登记 1 封" in run_cli("poll", "--once", config=cfg).stdout
+    other = write_config(tmp_path / "other.toml", stack, data,
+                         f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    refused = run_cli("poll", "--once", config=other, check=False)
+    assert refused.returncode != 0 and "已用于另一个数据库" in refused.stderr
+    assert listing(other) == []
+    deliver(stack, make_mail("【新闻】第二篇"))
+    assert "收取 1 封，新登记 1 封" in run_cli("poll", "--once", config=cfg).stdout
+    fresh = write_config(tmp_path / "fresh.toml", stack, tmp_path / "fresh-data",
+                         f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    assert "新登记 2 封" in run_cli("poll", "--once", config=fresh).stdout  # a new data dir
+
+
 def test_attachments_are_byte_identical(setup):
     stack, cfg, data_dir = setup
     photo = os.urandom(300_000)
