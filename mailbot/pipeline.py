@@ -169,8 +169,14 @@ def join_reply(ctx: Context, it: Intake) -> bool:
         return False  # material of a kind not sent before: a submission of its own, dated now
     it.joins, it.stated_school = found.message, school.name if school else None
     it.status = "ignored"
-    it.reason = f"回复回执 {number}，已并入 #{it.joins.id} (reply merged into #{it.joins.id})"
+    it.reason = f"回复回执 {number}，已并入 #{it.joins.id} {merged_into(it.joins.id)}"
     return False
+
+
+def merged_into(pk: int | str = "") -> str:
+    """The mark a reply's status reason carries once merged into submission *pk* (without
+    *pk*: its start, common to all)."""
+    return f"(reply merged into #{pk})" if pk != "" else "(reply merged into #"
 
 
 def merge_reply(ctx: Context, it: Intake) -> bool:

@@ -8,11 +8,11 @@ from . import db
 from .classify.forwards import is_bundle
 from .desk import Desk, store_attachments, verdict_for
 from .errors import MailbotError
-from .models import Message
+from .models import Link, Message
 from .parse import ParseError, parse_message
-from .pipeline import Context, parts_of
+from .pipeline import Context, merged_into, parts_of
 from .receipts import RECEIPT_STATUSES
-from .rows import apply_verdict, attachment_rows
+from .rows import apply_verdict, attachment_rows, merged_credits
 
 
 def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
@@ -34,6 +34,9 @@ def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
     for pk in targets:
         with db.transaction(engine) as s:
             msg = s.get(Message, pk)
+            if msg.status == "ignored" and merged_into() in (msg.status_reason or ""):
+                counts["unchanged"] += 1  # what it added lives on in the submission it joined
+                continue
             try:
                 raw = desk.store.path(msg.raw_path).read_bytes()
                 parsed = parse_message(raw)
@@ -45,12 +48,43 @@ def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
             verdict, status, reason = verdict_for(db.KnownSenders(s), desk, parsed,
                                                   db.aware(msg.received_at),
                                                   forwarded_by=_forwarded_by(s, msg))
+            replied = s.scalar(select(Message.id).where(
+                Message.status == "ignored",
+                Message.status_reason.contains(merged_into(msg.id))).limit(1)) is not None
+            old = _additions(msg) if replied else None
             apply_verdict(msg, verdict, status, reason)
+            if old:
+                _keep(msg, old)
             split = _split(s, desk, msg, parsed, raw)
             after = (msg.status, msg.school, msg.district, list(msg.kinds), msg.late,
                      list(msg.credits or ()))
             counts["changed" if after != before or split else "unchanged"] += 1
     return counts
+
+
+def _additions(msg: Message) -> dict:
+    """What replies to its receipt may have added to *msg* (see ``pipeline.merge_reply``)."""
+    return {"kinds": list(msg.kinds or ()), "plan_missing": list(msg.plan_missing or ()),
+            "links": [(ln.url, ln.platform, ln.title, ln.size, ln.expires, ln.password)
+                      for ln in msg.links],
+            "credits": list(msg.credits or ()), "school": (msg.school, msg.district),
+            "status": (msg.status, msg.status_reason)}
+
+
+def _keep(msg: Message, old: dict) -> None:
+    """Re-judged from its own original, *msg* keeps what replies added: their kinds, links
+    and credits, the plan items they answered, the school one stated."""
+    msg.kinds = [k for k in ("plan", "news", "video") if k in msg.kinds or k in old["kinds"]]
+    msg.plan_missing = [f for f in msg.plan_missing or () if f in old["plan_missing"]]
+    have = {ln.url for ln in msg.links}
+    for url, platform, title, size, expires, password in old["links"]:
+        if url not in have:
+            msg.links.append(Link(position=len(msg.links), url=url, platform=platform,
+                                  title=title, size=size, expires=expires, password=password))
+    if old["credits"]:
+        msg.credits = merged_credits(msg.credits or [], old["credits"])
+    if msg.status == "needs_school" and old["status"][0] == "accepted":
+        (msg.school, msg.district), (msg.status, msg.status_reason) = old["school"], old["status"]
 
 
 def _split(session, desk: Desk, msg: Message, parsed, raw: bytes) -> int:

@@ -248,6 +248,11 @@ def test_reply_with_school_fixes_it_and_the_address_is_remembered(desk):
     third = rows(cfg)[2]
     assert third["school"] == "成都大学" and third["status"] == "accepted"
     assert any(e["rule"] == "school.address" for e in third["evidence"])
+    run_cli("reclassify", "--all", config=cfg)  # the merged reply stays merged, its link kept
+    first, reply, _third = rows(cfg)
+    assert (first["school"], first["status"]) == ("成都大学", "accepted")
+    assert {ln["platform"] for ln in first["links"]} == {"bilibili", "wechat_article"}
+    assert reply["status"] == "ignored" and f"#{first['id']}" in reply["status_reason"]
 
 
 def test_bounced_receipt_pauses_the_address_until_it_writes_again(desk):
@@ -400,6 +405,9 @@ def test_a_reply_adding_what_the_plan_lacked_completes_it(desk):
     assert any(e["rule"] == "plan.reply" for e in first["evidence"])
     updated = [m for m in inbox(stack, SCHOOL, 2) if "（更新）" in m["Subject"]]
     assert len(updated) == 1 and "活动方案缺少" not in updated[0].get_body(("plain",)).get_content()
+    run_cli("reclassify", "--all", config=cfg)  # the items the reply gave stay given
+    first, reply = rows(cfg)
+    assert first["plan_missing"] == [] and reply["status"] == "ignored"
 
 
 def test_a_reply_adding_nothing_is_not_re_acknowledged_and_a_question_reaches_the_secretariat(desk):
