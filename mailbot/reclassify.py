@@ -125,9 +125,15 @@ def release(engine: Engine, desk: Desk, pk: int) -> tuple[Message, int]:
         if msg.files_removed_at:
             raise MailbotError(f"#{pk} 的原件已按保留期限删除，不能放行 (original removed)")
         try:
-            parsed = parse_message(desk.store.path(msg.raw_path).read_bytes())
+            raw = desk.store.path(msg.raw_path).read_bytes()
+            parsed = parse_message(raw)
         except (ParseError, OSError) as e:
             raise MailbotError(f"#{pk} 无法读取或解析，不能放行 (unreadable): {e}") from None
+        if msg.size > len(raw):  # too large: only its header was kept
+            raise MailbotError(
+                f"#{pk} 超过大小上限，只保存了邮件头，放行也没有内容可登记 (only the header was kept)。"
+                "原件仍在邮箱中：请调高 [mailbox] max_message_mb，在邮箱网页版把这封邮件导出为 .eml，"
+                "再用 mailbot import 导入")
         verdict, status, reason = verdict_for(db.KnownSenders(s), desk, parsed,
                                               db.aware(msg.received_at), trusted=True,
                                               forwarded_by=_forwarded_by(s, msg))
@@ -138,4 +144,4 @@ def release(engine: Engine, desk: Desk, pk: int) -> tuple[Message, int]:
                                         "detail": "秘书处已放行隔离邮件"}]
         if not msg.attachments:
             msg.attachments.extend(attachment_rows(store_attachments(desk.store, parsed)))
-        return msg, _split(s, desk, msg, parsed, desk.store.path(msg.raw_path).read_bytes())
+        return msg, _split(s, desk, msg, parsed, raw)

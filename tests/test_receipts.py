@@ -330,6 +330,9 @@ def test_too_large_mail_is_quarantined_unread_and_the_sender_told(mailstack, tmp
     assert "超大附件" in notice.get_body(("plain",)).get_content()
     assert notice["Auto-Submitted"] == "auto-replied"
     assert f"too-large-{row['id']}-" in notice["Message-ID"]  # the notice names its mail
+    released = run_cli("quarantine", "release", str(row["id"]), config=cfg, check=False)
+    assert released.returncode != 0 and "只保存了邮件头" in released.stderr  # no empty shell
+    assert rows(cfg)[0]["status"] == "quarantined"
 
 
 @pytest.mark.parametrize("school, named", [("西华大学", True), ("成都大学", False)])
