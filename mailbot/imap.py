@@ -9,6 +9,7 @@ and apply the processed action.  Every failure becomes :class:`MailServerError`.
 
 from __future__ import annotations
 
+import re
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -91,6 +92,19 @@ def plan_fetches(sizes: dict[int, int], batch_size: int, max_size: int | None = 
     return out + [(b, "whole") for b in batches(run, batch_size)]
 
 
+def _login_hint(error: Exception) -> str:
+    """A refused login in one sentence: the server's words as text (imaplib gives bytes),
+    and what to check."""
+    said = error.args[0] if error.args else error
+    said = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+    if (bare := re.fullmatch(r"""b(['"])(.*)\1""", said.strip(), re.DOTALL)) is not None:
+        said = bare[2]  # imapclient passes on imaplib's bytes as their repr
+    if "AUTHENTICATIONFAILED" in said.upper() or "LOGIN" in said.upper() or "密码" in said:
+        return ("用户名或密码（授权码）错误：QQ、163/126 邮箱须用开启 IMAP 时生成的授权码，"
+                f"请检查环境变量 MAILBOT_IMAP_PASSWORD (login failed: {said})")
+    return f"(login failed): {said}"
+
+
 class ImapMailbox:
     """A logged-in connection to the contact mailbox; use as a context manager."""
 
@@ -116,7 +130,7 @@ class ImapMailbox:
                 self.client.id_(CLIENT_ID)
         except (OSError, IMAPClientError) as e:
             self.close()
-            raise MailServerError(f"IMAP 登录失败 {cfg.username}@{where} (login failed): {e}") from None
+            raise MailServerError(f"IMAP 登录失败 {cfg.username}@{where}：{_login_hint(e)}") from None
 
     def __enter__(self) -> Self:
         return self

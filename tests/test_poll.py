@@ -238,6 +238,8 @@ def test_wrong_password_is_one_clear_sentence(setup):
                    check=False)
     assert proc.returncode == 1
     assert "IMAP 登录失败" in proc.stderr and "Traceback" not in proc.stderr
+    assert "授权码" in proc.stderr and "MAILBOT_IMAP_PASSWORD" in proc.stderr
+    assert "b'" not in proc.stderr  # the server's words as text, not a bytes repr
 
 
 def test_client_sends_imap_id_when_offered(setup):
