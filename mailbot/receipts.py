@@ -102,6 +102,14 @@ def _problems(r: dict) -> list[str]:
     problems += [f"{detail}。" for detail in damaged]  # "附件《x》无法打开…，请重新发送"
     if not damaged and any(e["rule"] == "plan.unreadable" for e in r["evidence"]):
         problems.append("活动方案所在的附件（图片、扫描件、压缩包或表格等）读不到文字，系统未能核对模板六项内容，秘书处将人工查看。")
+    rules = {e["rule"] for e in r["evidence"]}
+    if "kind.ignored" in rules and "kind.question" not in rules and not (
+            r["kinds"] or r["attachments"] or r["links"]):  # "西华大学活动方案", nothing inside
+        said = "、".join(dict.fromkeys(
+            name for e in r["evidence"] if e["rule"] == "kind.ignored"
+            for name in KIND_ZH.values() if f"→ {name}" in e["detail"])) or "材料"
+        problems.append(f"邮件说的是{said}，但其中没有附件、链接或相应内容，未能登记为材料；"
+                        "如漏发了附件，请回复本邮件补发。")
     if r["late"]:
         late = [e["detail"] for e in r["evidence"] if e["rule"] == "phase.late"]
         problems.append("已超过报送截止时间：" + "；".join(late) + "。材料已登记，请知悉。")

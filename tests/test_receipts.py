@@ -413,6 +413,19 @@ def test_a_reply_adding_what_the_plan_lacked_completes_it(desk):
     assert first["plan_missing"] == [] and reply["status"] == "ignored"
 
 
+def test_a_mail_naming_a_plan_but_carrying_nothing_is_asked_to_resend(desk):
+    """Subject "西华大学活动方案", no attachment (forgotten): the receipt says nothing was
+    found in it and asks for the file, instead of "类别未识别（如为咨询…）" alone."""
+    stack, cfg = desk
+    reset_mailbox("houqin@xhu.edu.cn")
+    submit(stack, "houqin@xhu.edu.cn", "西华大学活动方案", "")
+    wait_contact(stack, 1)
+    run_cli("poll", "--once", config=cfg)
+    (receipt,) = inbox(stack, "houqin@xhu.edu.cn", 1)
+    text = receipt.get_body(("plain",)).get_content()
+    assert "邮件说的是活动方案，但其中没有附件、链接或相应内容" in text and "请回复本邮件补发" in text
+
+
 def test_a_reply_adding_nothing_is_not_re_acknowledged_and_a_question_reaches_the_secretariat(desk):
     """"收到，谢谢" to a receipt changes nothing: no "updated" receipt claiming a merge.  A
     reply that only asks something is a question for the secretariat (listed in its
