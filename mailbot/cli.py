@@ -349,6 +349,13 @@ def status(obj: _Obj, as_json: bool) -> None:
     last, error = state["last_poll"], state["last_error"]
     console.print(f"最近一次收信：{_when(last.get('at'), tz)}；邮件：{counted(state['messages'], STATUS_ZH)}；"
                   f"发件箱：{counted(state['outbox'], OUTBOX_ZH)}", markup=False)
+    if state["receipts_held"]:
+        console.print(f"回执：{state['receipts_held']} 封因同一地址的发送频率上限暂缓，稍后合并发送",
+                      markup=False)
+    if sending := state["send_error"]:
+        then = "不再重试" if sending["status"] == "failed" else f"下次重试 {_when(sending['retry_at'], tz)}"
+        console.print(f"发信出错：{sending['error']}（{then}；详见 mailbot outbox）", style="red",
+                      markup=False)
     if error and error.get("at", "") >= last.get("at", ""):
         console.print(f"最近的错误：{_when(error['at'], tz)} {error['error']}", style="red", markup=False)
     elif error:  # a poll has succeeded since

@@ -447,8 +447,17 @@ def get_state(session: Session, key: str) -> dict:
 
 
 def counts(session: Session) -> dict[str, dict[str, int]]:
-    """Messages by status and outbox mail by status."""
+    """Messages by status, outbox mail by status, receipts held back by the per-address
+    limits, and the latest error of a mail not sent yet (or failed)."""
     msgs = dict(session.execute(select(Message.status, func.count()).group_by(Message.status)).all())
     out = dict(session.execute(select(OutboxMail.status, func.count())
                                .group_by(OutboxMail.status)).all())
-    return {"messages": msgs, "outbox": out}
+    held = session.scalar(select(func.count()).select_from(Receipt).where(
+        Receipt.outbox_pk.is_(None))) or 0
+    failing = session.execute(select(OutboxMail.last_error, OutboxMail.next_attempt_at,
+                                     OutboxMail.status).where(
+        OutboxMail.status.in_(("pending", "failed")), OutboxMail.last_error != "")
+        .order_by(OutboxMail.id.desc()).limit(1)).first()
+    return {"messages": msgs, "outbox": out, "receipts_held": held,
+            "send_error": {"error": failing[0], "status": failing[2],
+                           "retry_at": aware(failing[1]).isoformat()} if failing else {}}

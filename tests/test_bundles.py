@@ -141,6 +141,7 @@ def _held_then_combined(mailstack, tmp_path, db_url, raw: bytes):
     deliver(mailstack, raw)
     wait_contact(mailstack, 2)
     assert "发出 1 封" in run_cli("poll", "--once", config=cfg_path).stdout
+    assert "回执：1 封因同一地址的发送频率上限暂缓" in run_cli("status", config=cfg_path).stdout
     cfg = config.load(cfg_path)
     engine = db.connect(cfg.storage.database_url)
     with db.transaction(engine) as s:

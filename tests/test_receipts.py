@@ -168,10 +168,12 @@ def test_smtp_down_keeps_receipt_queued_then_sends_once(desk):
         assert "待重试 1 封" in out.stdout and "无法通过 SMTP" in out.stderr
         listing = run_cli("outbox", config=cfg).stdout
         assert "待发送  回执" in listing
+        assert "发信出错：无法通过 SMTP" in run_cli("status", config=cfg).stdout
     finally:
         subprocess.run([str(ROOT / "scripts" / "mailstack"), "start"], check=True,
                        capture_output=True, timeout=120)
     assert "发出 1 封" in run_cli("outbox", "flush", config=cfg).stdout
+    assert "发信出错" not in run_cli("status", config=cfg).stdout
     assert len(inbox(stack, SCHOOL, 1)) == 1
     assert "发出" not in run_cli("outbox", "flush", config=cfg).stdout
     assert len(inbox(stack, SCHOOL, 2, timeout=2)) == 1
