@@ -34,7 +34,7 @@ from .fingerprint import content_hash, peek_message_id
 from .models import Attachment, Link, Message
 from .parse import ParsedMessage, ParseError, forwarded_originals, parse_message
 from .prepare import Prepared, still_valid
-from .rows import answered, attachment_values, merged_credits, verdict_values
+from .rows import answered, attachment_values, merged_credits, merged_into, verdict_values
 from .spool import Spool
 
 log = logging.getLogger(__name__)
@@ -171,12 +171,6 @@ def join_reply(ctx: Context, it: Intake) -> bool:
     it.status = "ignored"
     it.reason = f"回复回执 {number}，已并入 #{it.joins.id} {merged_into(it.joins.id)}"
     return False
-
-
-def merged_into(pk: int | str = "") -> str:
-    """The mark a reply's status reason carries once merged into submission *pk* (without
-    *pk*: its start, common to all)."""
-    return f"(reply merged into #{pk})" if pk != "" else "(reply merged into #"
 
 
 def merge_reply(ctx: Context, it: Intake) -> bool:

@@ -10,9 +10,9 @@ from .desk import Desk, store_attachments, verdict_for
 from .errors import MailbotError
 from .models import Link, Message
 from .parse import ParseError, parse_message
-from .pipeline import Context, merged_into, parts_of
+from .pipeline import Context, parts_of
 from .receipts import RECEIPT_STATUSES
-from .rows import apply_verdict, attachment_rows, merged_credits
+from .rows import apply_verdict, attachment_rows, merged_credits, merged_into
 
 
 def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,

@@ -31,6 +31,7 @@ from . import db
 from .config import Retention
 from .filing import FileStore
 from .models import Attachment, Message, OutboxMail
+from .rows import merged_into
 
 RULES = {"ignored": "ignored_days", "quarantined": "quarantine_days",
          "accepted": "submissions_days", "needs_school": "submissions_days"}
@@ -98,7 +99,15 @@ def _due_messages(s: Session, cut: dict[str, datetime]) -> list[Message]:
             found += s.scalars(select(Message).options(selectinload(Message.attachments)).where(
                 Message.status == status, Message.files_removed_at.is_(None),
                 Message.recorded_at < cut[key]).order_by(Message.id))
-    return sorted(found, key=lambda m: m.id)
+    return sorted((m for m in found if _rule(m) in cut and db.aware(m.recorded_at) < cut[_rule(m)]),
+                  key=lambda m: m.id)
+
+
+def _rule(m: Message) -> str:
+    """The retention rule for *m*: a reply merged into a submission is kept as long as
+    submissions are (its original holds what it added: a school, files)."""
+    merged = m.status == "ignored" and merged_into() in (m.status_reason or "")
+    return "submissions_days" if merged else RULES[m.status]
 
 
 def _claim(plan: Plan, store: FileStore, m: Message, rule: str, live: set[str],
@@ -136,7 +145,7 @@ def plan(engine: Engine, store: FileStore, r: Retention, now: datetime | None = 
         due = _due_messages(s, cut)
         live = live_paths(s, {m.id for m in due})
         claimed: set[str] = set()
-        result.items += [_claim(result, store, m, RULES[m.status], live, claimed) for m in due]
+        result.items += [_claim(result, store, m, _rule(m), live, claimed) for m in due]
         retired = s.scalars(select(Message).options(selectinload(Message.attachments))
                             .where(Message.files_removed_at.is_not(None)).order_by(Message.id))
         for m in retired:

@@ -102,3 +102,9 @@ def answered(missing: list[str], info: dict, check) -> tuple[list[str], dict, li
     done = [f for f in missing if f in check.found]
     filled = {k: getattr(check, k) for k in PLAN_INFO if not info.get(k) and getattr(check, k)}
     return [f for f in missing if f not in done], {**info, **filled}, done
+
+
+def merged_into(pk: int | str = "") -> str:
+    """The mark a reply's status reason carries once merged into submission *pk* (without
+    *pk*: its start, common to all)."""
+    return f"(reply merged into #{pk})" if pk != "" else "(reply merged into #"

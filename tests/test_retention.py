@@ -130,6 +130,28 @@ def test_ignored_mail_loses_its_files_and_keeps_its_row(db_url, tmp_path):
     assert "没有到期需要删除的内容" in run_cli("retention", config=cfg).stdout
 
 
+def test_a_reply_merged_into_a_submission_is_kept_as_long_as_submissions(db_url, tmp_path):
+    """A reply to a receipt is recorded as ignored, but its original holds what it added
+    to the submission (a school, files): it is kept under submissions_days, not removed
+    with the robots' mail after ignored_days."""
+    from mailbot.rows import merged_into
+    data = tmp_path / "data"
+    cfg = write_config(tmp_path / "c.toml", None, data, db_url)     # defaults: ignored 30 days
+    run_cli("import", *(str(LABELLED / n) for n in ROBOTS[:2]), str(PLAN), config=cfg)
+    rows = listing(cfg)
+    robot, reply = sorted(i for i, r in rows.items() if r["status"] == "ignored")
+    plan = next(i for i, r in rows.items() if r["status"] == "accepted")
+    engine = create_engine(db_url)
+    with engine.begin() as conn:  # as pipeline.join_reply words a merged reply
+        conn.execute(update(Message).where(Message.id == reply).values(
+            status_reason=f"回复回执 JLX2024-0001，已并入 #{plan} {merged_into(plan)}"))
+    engine.dispose()
+    age(db_url, Message, {robot, reply, plan}, 31)
+    age_files(data)
+    assert mail_ids(retention(cfg)) == {robot}
+    assert listing(cfg)[reply]["files_removed_at"] is None
+
+
 def test_a_shared_file_stays_while_a_kept_message_uses_it(db_url, tmp_path):
     data = tmp_path / "data"
     cfg = write_config(tmp_path / "c.toml", None, data, db_url)
