@@ -249,7 +249,7 @@ def schools_import(obj: _Obj, path: Path) -> None:
     if blank := missing_districts(rows, directory):
         click.echo(f"注意：{len(blank)} 所学校没有片区 (no district)：{'、'.join(blank)}"
                    "（请在表中填写片区；合并的片区单元格可以识别）")
-    click.echo("提示：运行 mailbot reclassify 让已收邮件按新名单重新识别")
+    click.echo("提示：运行 mailbot reclassify --all 让已收邮件按新名单重新识别（片区随之更新）")
 
 
 @cli.command()

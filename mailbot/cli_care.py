@@ -63,6 +63,7 @@ def quarantine() -> None:
 @quarantine.command("list")
 @click.pass_obj
 def quarantine_list(obj) -> None:
+    """List quarantined mail with the reason (列出已隔离的邮件及原因)."""
     from .reclassify import quarantined as quarantined_messages
     rows = quarantined_messages(obj.engine())
     for m in rows:
@@ -75,6 +76,7 @@ def quarantine_list(obj) -> None:
 @click.argument("pk", type=MESSAGE_ID)
 @click.pass_obj
 def quarantine_release(obj, pk: int) -> None:
+    """File quarantined mail #PK after all: the secretariat vouches for it (放行)."""
     from .desk import build_desk
     from .reclassify import release as release_message
     m, parts = release_message(obj.engine(), build_desk(obj.cfg, False), pk)
@@ -86,6 +88,7 @@ def quarantine_release(obj, pk: int) -> None:
 @click.argument("pk", type=MESSAGE_ID)
 @click.pass_obj
 def quarantine_reprocess(obj, pk: int) -> None:
+    """Judge mail #PK again with the current rules (按现行规则重新处理)."""
     from .desk import build_desk
     from .reclassify import reclassify as reclassify_messages
     counts = reclassify_messages(obj.engine(), build_desk(obj.cfg), [pk])

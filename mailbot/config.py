@@ -200,8 +200,10 @@ def _receipts(c: Checker, t: dict) -> Receipts:
                  per_hour=c.get(t, "receipts", "per_hour", int, 5),
                  per_day=c.get(t, "receipts", "per_day", int, 20),
                  template_dir=c.get(t, "receipts", "template_dir", str, ""))
-    if r.per_hour < 1 or r.per_day < r.per_hour:
-        c.fail("receipts.per_day", "应满足 1 <= per_hour <= per_day (limits out of order)")
+    if r.per_hour < 1:
+        c.fail("receipts.per_hour", "至少为 1 (must be at least 1)")
+    elif r.per_day < r.per_hour:
+        c.fail("receipts.per_day", "应不小于 per_hour (limits out of order)")
     if r.template_dir and not _resolve(c.path, r.template_dir).is_dir():
         c.fail("receipts.template_dir", f"找不到模板目录 {r.template_dir} (folder not found)")
     return r

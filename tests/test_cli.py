@@ -87,6 +87,9 @@ password = "hunter2"
 processed_action = "delete"
 max_message_mb = 0
 
+[receipts]
+per_hour = -1
+
 [campaign]
 timezone = "Mars/Olympus"
 starts = 2024-10-01
@@ -114,8 +117,9 @@ due = 2024-06-30T18:00:00
     for key in ("mailbox.host", "mailbox.username", "mailbox.port", "mailbox.security",
                 "mailbox.password", "mailbox.processed_action", "campaign.timezone",
                 "campaign.phases[0].kind", "campaign.phases[0].opens", "campaign.phases[1].due",
-                "mailbox.max_message_mb", "campaign.ends", "districts"):
+                "mailbox.max_message_mb", "campaign.ends", "districts", "receipts.per_hour"):
         assert f"{bad}: {key}:" in err, key
+    assert f"{bad}: receipts.per_day:" not in err  # the wrong one is per_hour
     assert "只写日期，如 2024-06-30" in err and "组长单位重复：四川轻化工大学" in err
     assert "Traceback" not in err
 
