@@ -441,6 +441,19 @@ def set_state(session: Session, key: str, value: dict) -> None:
                                                set_={"value": value, "updated_at": now}))
 
 
+def first_state(session: Session, key: str, value: dict) -> dict:
+    """The value under *key*, storing *value* there first if there is none (of two
+    processes doing so at once, the first one's stays)."""
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(session.get_bind().dialect.name)
+    if insert is None:
+        if session.get(AppState, key) is None:
+            set_state(session, key, value)
+    else:
+        session.execute(insert(AppState).values(key=key, value=value, updated_at=datetime.now(UTC))
+                        .on_conflict_do_nothing(index_elements=[AppState.key]))
+    return get_state(session, key)
+
+
 def get_state(session: Session, key: str) -> dict:
     row = session.get(AppState, key)
     return dict(row.value) if row else {}

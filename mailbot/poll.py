@@ -137,10 +137,7 @@ def _same_store(engine: Engine, desk: Desk) -> None:
     id kept in both (``.database-id``)."""
     marker = desk.store.root / ".database-id"
     with db.transaction(engine) as s:
-        ident = db.get_state(s, "database").get("id")
-        if not ident:
-            ident = uuid.uuid4().hex
-            db.set_state(s, "database", {"id": ident})
+        ident = db.first_state(s, "database", {"id": uuid.uuid4().hex})["id"]
         fresh = not db.has_messages(s)
     try:
         known = marker.read_text("ascii").strip()

@@ -63,7 +63,7 @@ def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
 
 
 def _additions(msg: Message) -> dict:
-    """What replies to its receipt may have added to *msg* (see ``pipeline.merge_reply``)."""
+    """What replies to its receipt may have added to *msg* (see ``replies.merge_reply``)."""
     return {"kinds": list(msg.kinds or ()), "plan_missing": list(msg.plan_missing or ()),
             "links": [(ln.url, ln.platform, ln.title, ln.size, ln.expires, ln.password)
                       for ln in msg.links],

@@ -142,7 +142,7 @@ def test_a_reply_merged_into_a_submission_is_kept_as_long_as_submissions(db_url,
     robot, reply = sorted(i for i, r in rows.items() if r["status"] == "ignored")
     plan = next(i for i, r in rows.items() if r["status"] == "accepted")
     engine = create_engine(db_url)
-    with engine.begin() as conn:  # as pipeline.join_reply words a merged reply
+    with engine.begin() as conn:  # as replies.join_reply words a merged reply
         conn.execute(update(Message).where(Message.id == reply).values(
             status_reason=f"回复回执 JLX2024-0001，已并入 #{plan} {merged_into(plan)}"))
     engine.dispose()
