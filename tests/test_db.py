@@ -309,3 +309,18 @@ def test_times_keep_their_instant_whatever_offset_they_came_with(db_url):
         assert s.scalar(select(func.count()).select_from(Message)
                         .where(Message.received_at < before)) == 1
     engine.dispose()
+
+
+def test_a_database_that_cannot_be_opened_or_written_is_named_as_such(tmp_path):
+    """The usual causes are said in Chinese before the driver's words: a path that is not
+    a database file, a full disk, a read-only one."""
+    (tmp_path / "db.sqlite3").mkdir()  # a directory where the database file should be
+    with pytest.raises(StorageError) as e:
+        db.connect(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    assert "打不开数据库文件" in str(e.value)
+    assert db.hint("database or disk is full") == "（磁盘已满）"
+    assert db.hint("attempt to write a readonly database").startswith("（数据库只读")
+    assert db.hint("no such table: messages") == ""
+    with pytest.raises(StorageError) as e, db.storage_errors("收取邮件失败"):
+        raise OSError(28, "No space left on device")
+    assert "收取邮件失败" in str(e.value) and str(e.value).endswith("（磁盘已满）")

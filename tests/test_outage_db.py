@@ -109,6 +109,7 @@ def test_sqlite_database_made_read_only_under_the_daemon(mailstack, tmp_path, ch
     assert "Traceback" not in text
     kind, reason = STORAGE.search(text).groups()
     assert kind == "OperationalError" and ("I/O" in reason or "readonly" in reason), reason
+    assert reason.endswith(("（数据库只读：文件或磁盘是否只读？）", "（磁盘读写出错：磁盘是否已满？）")), reason
 
 
 # ------------------------------------------------------------------ PostgreSQL restarted
