@@ -34,7 +34,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .errors import StorageError
+from .errors import StorageError, storage_hint
 from .models import (
     AppState,
     Attachment,
@@ -67,7 +67,7 @@ def connect(url: str) -> Engine:
                     _upgrade(conn)
     except OperationalError as e:
         raise StorageError(f"无法连接数据库 (cannot open database) {engine.url!r}: "
-                           f"{e.orig}{hint(str(e.orig))}") from None
+                           f"{e.orig}{storage_hint(str(e.orig))}") from None
     except SQLAlchemyError as e:
         raise StorageError(f"数据库结构升级失败，数据库未改动 (schema upgrade failed) "
                            f"{engine.url!r}: {getattr(e, 'orig', None) or e}") from None
@@ -207,20 +207,8 @@ def storage_errors(what: str) -> Iterator[None]:
         reason = getattr(e, "orig", None) or e
         first = (str(reason).strip().splitlines() or [""])[0][:300]
         raise StorageError(f"{what}：数据库或数据目录出错 (storage error): "
-                           f"{type(reason).__name__}: {first}{hint(first)}") from e
+                           f"{type(reason).__name__}: {first}{storage_hint(first)}") from e
 
-
-_HINTS = (("database or disk is full", "磁盘已满"), ("no space left", "磁盘已满"),
-          ("disk i/o error", "磁盘读写出错：磁盘是否已满？"),
-          ("readonly database", "数据库只读：文件或磁盘是否只读？"),
-          ("read-only file system", "磁盘只读"),
-          ("unable to open database file", "打不开数据库文件：目录不存在、没有权限或磁盘只读？"))
-
-
-def hint(reason: str) -> str:
-    """What a SQLite or disk failure usually means, as "（磁盘已满）" ("" if nothing known)."""
-    low = reason.lower()
-    return next((f"（{zh}）" for words, zh in _HINTS if words in low), "")
 
 
 def aware(moment: datetime | None) -> datetime | None:

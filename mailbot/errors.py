@@ -51,3 +51,16 @@ def file_problem(e: OSError) -> str:
     zh = _OS_ZH.get(errno.errorcode.get(e.errno or 0, ""), "")
     return f"无法读写文件或目录{where}（{zh or e.strerror or e}）" + \
         (f" ({e.strerror})" if zh and e.strerror else " (file error)")
+
+
+_HINTS = (("database or disk is full", "磁盘已满"), ("no space left", "磁盘已满"),
+          ("disk i/o error", "磁盘读写出错：磁盘是否已满？"),
+          ("readonly database", "数据库只读：文件或磁盘是否只读？"),
+          ("read-only file system", "磁盘只读"),
+          ("unable to open database file", "打不开数据库文件：目录不存在、没有权限或磁盘只读？"))
+
+
+def storage_hint(reason: str) -> str:
+    """What a SQLite or disk failure usually means, as "（磁盘已满）" ("" if nothing known)."""
+    low = reason.lower()
+    return next((f"（{zh}）" for words, zh in _HINTS if words in low), "")

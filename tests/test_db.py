@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from mailbot import db
-from mailbot.errors import StorageError
+from mailbot.errors import StorageError, storage_hint
 from mailbot.models import Attachment, Base, Link, Message
 
 
@@ -318,9 +318,9 @@ def test_a_database_that_cannot_be_opened_or_written_is_named_as_such(tmp_path):
     with pytest.raises(StorageError) as e:
         db.connect(f"sqlite:///{tmp_path / 'db.sqlite3'}")
     assert "打不开数据库文件" in str(e.value)
-    assert db.hint("database or disk is full") == "（磁盘已满）"
-    assert db.hint("attempt to write a readonly database").startswith("（数据库只读")
-    assert db.hint("no such table: messages") == ""
+    assert storage_hint("database or disk is full") == "（磁盘已满）"
+    assert storage_hint("attempt to write a readonly database").startswith("（数据库只读")
+    assert storage_hint("no such table: messages") == ""
     with pytest.raises(StorageError) as e, db.storage_errors("收取邮件失败"):
         raise OSError(28, "No space left on device")
     assert "收取邮件失败" in str(e.value) and str(e.value).endswith("（磁盘已满）")
