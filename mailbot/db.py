@@ -373,6 +373,21 @@ def get_message(session: Session, pk: int) -> Message | None:
     return session.get(Message, pk)
 
 
+_RECENT_FROM = select(Message.id).where(
+    Message.sender == bindparam("sender"), Message.subject == bindparam("subject"),
+    Message.received_at >= bindparam("since"), Message.parent_pk.is_(None),
+    Message.status.in_(("accepted", "needs_school"))).order_by(Message.id).limit(20)
+
+
+def recent_from(session: Session, sender: str | None, subject: str | None,
+                since: datetime) -> list[Message]:
+    """Submissions from *sender* with *subject* received since *since*, oldest first (an
+    index on the sender keeps this a seek: every mail asks)."""
+    ids = session.connection().scalars(_RECENT_FROM, {
+        "sender": sender, "subject": subject or "", "since": since}).all()
+    return [session.get(Message, pk) for pk in ids]
+
+
 def parts(session: Session, pk: int) -> list[Message]:
     """The mails bundle *pk* forwarded, recorded as submissions of their own."""
     return list(session.scalars(select(Message).where(Message.parent_pk == pk)

@@ -61,7 +61,7 @@ class Message(Base):
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     content_sha256: Mapped[str] = mapped_column(String(64), index=True)
     message_id: Mapped[str | None] = mapped_column(Text, index=True)
-    sender: Mapped[str | None] = mapped_column(Text)
+    sender: Mapped[str | None] = mapped_column(Text, index=True)
     sender_name: Mapped[str] = mapped_column(Text, default="")
     subject: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

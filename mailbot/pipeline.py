@@ -33,6 +33,7 @@ from .models import Message
 from .parse import ParsedMessage, ParseError, forwarded_originals, parse_message
 from .prepare import Prepared, still_valid
 from .replies import join_reply, merge_reply
+from .resent import skip_resent
 from .rows import attachment_values, verdict_values
 from .spool import Spool
 
@@ -241,8 +242,8 @@ def queue_receipt(ctx: Context, it: Intake) -> bool:
 
 Stage = Callable[[Context, Intake], bool]
 STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, judge, join_reply, file_raw,
-                             file_attachments, record, record_parts, merge_reply, track_bounces,
-                             queue_receipt)
+                             file_attachments, skip_resent, record, record_parts, merge_reply,
+                             track_bounces, queue_receipt)
 PART_STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, judge, file_raw,
                                   file_attachments, record, record_parts)
 

@@ -12,7 +12,7 @@ from .models import Link, Message
 from .parse import ParseError, parse_message
 from .pipeline import Context, parts_of
 from .receipts import RECEIPT_STATUSES
-from .rows import apply_verdict, attachment_rows, merged_credits, merged_into
+from .rows import apply_verdict, attachment_rows, merged_credits, merged_into, resent_of
 
 
 def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
@@ -34,9 +34,10 @@ def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
     for pk in targets:
         with db.transaction(engine) as s:
             msg = s.get(Message, pk)
-            if msg.status == "ignored" and merged_into() in (msg.status_reason or ""):
-                counts["unchanged"] += 1  # what it added lives on in the submission it joined
-                continue
+            if msg.status == "ignored" and any(
+                    mark in (msg.status_reason or "") for mark in (merged_into(), resent_of())):
+                counts["unchanged"] += 1  # what it added lives on in the submission it joined;
+                continue  # a mail sent again stays the copy it is
             try:
                 raw = desk.store.path(msg.raw_path).read_bytes()
                 parsed = parse_message(raw)

@@ -108,3 +108,9 @@ def merged_into(pk: int | str = "") -> str:
     """The mark a reply's status reason carries once merged into submission *pk* (without
     *pk*: its start, common to all)."""
     return f"(reply merged into #{pk})" if pk != "" else "(reply merged into #"
+
+
+def resent_of(pk: int | str = "") -> str:
+    """The mark a mail's status reason carries when it repeats submission *pk* (without
+    *pk*: its start, common to all)."""
+    return f"(resent: same as #{pk})" if pk != "" else "(resent: same as #"

@@ -1,0 +1,53 @@
+"""The same mail sent again: recorded, but neither acknowledged nor counted twice.
+
+A school unsure whether its mail arrived sends it again (QQ Mail's "再次发送", or the
+same files attached anew): a new Message-ID and Date, new MIME boundaries, so the raw
+duplicate check does not see it.  Same sender, same subject, same text, the same files
+(by content) and the same links as a submission recorded within :data:`WINDOW_DAYS`
+before it: it is recorded as ``ignored`` ("重复发送"), with no second receipt.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from . import db, receipts
+from .parse import ParseError, parse_message
+from .rows import resent_of
+
+if TYPE_CHECKING:
+    from .pipeline import Context, Intake
+
+WINDOW_DAYS = 14
+
+
+def skip_resent(ctx: Context, it: Intake) -> bool:
+    """Mark *it* ignored when it repeats a recent submission of its sender's (see module)."""
+    p = it.parsed
+    if p is None or not p.sender or it.status not in receipts.RECEIPT_STATUSES or \
+            it.received_at is None or it.parent_pk is not None:
+        return False
+    files = Counter(stored.sha256 for _, _, stored, _ in it.files)
+    links = {ln.url for ln in it.verdict.links} if it.verdict else set()
+    since = it.received_at - timedelta(days=WINDOW_DAYS)
+    for earlier in db.recent_from(ctx.session, db.clean(p.sender), db.clean(p.subject), since):
+        if earlier.status in receipts.RECEIPT_STATUSES and \
+                Counter(a.sha256 for a in earlier.attachments) == files and \
+                {ln.url for ln in earlier.links} == links and \
+                _same_text(ctx, earlier.raw_path, p.text):
+            it.status = "ignored"
+            it.reason = (f"重复发送：与 #{earlier.id} 内容相同（同一发件人、主题、正文、附件和链接），"
+                         f"不再发回执 {resent_of(earlier.id)}")
+            return False
+    return False
+
+
+def _same_text(ctx: Context, raw_path: str, text: str) -> bool:
+    """Whether the stored mail at *raw_path* says *text* (whitespace aside)."""
+    try:
+        earlier = parse_message(ctx.desk.store.path(raw_path).read_bytes())
+    except (OSError, ParseError):  # its original is gone (retention) or unreadable: cannot tell
+        return False
+    return earlier.text.split() == text.split()

@@ -1,0 +1,67 @@
+"""A mail sent again (new Message-ID, same content): recorded, never acknowledged twice."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import uuid
+from email.message import EmailMessage
+
+import pytest
+from conftest import reset_mailbox, run_cli, write_config
+from test_receipts import SCHOOL, inbox, rows, wait_contact
+
+pytestmark = pytest.mark.mailstack
+PLAN = ("活动方案\n一、活动背景：弘扬中华优秀传统文化。\n二、活动组织：后勤保障部党委\n"
+        "三、活动时间：2024年7月5日\n四、活动地点：四川大学博物馆\n五、活动流程：参观、座谈\n"
+        "六、活动联系人及电话：李明 028-84616000").encode()
+
+
+@pytest.fixture
+def desk(mailstack, tmp_path, db_url):
+    for user in (mailstack["MAILSTACK_CONTACT"], SCHOOL):
+        reset_mailbox(user)
+    return mailstack, write_config(tmp_path / "c.toml", mailstack, tmp_path / "data", db_url,
+                                   receipts=True)
+
+
+def send(stack, subject: str, body: str, files: dict[str, bytes]) -> None:
+    """Compose anew and send as the school, as a client's "send again" does: a new
+    Message-ID, Date and MIME boundary every time."""
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = SCHOOL, stack["MAILSTACK_CONTACT"], subject
+    msg["Message-ID"] = f"<{uuid.uuid4().hex}@scu.edu.cn>"
+    msg.set_content(body)
+    for name, data in files.items():
+        msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    ctx = ssl.create_default_context(cafile=stack["MAILSTACK_CA_FILE"])
+    with smtplib.SMTP("localhost", int(stack["MAILSTACK_SMTP_PORT"])) as smtp:
+        smtp.starttls(context=ctx)
+        smtp.login(SCHOOL, stack["MAILSTACK_PASSWORD"])
+        smtp.send_message(msg)
+
+
+def test_the_same_mail_sent_again_gets_no_second_receipt(desk):
+    """Sent twice (the second time a new Message-ID): one receipt, the copy recorded as
+    ignored naming the first.  A corrected file, or a different text, under the same
+    subject is a submission of its own and acknowledged; reclassify keeps the copy a copy."""
+    stack, cfg = desk
+    subject, body = "四川大学后勤活动方案", "您好，附件是我校活动方案，请查收。\n四川大学后勤保障部"
+    send(stack, subject, body, {"活动方案.txt": PLAN})
+    wait_contact(stack, 1)
+    run_cli("poll", "--once", config=cfg)
+    send(stack, subject, body, {"活动方案.txt": PLAN})  # unsure it arrived: sends it again
+    send(stack, subject, body, {"活动方案.txt": PLAN + "（修订）".encode()})  # a corrected file
+    send(stack, subject, body + "\n补充：联系人改为王芳。", {"活动方案.txt": PLAN})  # a new text
+    wait_contact(stack, 4)
+    run_cli("poll", "--once", config=cfg)
+    first, again, corrected, told = rows(cfg)
+    assert first["status"] == "accepted" and first["receipt"]
+    assert again["status"] == "ignored" and again["receipt"] is None
+    assert f"重复发送：与 #{first['id']} 内容相同" in again["status_reason"]
+    assert corrected["status"] == told["status"] == "accepted"
+    receipts = inbox(stack, SCHOOL, 4, timeout=3)  # waits a while for a fourth: none comes
+    numbers = [r["receipt"]["number"] for r in (first, corrected, told)]
+    assert len(receipts) == 3 and all(any(n in m["Subject"] for m in receipts) for n in numbers)
+    run_cli("reclassify", "--all", config=cfg)
+    assert [r["status"] for r in rows(cfg)] == ["accepted", "ignored", "accepted", "accepted"]
