@@ -98,6 +98,8 @@ def _problems(r: dict) -> list[str]:
                         + "）。如未按模板填写，请按模板补充后回复本邮件；秘书处也将人工核对。")
     elif r["plan_missing"]:
         problems.append("活动方案缺少以下内容：" + "、".join(r["plan_missing"]) + "，请补充后回复本邮件。")
+    problems += [f"{e['detail']}；如活动联系人不是这位，请回复本邮件更正。"
+                 for e in r["evidence"] if e["rule"] == "plan.signature"]
     damaged = [e["detail"] for e in r["evidence"] if e["rule"] == "plan.damaged"]
     problems += [f"{detail}。" for detail in damaged]  # "附件《x》无法打开…，请重新发送"
     if not damaged and any(e["rule"] == "plan.unreadable" for e in r["evidence"]):

@@ -533,6 +533,43 @@ def test_a_plan_in_an_attachment_without_text_is_looked_at_not_reported_missing(
     assert verdict.plan.missing == ("活动流程", "活动联系人及电话")
 
 
+def test_a_plan_lacking_its_contact_takes_the_one_the_signature_gives():
+    """The plan .docx lacks 活动联系人及电话 but the mail is signed with a name and a phone:
+    the item is not asked for again; the contact and phone come from the signature, the
+    evidence and the receipt say so.  Without a phone in the signature it is still asked
+    for, and a plan with no template item at all is not made to look like one."""
+    from datetime import UTC, datetime
+
+    from mailbot import config
+    from mailbot.classify.engine import classify, load_rulebook
+
+    rules, campaign = load_rulebook(ROOT / "rules"), config.load(ROOT / "config.example.toml").campaign
+
+    def judged(body: str, plan: str):
+        m = EmailMessage()
+        m["From"], m["To"], m["Subject"] = "houqin@swpu.edu.cn", "c@scgxhq.test", "西南石油大学活动方案"
+        m.set_content(body)
+        m.add_attachment(docx_bytes([plan]), maintype="application", subtype="octet-stream",
+                         filename="活动方案.docx")
+        return classify(parse_message(m.as_bytes()), rules, campaign, datetime(2024, 6, 28, tzinfo=UTC))
+
+    lacking = FILLED.replace("六、活动联系人及电话：王老师 028-85401236", "")
+    signed = "老师好，附件是我部活动方案，请审阅。\n\n--\n赵敏\n西南石油大学后勤服务公司\n电话：0817-2642000"
+    verdict = judged(signed, lacking)
+    assert verdict.kinds == ("plan",) and verdict.plan.missing == ()
+    assert verdict.plan.phone == "0817-2642000" and "赵敏" in verdict.plan.contact
+    said = [e.detail for _, e in verdict.evidence if e.rule == "plan.signature"]
+    assert len(said) == 1 and said[0].startswith("活动联系人及电话取自邮件签名：赵敏 西南石油大学后勤服务公司 电话")
+    r = {"plan_missing": [], "kinds": ["plan"], "attachments": [1], "links": [], "late": False,
+         "evidence": [{"field": "plan", "rule": "plan.signature", "detail": said[0]}]}
+    assert any("取自邮件签名" in p and "请回复本邮件更正" in p for p in _problems(r))
+
+    verdict = judged("老师好，附件是我部活动方案，请审阅。\n西南石油大学后勤服务公司", lacking)
+    assert verdict.plan.missing == ("活动联系人及电话",)
+    prose = "我部活动方案：七月上旬组织党员职工参观学校博物馆，了解办学历程。" * 8
+    assert judged(signed, prose).plan.missing == FIELDS
+
+
 def test_hostile_documents_are_read_within_bounds():
     """Crafted files cannot stall the intake or exhaust memory: RTF nested past any real
     document keeps one saved state per level up to the cap (the text still comes out),

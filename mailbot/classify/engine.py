@@ -23,7 +23,14 @@ from .forwards import is_bundle, own_content
 from .kinds import KIND_ZH, KindRules, detect_kinds, load_kind_rules, may_hold_text, sender_text
 from .links import Link, LinkRules, find_links, load_link_rules, video_evidence
 from .phase import judged_time, lateness
-from .plan import PLAN_INFO, PlanCheck, check_plan, damaged_evidence, document_text
+from .plan import (
+    PLAN_INFO,
+    PlanCheck,
+    check_plan,
+    damaged_evidence,
+    document_text,
+    signed_contact,
+)
 from .school import Directory, identify_school, load_directory
 
 
@@ -195,7 +202,10 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
     plan = check_plan(texts, year, rules.kinds.plan)
     kinds, kind_ev = detect_kinds(msg, rules.kinds, video, len(plan.found))
     evidence += [("kinds", e) for e in kind_ev]
-    if "plan" in kinds and _unreadable(plan, texts, silent, rules.kinds):
+    if "plan" in kinds and not _unreadable(plan, texts, silent, rules.kinds):
+        plan, signed = signed_contact(plan, sender_text(msg, rules.kinds))
+        evidence += [("plan", signed)] if signed else []
+    elif "plan" in kinds:
         plan = replace(plan, missing=())  # a photo or a scan: nothing to check, not all missing
         damaged = [("plan", e) for e in damaged_evidence(msg.attachments)]  # to be sent again
         evidence += damaged or [("plan", Evidence(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from ..parse import Attachment
@@ -36,6 +36,7 @@ _DATE_MD = re.compile(r"(?<![\d.])(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
 _TIME = re.compile(r"(上午|下午|晚上|中午|早上)?\s*(?<!\d)(\d{1,2})\s*(?::\s*(\d{2})|[点时]"
                    r"\s*(?:(\d{1,2})\s*分|(半))?)")
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+_SIGNATURE_LINES = 8  # the last lines of a mail that may be its signature
 _LAND = re.compile(r"(?<!\d)\(?(0[12]\d|0[3-9]\d{2})\)?[\s\-－—–]*(\d{7,8})(?!\d)")
 
 
@@ -273,6 +274,36 @@ def check_plan(texts: Sequence[str], year: int, rules: PlanRules | None = None) 
                      visit_date=visit_date, visit_time=visit_time,
                      place=merged.get(PLACE_FIELD, "").split("\n")[0].strip(" 。;；,，"),
                      contact=contact, phone=_phone(contact))
+
+
+def signed_contact(check: PlanCheck, own_text: str) -> tuple[PlanCheck, Evidence | None]:
+    """*check* with its missing 活动联系人及电话 taken from the signature of the sender's own
+    words (*own_text*), and the evidence saying so; unchanged (None) when it is not missing
+    or the last lines carry no phone number.  The signature is the block of short lines
+    around the last phone number: "李明 / 四川大学后勤保障部 / 电话：028-84616000"."""
+    if CONTACT_FIELD not in check.missing or not check.found:  # no template at all: say so
+        return check, None
+    lines = own_text.replace("\r", "").split("\n")
+    tail = [i for i, line in enumerate(lines) if line.strip()][-_SIGNATURE_LINES:]
+    at = next((i for i in reversed(tail) if _phone(lines[i])), None)
+    if at is None:
+        return check, None
+    start = at
+    while start > max(at - 3, 0) and _short(lines[start - 1]):
+        start -= 1
+    contact = " ".join(x.strip() for x in lines[start:at + 1])
+    if len(contact) > 80:  # not a signature block: the phone's line alone
+        contact = lines[at].strip()
+    return replace(check, found=tuple(f for f in FIELDS if f in check.found or f == CONTACT_FIELD),
+                   missing=tuple(f for f in check.missing if f != CONTACT_FIELD),
+                   contact=contact, phone=_phone(contact)), Evidence(
+        "plan.signature", f"活动联系人及电话取自邮件签名：{contact}")
+
+
+def _short(line: str) -> bool:
+    """A signature line: a name, a unit, a title (not blank, not a sentence, not "--")."""
+    text = line.strip()
+    return 0 < len(text) <= 30 and not text.startswith("--") and text[-1] not in "。！？!?：:，,"
 
 
 def damaged_evidence(attachments: Iterable[Attachment]) -> tuple[Evidence, ...]:
