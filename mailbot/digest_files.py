@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
+from .classify.links import LARGE
 from .compose import domain, outgoing
 from .config import Config
 from .digest import KINDS, SECRETARIAT, Digest, day_zh, period_zh, question, received, short_name
@@ -34,7 +35,7 @@ def _tz(cfg: Config) -> ZoneInfo:
 def _link(ln: dict) -> dict:
     label = PLATFORM_ZH.get(ln.get("platform") or "other", "链接")
     note = ""
-    if ln.get("platform") in ("qq_large_attachment", "netease_large_attachment"):
+    if ln.get("platform") in LARGE:
         label += f"“{ln['title']}”" if ln.get("title") else ""
         when = (ln.get("expires") or "").replace("T", " ")
         note = f"{when} 过期，请尽快下载" if when else "超大附件约 30 天后过期，请尽快下载"

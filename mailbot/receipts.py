@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from . import db, outbox
 from .classify.auto import is_daemon_address
+from .classify.links import LARGE
 from .classify.plan import FIELDS as PLAN_TEMPLATE
 from .compose import outgoing, safe_msgid, safe_subject
 from .config import Config, District
@@ -30,7 +31,8 @@ PLATFORM_ZH = {
     "wechat_article": "微信推文", "wechat_channels": "微信视频号", "bilibili": "哔哩哔哩视频",
     "douyin": "抖音视频", "kuaishou": "快手视频", "tencent_video": "腾讯视频", "weibo": "微博",
     "youku": "优酷视频", "qq_large_attachment": "QQ邮箱超大附件",
-    "netease_large_attachment": "网易邮箱超大附件", "baidu_pan": "百度网盘", "other": "链接",
+    "netease_large_attachment": "网易邮箱超大附件", "coremail_large_attachment": "Coremail邮箱超大附件",
+    "icloud_mail_drop": "iCloud邮件寄送（Mail Drop）大附件", "baidu_pan": "百度网盘", "other": "链接",
 }
 RECEIPT_STATUSES = ("accepted", "needs_school")
 
@@ -54,7 +56,7 @@ def receipt_number(prefix: str, year: int, seq: int) -> str:
 def _link_view(link: dict) -> dict:
     label = PLATFORM_ZH.get(link["platform"] or "other", "链接")
     note = ""
-    if link["platform"] in ("qq_large_attachment", "netease_large_attachment"):
+    if link["platform"] in LARGE:
         title = f"“{link['title']}”" if link.get("title") else ""
         size = f"（{link['size']}）" if link.get("size") else ""
         label = f"{label}{title}{size}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
@@ -58,6 +59,14 @@ def urls(text: str, hrefs=()) -> list[tuple[str, str]]:
      "netease_large_attachment"),
     ("https://dashi.163.com/html/cloud-attachment-download/index.html?fid=1",
      "netease_large_attachment"),
+    ("https://mail.xhu.edu.cn/coremail/common/nfFile.jsp?share_link=7C0F4E2A&uid=hq%40xhu.edu.cn",
+     "coremail_large_attachment"),
+    ("https://mail.cdut.edu.cn/coremail/XT5/jsp/download.jsp?share_link=A1B2&uid=a%40cdut.edu.cn",
+     "coremail_large_attachment"),
+    ("https://edu.icoremail.net/coremail/XT/jsp/download.jsp?sid=x&share_link=Q9",
+     "coremail_large_attachment"),
+    (("https://www.icloud.com/attachment/?u=https%3A%2F%2Fcvws.icloud-content.com%2FB%2FAb&uk=Xy"
+      "&f=IMG_0420.MOV&sz=1048576"), "icloud_mail_drop"),
     ("https://mail.126.com/large-attachment-download/index.html?p=X-NETEASE-HUGE-ATTACHMENT",
      "netease_large_attachment"),
     ("https://pan.baidu.com/s/1AbCdEfGhIjKlMnOpQrStUv?pwd=ab12", "baidu_pan"),
@@ -180,6 +189,70 @@ def test_netease_large_attachment_name_after_link():
         "netease_large_attachment", "亮点视频.MOV", "80.96M", "2026-08-17T00:49")
     assert (b.title, b.expires) == ("照片.zip", "2026-08-18T10:00")
     assert [e.rule for e in video_evidence((a, b))] == ["link.netease_large_attachment"]
+
+
+CM = "https://mail.cdut.edu.cn/coremail/common/nfFile.jsp?share_link={}&uid=hq%40cdut.edu.cn"
+
+
+def test_coremail_large_attachments_get_name_size_and_stated_validity():
+    text = ("从Coremail邮件系统发来的超大附件\n\n宣传片.mp4 (386.25M)\n"
+            f"下载链接：{CM.format('A1')}\n有效期至2026-08-01\n\n"
+            f"合影.zip (12.5M, 2026年8月3日 到期)\n{CM.format('B2')}\n")
+    a, b = find_links(text, (), RULES)
+    assert (a.platform, a.title, a.size, a.expires) == (
+        "coremail_large_attachment", "宣传片.mp4", "386.25M", "2026-08-01")
+    assert (b.title, b.size, b.expires) == ("合影.zip", "12.5M", "2026-08-03")
+    assert video_evidence((a, b)) == (Evidence(
+        "link.coremail_large_attachment", f"Coremail邮箱超大附件视频 宣传片.mp4 {a.url}"),)
+
+
+def test_large_attachment_validity_in_days_counts_from_the_mail_date():
+    text = f"超大附件下载（15天后过期）：\n{CM.format('C3')}\n"
+    (link,) = find_links(text, (), RULES, date(2026, 7, 20))
+    assert link.expires == "2026-08-04"
+    assert find_links(text, (), RULES)[0].expires == ""  # no date to count from
+
+
+def test_one_stated_validity_serves_links_only_in_html():
+    text = "从Coremail邮件系统发来的超大附件\n宣传片.mp4\n一.mp4\n超大附件有效期至2026年8月1日 12:00"
+    hrefs = (CM.format("D4"), CM.format("E5"))
+    assert [x.expires for x in find_links(text, hrefs, RULES)] == ["2026-08-01T12:00"] * 2
+
+
+def test_a_meta_line_of_another_link_is_no_validity_statement():
+    text = (f"一.mp4 (10M, 2024年10月05日 11:31 到期)\n"
+            "https://wx.mail.qq.com/ftn/download?k=1\n"
+            f"{CM.format('F6')}\n")
+    qq, cm = find_links(text, (), RULES)
+    assert qq.expires == "2024-10-05T11:31" and cm.expires == ""
+
+
+MAIL_DROP = ("https://www.icloud.com/attachment/?u=https%3A%2F%2Fcvws.icloud-content.com%2FB%2FAb"
+             "&uk=Xy&f={}&sz={}")
+
+
+def test_mail_drop_link_carries_name_and_size_and_expires_after_30_days():
+    (link,) = find_links(MAIL_DROP.format("IMG_0420.MOV", 612843520), (), RULES, date(2024, 7, 18))
+    assert (link.platform, link.title, link.size, link.expires) == (
+        "icloud_mail_drop", "IMG_0420.MOV", "584.45M", "2024-08-17")
+    assert video_evidence((link,)) == (Evidence(
+        "link.icloud_mail_drop", f"iCloud邮件寄送（Mail Drop）视频 IMG_0420.MOV {link.url}"),)
+    stated = find_links(f"{MAIL_DROP.format('a.pdf', 2048)}\n将于2024年8月10日过期", (), RULES,
+                        date(2024, 7, 18))[0]
+    assert (stated.title, stated.size, stated.expires) == ("a.pdf", "2.00K", "2024-08-10")
+    assert find_links(MAIL_DROP.format("b.mp4", 3 << 30), (), RULES)[0].size == "3.00G"
+
+
+@pytest.mark.parametrize("name, expect", [
+    ("coremail_large_attachment_link.eml", ("coremail_large_attachment",
+                                            "西华大学后勤博物馆接力行宣传片.mp4", "386.25M",
+                                            "2024-08-01T23:59")),
+    ("iphone_mail_drop_link.eml", ("icloud_mail_drop", "IMG_4821.MOV", "584.45M", "2024-08-17")),
+])
+def test_large_attachment_links_in_parsed_fixture(name, expect):
+    msg = parse_message((DATA / name).read_bytes())
+    (link,) = find_links(msg.text, msg.hrefs, RULES, msg.date.date())
+    assert (link.platform, link.title, link.size, link.expires) == expect
 
 
 def test_html_large_attachment_metadata_paired_in_order():

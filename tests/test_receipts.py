@@ -337,6 +337,30 @@ def test_too_large_mail_is_quarantined_unread_and_the_sender_told(mailstack, tmp
     assert rows(cfg)[0]["status"] == "quarantined"
 
 
+@pytest.mark.parametrize("fixture, sender, label, expires", [
+    ("coremail_large_attachment_link.eml", "houqin@xhu.edu.cn",
+     "Coremail邮箱超大附件“西华大学后勤博物馆接力行宣传片.mp4”（386.25M）", "2024-08-01 23:59"),
+    ("iphone_mail_drop_link.eml", "houqin@lsnu.edu.cn",
+     "iCloud邮件寄送（Mail Drop）大附件“IMG_4821.MOV”（584.45M）", "2024-08-17"),
+])
+def test_coremail_and_mail_drop_links_are_acknowledged_with_their_expiry(
+        mailstack, tmp_path, fixture, sender, label, expires):
+    """A campus Coremail 超大附件 share link and an iPhone Mail Drop link are named, sized
+    and dated in the receipt as QQ and 163 large attachments are."""
+    for user in (mailstack["MAILSTACK_CONTACT"], sender):
+        reset_mailbox(user)
+    cfg = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}", receipts=True)
+    deliver(mailstack, (ROOT / "tests" / "data" / fixture).read_bytes())
+    assert "发出 1 封" in run_cli("poll", "--once", config=cfg).stdout
+    (row,) = rows(cfg)
+    assert "video" in row["kinds"] and [ln["expires"][:10] for ln in row["links"]] == [expires[:10]]
+    (receipt,) = inbox(mailstack, sender, 1)
+    for kind in ("plain", "html"):
+        body = receipt.get_body((kind,)).get_content()
+        assert label in body and f"该超大附件将于 {expires} 过期" in body, kind
+
+
 @pytest.mark.parametrize("school, named", [("西华大学", True), ("成都大学", False)])
 def test_the_receipt_names_the_district_leader_except_to_the_leader_itself(school, named):
     """A school of 成都第二片区 is told its leader (成都大学后勤处, 唐勇); 成都大学 itself,

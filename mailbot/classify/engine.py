@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -103,9 +103,9 @@ def _all_hrefs(msg: ParsedMessage) -> tuple[str, str]:
     return text, hrefs
 
 
-def _links(text: str, hrefs, rules: LinkRules) -> tuple[Link, ...]:
-    """The deliverable links of *text* and *hrefs*."""
-    return tuple(ln for ln in find_links(text, hrefs, rules) if _deliverable(ln))
+def _links(text: str, hrefs, rules: LinkRules, sent: date | None = None) -> tuple[Link, ...]:
+    """The deliverable links of *text* and *hrefs* (*sent*: the day expiries count from)."""
+    return tuple(ln for ln in find_links(text, hrefs, rules, sent) if _deliverable(ln))
 
 
 def _credited(c: Credit) -> str:
@@ -193,7 +193,8 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
         "bundle", f"汇总邮件：转来 {bundle} 封邮件，逐封登记为各自学校的材料"))] if bundle else []
     year = campaign.year or received_at.year
     match = identify_school(msg, rules.directory, known_senders, forwarded_by)
-    links = _links(*_all_hrefs(msg), rules.links)  # all kept; a school's are shown as its
+    links = _links(*_all_hrefs(msg), rules.links,  # all kept; a school's are shown as its
+                   judged_time(msg.date, received_at).date())
     credited, msg, said = _credits(msg, rules, campaign, received_at, match.school)
     evidence += said
     given = {url for c in credited for url in c.links}

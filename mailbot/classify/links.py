@@ -4,8 +4,9 @@ The URL patterns per platform are rule data (``rules/links.toml``), read once
 by :func:`load_link_rules`.  :func:`find_links` collects every link of a body
 (text plus ``<a href>`` targets), cleaned, unwrapped from mail providers'
 "safe link" redirects and classified, with the file name, size and expiry
-of mail providers' large attachments and the Baidu Pan extraction code.  :func:`video_evidence` says which links count as the
-notice's "视频或微信推文".
+of mail providers' large attachments (QQ, 163/126, Coremail, iCloud Mail Drop)
+and the Baidu Pan extraction code.  :func:`video_evidence` says which links
+count as the notice's "视频或微信推文".
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from html import unescape
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -21,25 +23,34 @@ from ..config import read_toml
 from ..errors import ConfigError
 from .evidence import Evidence
 
+LARGE = ("qq_large_attachment", "netease_large_attachment", "coremail_large_attachment",
+         "icloud_mail_drop")
 PLATFORMS = ("wechat_article", "wechat_channels", "bilibili", "douyin", "kuaishou",
-             "tencent_video", "weibo", "youku", "qq_large_attachment",
-             "netease_large_attachment", "baidu_pan", "other")
-LARGE = ("qq_large_attachment", "netease_large_attachment")
+             "tencent_video", "weibo", "youku", *LARGE, "baidu_pan", "other")
 LABELS = {"wechat_article": "微信推文链接", "wechat_channels": "视频号链接",
           "bilibili": "B站视频链接", "douyin": "抖音视频链接", "kuaishou": "快手视频链接",
           "tencent_video": "腾讯视频链接", "weibo": "微博链接", "youku": "优酷视频链接",
           "qq_large_attachment": "QQ邮箱超大附件视频",
-          "netease_large_attachment": "网易邮箱超大附件视频"}
+          "netease_large_attachment": "网易邮箱超大附件视频",
+          "coremail_large_attachment": "Coremail邮箱超大附件视频",
+          "icloud_mail_drop": "iCloud邮件寄送（Mail Drop）视频"}
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".avi", ".wmv", ".flv", ".mkv", ".m4v")
+MAIL_DROP_DAYS = 30  # an iCloud Mail Drop link expires this many days after sending
 META_WINDOW = 3  # lines before/after a large-attachment link searched for "NAME (SIZE, DATE 到期)"
 
 _I = re.IGNORECASE
 _TRAILING = "，。；：！？、）】」』”’》〉…～.,;:!?)]}>'\""
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z]+\d*);", _I)  # only with ';': "&para=" stays
 _URL_BODY = r"[!#-;=?-~]+"  # printable ASCII except space " < >; text URLs stop at Chinese text
-_META = re.compile(r"[(（]\s*(?P<size>\d+(?:\.\d+)?\s*[KMGT]?B?)\s*[,，]"
-                   r"\s*(?:(?P<y>\d{4})年(?P<mo>\d{1,2})月(?P<d>\d{1,2})日\s*(?P<h>\d{1,2}):"
-                   r"(?P<mi>\d{2})\s*到期|[^)）\n]{0,40})\s*[)）]", _I)
+_META = re.compile(r"[(（]\s*(?:(?P<size>\d+(?:\.\d+)?\s*[KMGT]?B?)\s*[,，](?P<rest>[^)）\n]{0,40})"
+                   r"|(?P<bare>\d+(?:\.\d+)?\s*[KMGT]B?))\s*[)）]", _I)  # "(SIZE, DATE 到期)", "(SIZE)"
+_DATE = r"\d{4}\s*[年/.-]\s*\d{1,2}\s*[月/.-]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2})?"
+_DATE_PARTS = re.compile(r"(\d{4})\D+(\d{1,2})\D+(\d{1,2})\D*(?:(\d{1,2}):(\d{2}))?")
+_EXPIRY = re.compile(  # "2024年10月5日 11:31 到期", "有效期至2026-08-01", "15天后过期", "有效期15天"
+    rf"(?:有效期(?:至|到|截止到?)|(?:到期|过期|截止)(?:时间|日期))\s*[:：]?\s*(?P<until>{_DATE})"
+    rf"|(?P<at>{_DATE})\s*(?:之?前)?\s*(?:到期|过期|失效)"
+    r"|(?P<after>\d{1,3})\s*天之?后\s*(?:到期|过期|失效)"
+    r"|有效期\s*(?:[:：为]\s*)?(?P<for>\d{1,3})\s*天")
 _PASSWORD = re.compile(r"(?:提取码|提取密码|访问码|密码|pwd)\s*[:：=]?\s*([a-z0-9]{4})(?![a-z0-9])",
                        _I)
 _REDIRECTS = (  # (host, query keys holding the target) of mail providers' "safe link" pages
@@ -143,13 +154,18 @@ def platform_of(url: str, rules: LinkRules) -> str:
     return "other"
 
 
-def find_links(text: str, hrefs: Sequence[str], rules: LinkRules) -> tuple[Link, ...]:
+def find_links(text: str, hrefs: Sequence[str], rules: LinkRules,
+               sent: date | None = None) -> tuple[Link, ...]:
     """Every http(s) URL (or well-known bare host) in ``text``, then ``hrefs``,
     cleaned by :func:`clean_url` and :func:`unwrap_redirect`, de-duplicated keeping
     the first, without ``ignore``d ones, classified by :func:`platform_of`.  Large-attachment
     links get the "NAME (SIZE, DATE 到期)" line nearest before (else after)
     them within :data:`META_WINDOW` lines, not already taken; links not placed
-    that way take the remaining such lines in order.  Baidu Pan links get
+    that way take the remaining such lines in order.  iCloud Mail Drop links carry
+    their name and size (``f=``, ``sz=``).  A large attachment still without expiry
+    takes the nearest "有效期至…"/"15天后过期" within the window (else the text's only
+    one); days are counted from *sent*, the mail's date (a Mail Drop link otherwise
+    expires :data:`MAIL_DROP_DAYS` after it).  Baidu Pan links get
     ``?pwd=`` or else a 提取码/密码 written after them on the same or next line."""
     found: dict[str, int | None] = {}  # url -> line number in text (None: only in hrefs)
     passwords: dict[str, str] = {}
@@ -164,13 +180,16 @@ def find_links(text: str, hrefs: Sequence[str], rules: LinkRules) -> tuple[Link,
         found.setdefault(unwrap_redirect(clean_url(href)), None)
     links = [Link(url, platform_of(url, rules)) for url in found
              if url and not any(p.search(url) for p in rules.ignore)]
-    metas = [meta for n, line in enumerate(text.split("\n")) for meta in _metas(n, line)]
+    lines = text.split("\n")
+    metas = [meta for n, line in enumerate(lines) for meta in _metas(n, line, sent)]
     taken: set[int] = set()
     unplaced: list[int] = []
     for i, link in enumerate(links):
         if link.platform == "baidu_pan":
             pwd = parse_qs(urlsplit(link.url).query).get("pwd", [""])[0]
             links[i] = replace(link, password=pwd or passwords.get(link.url, ""))
+        elif link.platform == "icloud_mail_drop":
+            links[i] = _mail_drop(link)
         elif link.platform in LARGE:
             line = found[link.url]
             near = [] if line is None else sorted(
@@ -185,7 +204,19 @@ def find_links(text: str, hrefs: Sequence[str], rules: LinkRules) -> tuple[Link,
     rest = [k for k in range(len(metas)) if k not in taken]
     for i, k in zip(unplaced, rest):
         links[i] = _with_meta(links[i], metas[k][1])
-    return tuple(links)
+    stated = [(n, when) for n, line in enumerate(lines)  # not a "NAME (SIZE, DATE 到期)"'s
+              for m in _EXPIRY.finditer(_META.sub(" ", line)) if (when := _expiry(m, sent))]
+    for i, link in enumerate(links):
+        if link.platform in LARGE and not link.expires and stated:
+            line = found[link.url]
+            near = sorted((abs(n - line), when) for n, when in stated
+                          if line is not None and abs(n - line) <= META_WINDOW)
+            only = {when for _, when in stated}
+            when = near[0][1] if near else (only.pop() if len(only) == 1 else "")
+            links[i] = replace(link, expires=when)
+    return tuple(replace(ln, expires=(sent + timedelta(days=MAIL_DROP_DAYS)).isoformat())
+                 if ln.platform == "icloud_mail_drop" and not ln.expires and sent else ln
+                 for ln in links)
 
 
 def _password_after(text: str, end: int) -> str:
@@ -198,17 +229,47 @@ def _password_after(text: str, end: int) -> str:
     return m.group(1) if m else ""
 
 
-def _metas(n: int, line: str) -> list[tuple[int, tuple[str, str, str]]]:
-    """(line number, (name, size, expires)) of each "NAME (SIZE, DATE 到期)" in
-    ``line``; NAME is what precedes the parenthesis, back to the previous one."""
+def _metas(n: int, line: str, sent: date | None) -> list[tuple[int, tuple[str, str, str]]]:
+    """(line number, (name, size, expires)) of each "NAME (SIZE, DATE 到期)" or
+    "NAME (SIZE)" in ``line``; NAME is what precedes the parenthesis, back to the previous one."""
     out, start = [], 0
     for m in _META.finditer(line):
-        expires = ""
-        if m["y"]:
-            expires = f"{m['y']}-{int(m['mo']):02d}-{int(m['d']):02d}T{int(m['h']):02d}:{m['mi']}"
-        out.append((n, (line[start:m.start()].strip(), re.sub(r"\s+", "", m["size"]), expires)))
+        when = _EXPIRY.search(m["rest"] or "")
+        expires = _expiry(when, sent) if when else ""
+        size = m["size"] or m["bare"]
+        out.append((n, (line[start:m.start()].strip(), re.sub(r"\s+", "", size), expires)))
         start = m.end()
     return out
+
+
+def _expiry(m: re.Match[str], sent: date | None) -> str:
+    """ISO "2026-08-01" or "2024-10-05T11:31" of an :data:`_EXPIRY` match; "" when it
+    counts days and *sent* is unknown, or names no real date."""
+    if m["after"] or m["for"]:
+        days = int(m["after"] or m["for"])
+        return (sent + timedelta(days=days)).isoformat() if sent else ""
+    y, mo, d, h, mi = _DATE_PARTS.fullmatch(m["until"] or m["at"]).groups()
+    try:
+        day = date(int(y), int(mo), int(d)).isoformat()
+    except ValueError:
+        return ""
+    return f"{day}T{int(h):02d}:{mi}" if h and int(h) < 24 and int(mi) < 60 else day
+
+
+def _mail_drop(link: Link) -> Link:
+    """An iCloud Mail Drop link with the file name (``f=``) and size (``sz=`` bytes) it carries."""
+    query = parse_qs(urlsplit(link.url).query)
+    size = query.get("sz", [""])[0]
+    return replace(link, title=query.get("f", [""])[0],
+                   size=_size(int(size)) if size.isdigit() else "")
+
+
+def _size(n: int) -> str:
+    """Bytes as the providers write sizes: "486.52M", "1.20G", "356.00K"."""
+    for unit, scale in (("G", 1 << 30), ("M", 1 << 20)):
+        if n >= scale:
+            return f"{n / scale:.2f}{unit}"
+    return f"{n / 1024:.2f}K"
 
 
 def _with_meta(link: Link, meta: tuple[str, str, str]) -> Link:

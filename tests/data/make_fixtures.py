@@ -843,6 +843,100 @@ def forwarded_eml_file_exe() -> bytes:
     )
 
 
+COREMAIL_BIG_URL = ("https://mail.xhu.edu.cn/coremail/common/nfFile.jsp?share_link="
+                    "7C0F4E2A9B3D41E5A8F6C1D20B9E3A57&uid=houqin%40xhu.edu.cn")
+COREMAIL_BIG_TEXT = ("王老师：\n您好！我校“博物馆接力行”宣传视频较大，以超大附件发送，请查收。\n\n"
+                     "从Coremail邮件系统发来的超大附件\n\n"
+                     "西华大学后勤博物馆接力行宣传片.mp4 (386.25M)\n"
+                     f"下载链接：{COREMAIL_BIG_URL}\n有效期至2024-08-01 23:59\n\n"
+                     "西华大学后勤保障处 陈静")
+COREMAIL_BIG_HTML = (
+    "<div>王老师：</div><div>您好！我校“博物馆接力行”宣传视频较大，以超大附件发送，请查收。</div><br>"
+    '<div style="border:1px solid #dfe4ec;padding:8px"><div><b>从Coremail邮件系统发来的超大附件</b></div>'
+    f'<div><a href="{COREMAIL_BIG_URL.replace("&", "&amp;")}" target="_blank">'
+    "西华大学后勤博物馆接力行宣传片.mp4</a> (386.25M)</div>"
+    "<div>有效期至2024-08-01 23:59</div></div><br><div>西华大学后勤保障处 陈静</div>")
+
+
+def coremail_large() -> bytes:
+    """A campus Coremail (XT5 webmail) mail whose video went as a 超大附件 share link."""
+    boundary = "----=_Part_246810_135791113.1721178000000"
+    return crlf(
+        "Received: from houqin$xhu.edu.cn ( [10.8.1.20] ) by ajax-webmail-mail (Coremail) ;"
+        "\n Wed, 17 Jul 2024 09:40:00 +0800 (GMT+08:00)",
+        "Date: Wed, 17 Jul 2024 09:40:00 +0800 (GMT+08:00)",
+        "X-CM-HeaderCharset: UTF-8",
+        f"From: {ew('陈静', 'UTF-8')} <houqin@xhu.edu.cn>",
+        "To: contact@example.org",
+        f"Subject: {ew('西华大学 博物馆接力行宣传视频（超大附件）', 'UTF-8')}",
+        "X-Priority: 3",
+        "X-Mailer: Coremail Webmail Server Version XT5.0.13 build 20210104(3c8a0c3e)\n"
+        " Copyright (c) 2002-2024 www.mailtech.cn xhu",
+        f'Content-Type: multipart/alternative;\n\tboundary="{boundary}"',
+        "MIME-Version: 1.0",
+        "Message-ID: <3b9d2f4e.5a1c.190bf2e7c41.Coremail.houqin@xhu.edu.cn>",
+        "X-Coremail-Locale: zh_CN",
+        "X-CM-TRANSID:CgKowAD3_2fwH5dmAbcAAA--.2468W",
+        "",
+        f"--{boundary}",
+        "Content-Type: text/plain; charset=UTF-8",
+        "Content-Transfer-Encoding: base64",
+        "",
+        b64(COREMAIL_BIG_TEXT.replace("\n", "\r\n").encode("utf-8")),
+        f"--{boundary}",
+        "Content-Type: text/html; charset=UTF-8",
+        "Content-Transfer-Encoding: base64",
+        "",
+        b64(COREMAIL_BIG_HTML.encode("utf-8")),
+        f"--{boundary}--",
+        "",
+    )
+
+
+MAIL_DROP_URL = ("https://www.icloud.com/attachment/?u=https%3A%2F%2Fcvws.icloud-content.com%2FB%2F"
+                 "AYw1Qm3sPzR8kLxV0nT2bH5cJ9dE%2F%24%7Bf%7D%3Fo%3DAkF2nR8sT0vW%26v%3D1%26x%3D3"
+                 "%26a%3DCAog7Hq&uk=N3pQ8rT1vX5zB7dF2hK4mA&f=IMG_4821.MOV&sz=612843520")
+MAIL_DROP_TEXT = ("王老师好，我校参观校史馆的视频通过“邮件寄送”发送，请查收。\n\n"
+                  f"IMG_4821.MOV\n{MAIL_DROP_URL}\n\n乐山师范学院后勤处 周敏\n\n发自我的iPhone")
+MAIL_DROP_HTML = (
+    '<html><head><meta http-equiv="content-type" content="text/html; charset=utf-8"></head>'
+    '<body dir="auto"><div dir="ltr">王老师好，我校参观校史馆的视频通过“邮件寄送”发送，请查收。</div>'
+    '<div dir="ltr"><br></div><div dir="ltr"><a href="'
+    + MAIL_DROP_URL.replace("&", "&amp;") + '">IMG_4821.MOV</a></div><div dir="ltr"><br></div>'
+    '<div dir="ltr">乐山师范学院后勤处 周敏</div><div dir="ltr"><br>发自我的iPhone</div></body></html>')
+
+
+def mail_drop() -> bytes:
+    """iPhone Mail with a Mail Drop link (the video stays in iCloud; the mail holds a link)."""
+    boundary = "Apple-Mail-5E2B7C1A-93D4-4F0B-8A61-2C7D9E3F4B10"
+    return crlf(
+        f"From: {ew('周敏', 'utf-8')} <houqin@lsnu.edu.cn>",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        "Content-Transfer-Encoding: 7bit",
+        "Mime-Version: 1.0 (1.0)",
+        f"Subject: {ew('乐山师范学院 参观校史馆视频', 'utf-8')}",
+        "Date: Thu, 18 Jul 2024 16:05:12 +0800",
+        "Message-Id: <8F3A2C71-4B9E-4D20-A5C6-1E7B9D3F2A48@lsnu.edu.cn>",
+        "To: contact@example.org",
+        "X-Mailer: iPhone Mail (21F90)",
+        "",
+        "",
+        f"--{boundary}",
+        "Content-Type: text/plain;",
+        "\tcharset=utf-8",
+        "Content-Transfer-Encoding: quoted-printable",
+        "",
+        qp(MAIL_DROP_TEXT, "utf-8"),
+        f"--{boundary}",
+        "Content-Type: text/html;",
+        "\tcharset=utf-8",
+        "Content-Transfer-Encoding: quoted-printable",
+        "",
+        qp(MAIL_DROP_HTML, "utf-8"),
+        f"--{boundary}--",
+    )
+
+
 BUILT = {
     "qqmail_gb18030_attachment.eml": qqmail,
     "foxmail_gb2312_raw8bit_filename.eml": foxmail,
@@ -860,6 +954,8 @@ BUILT = {
     "outlook_tnef_winmail_dat.eml": outlook_tnef,
     "forwarded_eml_files_bundle.eml": forwarded_eml_files,
     "forwarded_eml_file_hiding_exe.eml": forwarded_eml_file_exe,
+    "coremail_large_attachment_link.eml": coremail_large,
+    "iphone_mail_drop_link.eml": mail_drop,
 }
 
 
