@@ -24,6 +24,7 @@ from mailbot.parse import parse_message
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules" / "schools.toml"
+DATA = ROOT / "tests" / "data"
 DIRECTORY = load_directory(RULES)
 
 
@@ -296,6 +297,48 @@ def test_load_directory_rejects_unknown_field(tmp_path):
     path.write_text('[[school]]\nname = "甲大学"\nalias = ["甲大"]\n', encoding="utf-8")
     with pytest.raises(DirectoryError, match="未知字段 alias"):
         load_directory(path)
+
+
+@pytest.mark.parametrize("where, school", [
+    ({"subject": "西南民族大學後勤處 活動方案"}, "西南民族大学"),
+    ({"name": "成都理工大學工程技術學院 後勤"}, "成都理工大学工程技术学院"),  # not 成都理工
+    ({"name": "四川師範大學後勤黨委"}, "四川师范大学"),
+    ({"body": "材料見附件。\n\n西南交通大學後勤保障處\n朱鎔"}, "西南交通大学"),
+    ({"subject": "瀘州職業技術學院 活動方案"}, "泸州职业技术学院"),
+    ({"body": "新聞稿見附件。\n綿陽師範學院後勤"}, "绵阳师范学院"),
+])
+def test_a_school_named_in_traditional_characters_is_recognised(where, school):
+    """A name typed in Traditional characters is matched to the directory's Simplified one."""
+    m = identify_school(parsed(**where), DIRECTORY)
+    assert m.school == school, m
+
+
+def test_traditional_qq_mail_fixture_names_its_school_not_the_museum_visited():
+    """The signature 西南民族大學後勤處 counts; 參觀四川大學博物館 is a place visited."""
+    m = identify_school(parse_message((DATA / "qqmail_traditional_signature.eml").read_bytes()),
+                        DIRECTORY)
+    assert (m.school, m.evidence[0].rule) == ("西南民族大学", "school.name")
+    assert "署名" in m.evidence[0].detail and m.conflicts == ()
+    assert find_school_by_name("學校：西南民族大學", DIRECTORY).name == "西南民族大学"
+
+
+def test_every_school_written_in_traditional_is_folded_back():
+    """Each directory name, its characters replaced by their Traditional forms in the
+    table, is found again: the table covers the names and turns nothing else."""
+    back = {v: chr(k) for k, v in DIRECTORY.simplified.items()}
+    for s in DIRECTORY.schools:
+        written = "".join(back.get(c, c) for c in s.name)
+        assert find_school_by_name(written, DIRECTORY).name == s.name, written
+
+
+@pytest.mark.parametrize("pairs, problem", [
+    ('"學学 師"', "应为两个不同的汉字"), ('"學学 學斈"', "出现了两次"), ("3", "应为两个不同的汉字"),
+])
+def test_load_directory_rejects_a_bad_traditional_table(tmp_path, pairs, problem):
+    (tmp_path / "schools.toml").write_text('[[school]]\nname = "甲大学"\n', encoding="utf-8")
+    (tmp_path / "traditional.toml").write_text(f"pairs = {pairs}\n", encoding="utf-8")
+    with pytest.raises(DirectoryError, match=problem):
+        load_directory(tmp_path / "schools.toml")
 
 
 @pytest.mark.parametrize("written, school", [

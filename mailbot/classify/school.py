@@ -1,7 +1,8 @@
 """Which school sent a message, and why we think so; pure.
 
 The school data is rule data (``rules/schools.toml``, optionally extended by
-``rules/roster.toml``), read once by :func:`load_directory`.
+``rules/roster.toml``), read once by :func:`load_directory`; text is folded from
+Traditional to Simplified characters (``rules/traditional.toml``) before names are sought.
 :func:`identify_school` tries, strongest first: (1) a confirmed sender
 address, (2) the sender's domain or a subdomain of it (never a public mail
 provider), (3) a school name, alias or former name written in the signature,
@@ -26,6 +27,7 @@ from typing import NamedTuple
 from ..config import read_toml
 from ..errors import ConfigError
 from ..parse import ParsedMessage
+from ..settings import BUNDLED_RULES
 from .evidence import Evidence
 from .forwards import REPLY, split_forward
 
@@ -75,6 +77,7 @@ class Directory:
     schools: tuple[School, ...]
     public_domains: frozenset[str]
     leads: Mapping[str, str] = field(default_factory=dict)
+    simplified: Mapping[int, str] = field(default_factory=dict)  # str.translate: 學 → 学
     by_name: dict[str, School] = field(init=False, repr=False, compare=False)  # NFKC names
     by_domain: dict[str, School] = field(init=False, repr=False, compare=False)
     by_address: dict[str, School] = field(init=False, repr=False, compare=False)
@@ -110,6 +113,11 @@ class Directory:
                             ("by_label", {k: s for k, s in unique.items() if len(k) >= 4})):
             object.__setattr__(self, attr, value)
 
+    def fold(self, text: str) -> str:
+        """*text* NFKC-normalised, Traditional characters of the table made Simplified
+        (one for one: positions stay)."""
+        return _norm(text).translate(self.simplified)
+
     @property
     def districts(self) -> tuple[str, ...]:
         return tuple(self.leads)
@@ -127,13 +135,31 @@ def _strings(t: dict, key: str, where: str, problems: list[str]) -> tuple[str, .
     return tuple(dict.fromkeys(v.strip() for v in value if v.strip()))
 
 
+def load_simplified(path: Path, problems: list[str]) -> dict[int, str]:
+    """The ``pairs`` of ``traditional.toml`` ("學学 師师 ...") as a ``str.translate`` table;
+    a bad pair or a character given twice is added to *problems*."""
+    table: dict[int, str] = {}
+    pairs = read_toml(path).get("pairs", "")
+    for pair in pairs.split() if isinstance(pairs, str) else [None]:
+        if not pair or len(pair) != 2 or not all(map(_CJK.match, pair)) or pair[0] == pair[1]:
+            problems.append(f"{path}：pairs 中“{pair or ''}”应为两个不同的汉字，繁体在前、简体在后"
+                            "（pairs = \"\"\"學学 師师\"\"\"）")
+        elif table.setdefault(ord(pair[0]), pair[1]) != pair[1]:
+            problems.append(f"{path}：繁体字“{pair[0]}”出现了两次")
+    return table
+
+
 def load_directory(path: Path, roster: Path | None = None) -> Directory:
     """Read ``schools.toml`` and apply ``roster.toml`` (per [[entry]]: ``school``;
-    ``district`` replaces the school's when not empty; ``addresses`` extend).
+    ``district`` replaces the school's when not empty; ``addresses`` extend), with the
+    ``traditional.toml`` beside it (the shipped one when a rules folder has none).
     Raises :class:`DirectoryError` listing every problem (or OSError)."""
     data = read_toml(path)
     extra = read_toml(roster) if roster else {}
     problems: list[str] = []
+    variants = path.with_name("traditional.toml")
+    simplified = load_simplified(variants if variants.is_file()
+                                 else BUNDLED_RULES / "traditional.toml", problems)
     schools: dict[str, School] = {}
     for i, t in enumerate(data.get("school", []), 1):
         name = t["name"].strip() if isinstance(t.get("name"), str) else ""
@@ -154,7 +180,7 @@ def load_directory(path: Path, roster: Path | None = None) -> Directory:
     leads = {str(t.get("name", "")): str(t.get("lead_school", ""))
              for t in data.get("district", [])}
     public = frozenset(d.lower() for d in data.get("public_domains", []))
-    return Directory(tuple(schools.values()), public, leads)
+    return Directory(tuple(schools.values()), public, leads, simplified)
 
 
 @dataclass(frozen=True)
@@ -191,7 +217,7 @@ def _standalone(text: str, i: int, name: str) -> bool:
 
 def _mentions(text: str, d: Directory) -> list[_Mention]:
     """Leftmost-longest scan: 四川大学锦江学院 hides the 四川大学 inside it."""
-    text, out, i = _norm(text), [], 0
+    text, out, i = d.fold(text), [], 0
     while i < len(text):
         for name in d._first.get(text[i], ()):
             if text.startswith(name, i) and _standalone(text, i, name):
@@ -224,7 +250,7 @@ def find_school_by_name(text: str, directory: Directory) -> School | None:
     """The school *text* names: exactly (name, alias, former name), else the one
     mentioned most (e.g. "学校：成都大学"), visit targets ignored; else None."""
     ranked = _ranked(text, directory)
-    return directory.by_name.get(_norm(text).strip()) or (ranked[0][0] if ranked else None)
+    return directory.by_name.get(directory.fold(text).strip()) or (ranked[0][0] if ranked else None)
 
 
 _Cand = tuple[str, Evidence, str]   # (school name, evidence, source tag)

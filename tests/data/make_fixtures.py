@@ -937,6 +937,51 @@ def mail_drop() -> bytes:
     )
 
 
+TRAD_TEXT = ("王老師您好：\n附件是我校後勤處參觀四川大學博物館的新聞稿，請查收。\n\n"
+             "西南民族大學後勤處\n張麗 028-85522000")
+TRAD_HTML = ("<div>王老師您好：</div><div>附件是我校後勤處參觀四川大學博物館的新聞稿，請查收。</div>"
+             "<div><br></div><div>西南民族大學後勤處<br>張麗 028-85522000</div>")
+
+
+def qqmail_traditional() -> bytes:
+    """QQ Mail from a personal box, typed with a Traditional-character input method."""
+    alt = "----=_NextPart_66A0B3C1_0D2E4F61_7A8B9C0D"
+    return crlf(
+        "Received: from qq.com (unknown [127.0.0.1])\n\tby smtp.qq.com (ESMTP) with SMTP\n"
+        "\tid ; Wed, 24 Jul 2024 15:12:09 +0800 (CST)",
+        "X-QQ-mid: bizesmtp33t1721805129ab3c4d5e",
+        f'From: "{ew("張麗", "gb18030")}" <1829374650@qq.com>',
+        f'To: "{ew("聯絡處", "gb18030")}" <contact@example.org>',
+        f"Subject: {ew('博物館接力行新聞稿', 'gb18030')}",
+        "Mime-Version: 1.0",
+        f'Content-Type: multipart/alternative;\n\tboundary="{alt}"',
+        "Content-Transfer-Encoding: 8Bit",
+        "Date: Wed, 24 Jul 2024 15:12:09 +0800",
+        "X-Priority: 3",
+        "Message-ID: <tencent_2B4D6F8A0C1E3A5C7E9B1D3F5A7C9E0B2D06@qq.com>",
+        "X-QQ-MIME: TCMime 1.0 by Tencent",
+        "X-Mailer: QQMail 2.x",
+        "X-QQ-Mailer: QQMail 2.x",
+        "",
+        "This is a multi-part message in MIME format.",
+        "",
+        f"--{alt}",
+        'Content-Type: text/plain;\n\tcharset="gb18030"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        b64(TRAD_TEXT.replace("\n", "\r\n").encode(GB)),
+        "",
+        f"--{alt}",
+        'Content-Type: text/html;\n\tcharset="gb18030"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        b64(TRAD_HTML.encode(GB)),
+        "",
+        f"--{alt}--",
+        "",
+    )
+
+
 BUILT = {
     "qqmail_gb18030_attachment.eml": qqmail,
     "foxmail_gb2312_raw8bit_filename.eml": foxmail,
@@ -956,6 +1001,7 @@ BUILT = {
     "forwarded_eml_file_hiding_exe.eml": forwarded_eml_file_exe,
     "coremail_large_attachment_link.eml": coremail_large,
     "iphone_mail_drop_link.eml": mail_drop,
+    "qqmail_traditional_signature.eml": qqmail_traditional,
 }
 
 
