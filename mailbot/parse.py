@@ -51,6 +51,8 @@ __all__ = ["Attachment", "ParseError", "ParsedMessage", "forwarded_originals",
 MAX_FORWARD_DEPTH = 5  # nested message/rfc822 levels parsed into ``forwarded``
 MAX_MIME_DEPTH = 40  # multipart nesting walked
 _MAIL_FILE_TYPES = ("application/octet-stream", "application/x-message")
+UNNAMED = {"text/calendar": "邀请.ics", "application/ics": "邀请.ics",  # an Outlook meeting request
+           "text/vcard": "名片.vcf", "text/x-vcard": "名片.vcf"}  # names of body parts sent unnamed
 _LEADING = re.compile(rb"[\r\n]*")
 _NON_BLANK = re.compile(rb"[^ \t\r\n\f\v]")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
@@ -63,7 +65,8 @@ class ParseError(ValueError):
 @dataclass(frozen=True)
 class Attachment:
     """One non-body MIME part.  ``payload`` is byte-identical to the sent file;
-    ``filename`` is decoded ("" if the sender gave none); ``content_type`` is
+    ``filename`` is decoded ("" if the sender gave none; a meeting request or a vCard
+    sent unnamed is named by its type, :data:`UNNAMED`); ``content_type`` is
     lowercased ``type/subtype``; ``inline`` is true for Content-Disposition
     inline, or for an image with a Content-ID inside multipart/related unless
     explicitly disposed as ``attachment``; ``content_id`` has no ``<>``."""
@@ -316,6 +319,7 @@ class _Walk:
             return
         if is_tnef(ctype, filename, payload) and self.tnef(payload):
             return  # all of it taken out (else winmail.dat is listed too, below)
+        filename = filename or UNNAMED.get(ctype, "")
         cid = str(part.get("content-id") or "").strip().strip("<>").strip() or None
         inline = disposition == "inline" or (
             disposition != "attachment" and bool(cid) and related and ctype.startswith("image/"))

@@ -77,6 +77,18 @@ def test_import_eml_fixtures_lists_contract(tmp_path):
     assert f"共 {len(rows)} 封邮件" in human
 
 
+def test_an_outlook_meeting_request_is_filed_as_an_ics_file(tmp_path):
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    run_cli("import", str(ROOT / "tests" / "data" / "outlook_meeting_request.eml"), config=cfg)
+    (row,) = json.loads(run_cli("submissions", "--json", config=cfg).stdout)
+    (att,) = row["attachments"]
+    assert (att["filename"], att["content_type"]) == ("邀请.ics", "text/calendar")
+    assert att["path"].endswith(".ics")
+    assert (tmp_path / "data" / att["path"]).read_bytes().startswith(b"BEGIN:VCALENDAR")
+    assert "邀请.ics" in run_cli("submissions", config=cfg).stdout
+
+
 def test_check_config_reports_every_problem_at_once(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("""

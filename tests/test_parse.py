@@ -450,6 +450,16 @@ def test_text_plain_attachment_is_not_body_text():
     assert att.payload == fx.TXT_GBK
 
 
+def test_outlook_meeting_request_calendar_part_is_named_by_its_type():
+    """Outlook sends the invitation as an unnamed text/calendar part beside the text and
+    HTML: it is a file named 邀请.ics, byte-identical; the text stays the body."""
+    msg = load("outlook_meeting_request.eml")
+    assert msg.text == fx.INVITE_TEXT.strip()
+    att = only(msg)
+    assert (att.filename, att.content_type, att.inline) == ("邀请.ics", "text/calendar", False)
+    assert att.payload == fx.INVITE_ICS.encode("utf-8")
+
+
 def test_payload_builders_make_real_file_types():
     jpg = PAYLOADS["参观合影1.jpg"]
     assert jpg[:3] == b"\xff\xd8\xff" and jpg[-2:] == b"\xff\xd9"

@@ -982,6 +982,79 @@ def qqmail_traditional() -> bytes:
     )
 
 
+INVITE_TEXT = ("各位老师：\n诚邀贵单位参加西南交通大学后勤保障处“博物馆接力行”校史馆参观活动。\n"
+               "时间：2024年7月26日 9:30-11:30\n地点：西南交通大学校史馆（犀浦校区）\n\n"
+               "朱镕\n西南交通大学后勤保障处")
+INVITE_LINES = (
+    "BEGIN:VCALENDAR", "METHOD:REQUEST", "PRODID:Microsoft Exchange Server 2010", "VERSION:2.0",
+    "BEGIN:VTIMEZONE", "TZID:China Standard Time", "BEGIN:STANDARD", "DTSTART:16010101T000000",
+    "TZOFFSETFROM:+0800", "TZOFFSETTO:+0800", "END:STANDARD", "BEGIN:DAYLIGHT",
+    "DTSTART:16010101T000000", "TZOFFSETFROM:+0800", "TZOFFSETTO:+0800", "END:DAYLIGHT",
+    "END:VTIMEZONE", "BEGIN:VEVENT",
+    "ORGANIZER;CN=朱镕:mailto:zhurong@swjtu.edu.cn",
+    "ATTENDEE;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE;CN=contact@example.org:mailt",
+    " o:contact@example.org",
+    "DESCRIPTION;LANGUAGE=zh-CN:各位老师：\\n诚邀贵单位参加西南交通大学后勤保障处“博物馆接力行”校史馆参观活动。\\n",
+    "UID:040000008200E00074C5B7101A82E00800000000D0F3A2B1C6D8DA01000000000000000010000000A1B2C3D4E5F60718293A4B5C6D7E8F90",
+    "SUMMARY;LANGUAGE=zh-CN:博物馆接力行 校史馆参观活动邀请",
+    "DTSTART;TZID=China Standard Time:20240726T093000",
+    "DTEND;TZID=China Standard Time:20240726T113000",
+    "CLASS:PUBLIC", "PRIORITY:5", "DTSTAMP:20240718T020512Z", "TRANSP:OPAQUE",
+    "STATUS:CONFIRMED", "SEQUENCE:0", "LOCATION;LANGUAGE=zh-CN:西南交通大学校史馆（犀浦校区）",
+    "X-MICROSOFT-CDO-APPT-SEQUENCE:0", "X-MICROSOFT-CDO-BUSYSTATUS:TENTATIVE",
+    "X-MICROSOFT-CDO-INTENDEDSTATUS:BUSY", "X-MICROSOFT-CDO-ALLDAYEVENT:FALSE",
+    "X-MICROSOFT-CDO-IMPORTANCE:1", "X-MICROSOFT-CDO-INSTTYPE:0",
+    "X-MICROSOFT-DISALLOW-COUNTER:FALSE", "BEGIN:VALARM", "DESCRIPTION:REMINDER",
+    "TRIGGER;RELATED=START:-PT15M", "ACTION:DISPLAY", "END:VALARM", "END:VEVENT",
+    "END:VCALENDAR", "")
+INVITE_ICS = "\r\n".join(INVITE_LINES)
+
+
+def outlook_invite() -> bytes:
+    """An Outlook (Exchange) meeting request: text, HTML and an unnamed text/calendar part."""
+    alt = "_000_TYZPR06MB65674B2E9D1C3A7F0E5B8C2DA9F31TYZPR06MB6567apcp_"
+    html = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
+            '</head><body lang="ZH-CN"><div class="WordSection1">'
+            + "".join(f'<p class="MsoNormal">{ln}<o:p></o:p></p>' for ln in INVITE_TEXT.split("\n"))
+            + "</div></body></html>")
+    return crlf(
+        f'From: "{ew("朱镕", "gb2312")}" <zhurong@swjtu.edu.cn>',
+        'To: "contact@example.org" <contact@example.org>',
+        f"Subject: {ew('博物馆接力行 校史馆参观活动邀请', 'gb2312')}",
+        f"Thread-Topic: {ew('博物馆接力行 校史馆参观活动邀请', 'gb2312')}",
+        "Thread-Index: AdrYqk3W0Zs2mN8cTq6vL1pX9bYc4A==",
+        "Date: Thu, 18 Jul 2024 02:05:12 +0000",
+        "Message-ID: <TYZPR06MB65674B2E9D1C3A7F0E5B8C2DA9F31@TYZPR06MB6567.apcprd06.prod.outlook.com>",
+        "Accept-Language: zh-CN, en-US",
+        "Content-Language: zh-CN",
+        "X-MS-Has-Attach:",
+        "X-MS-TNEF-Correlator:",
+        f'Content-Type: multipart/alternative;\n\tboundary="{alt}"',
+        "MIME-Version: 1.0",
+        "",
+        f"--{alt}",
+        'Content-Type: text/plain; charset="gb2312"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        b64(INVITE_TEXT.replace("\n", "\r\n").encode(GB)),
+        "",
+        f"--{alt}",
+        'Content-Type: text/html; charset="gb2312"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        b64(html.encode(GB)),
+        "",
+        f"--{alt}",
+        'Content-Type: text/calendar; charset="utf-8"; method=REQUEST',
+        "Content-Transfer-Encoding: base64",
+        "",
+        b64(INVITE_ICS.encode("utf-8")),
+        "",
+        f"--{alt}--",
+        "",
+    )
+
+
 BUILT = {
     "qqmail_gb18030_attachment.eml": qqmail,
     "foxmail_gb2312_raw8bit_filename.eml": foxmail,
@@ -1002,6 +1075,7 @@ BUILT = {
     "coremail_large_attachment_link.eml": coremail_large,
     "iphone_mail_drop_link.eml": mail_drop,
     "qqmail_traditional_signature.eml": qqmail_traditional,
+    "outlook_meeting_request.eml": outlook_invite,
 }
 
 
