@@ -35,6 +35,7 @@ PLATFORM_ZH = {
     "icloud_mail_drop": "iCloud邮件寄送（Mail Drop）大附件", "baidu_pan": "百度网盘", "other": "链接",
 }
 RECEIPT_STATUSES = ("accepted", "needs_school")
+ENCODED = 57 / 78  # decoded bytes per byte of base64 in 76-character CRLF lines (a mail's files)
 
 
 def may_receive(status: str, sender: str | None, own: frozenset[str]) -> str | None:
@@ -319,12 +320,15 @@ def find_receipt(session: Session, number: str) -> Receipt | None:
 def queue_too_large(session: Session, cfg: Config, message: Message, own: frozenset[str],
                     now: datetime | None = None) -> int | None:
     """Tell a person their mail (written) was too large to take (never a robot, once per
-    mail); return the outbox row's id."""
+    mail), with the size of its files before encoding (:data:`ENCODED`: only the header was
+    read); return the outbox row's id."""
     if may_receive("accepted", message.sender, own):
         return None
     now = now or datetime.now(UTC)
     r = echoed(submission(message, ZoneInfo(cfg.campaign.timezone)))
-    context = {"r": r, "limit": cfg.mailbox.max_message_mb, "size_mb": message.size / 2**20,
+    limit = cfg.mailbox.max_message_mb
+    context = {"r": r, "limit": limit, "size_mb": message.size / 2**20,
+               "files_mb": message.size * ENCODED / 2**20, "files_limit_mb": limit * ENCODED,
                "secretariat": cfg.secretariat}
     override = cfg.receipts.template_dir
     mail = outgoing(cfg, message.sender, f"[邮件过大，未能接收] {r['subject']}".strip(),

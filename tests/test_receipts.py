@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import json
+import random
 import smtplib
 import ssl
 import subprocess
@@ -320,7 +321,8 @@ def test_too_large_mail_is_quarantined_unread_and_the_sender_told(mailstack, tmp
     msg["From"], msg["To"] = SCHOOL, mailstack["MAILSTACK_CONTACT"]
     msg["Subject"], msg["Message-ID"] = "四川大学后勤视频", "<big-1@scu.edu.cn>"
     msg.set_content("视频见附件。四川大学后勤保障部")
-    msg.add_attachment(bytes(3 * 2**20), maintype="video", subtype="mp4", filename="视频.mp4")
+    video = b"\x00\x00\x00\x20ftypisom" + random.Random(7).randbytes(int(2.6 * 2**20))
+    msg.add_attachment(video, maintype="video", subtype="mp4", filename="视频.mp4")
     deliver(mailstack, msg.as_bytes())
     run_cli("poll", "--once", config=cfg)
     (row,) = rows(cfg)
@@ -329,7 +331,13 @@ def test_too_large_mail_is_quarantined_unread_and_the_sender_told(mailstack, tmp
     assert (tmp_path / "data" / row["raw_path"]).stat().st_size < 10_000
     (notice,) = inbox(mailstack, SCHOOL, 1)
     assert notice["Subject"].startswith("[邮件过大，未能接收]")
-    assert "超大附件" in notice.get_body(("plain",)).get_content()
+    text = notice.get_body(("plain",)).get_content()
+    assert "超大附件" in text
+    # the file's own size is told (base64 made the mail a third larger), beside the mail's
+    size = len(msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))  # as IMAP counts it
+    assert f"{size / 2**20:.1f}" != f"{len(video) / 2**20:.1f}"
+    assert f"整封大小约 {size / 2**20:.1f} MB" in text
+    assert f"文件本身合计约 {len(video) / 2**20:.1f} MB" in text
     assert notice["Auto-Submitted"] == "auto-replied"
     assert f"too-large-{row['id']}-" in notice["Message-ID"]  # the notice names its mail
     released = run_cli("quarantine", "release", str(row["id"]), config=cfg, check=False)
