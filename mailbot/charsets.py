@@ -15,7 +15,10 @@ What is recovered (all of it silently garbled by mail-parser/compat32):
   8-bit headers): taken as GBK when every 8-bit byte pairs into common Chinese,
   which Latin-1 text never does ("très" has a lone 0xE8);
 * raw 8-bit header bytes (no encoded-words), tried as UTF-8, then the
-  part's declared charset, then GB18030, then Big5, then charset-normalizer;
+  part's declared charset, then GB18030 or Big5, then charset-normalizer;
+* text with no charset that reads as both GB18030 and Big5 (almost any Big5
+  does): the one reading more of its codec's common characters wins, GB18030
+  on a tie (Big5 "活動方案" as GBK is "\ue0bc笆よ\ue1ae");
 * RFC 2047 words split in the middle of a multibyte character (adjacent
   words in the same charset are joined as bytes before decoding);
 * RFC 2047 words inside quoted parameters and display names;
@@ -166,15 +169,20 @@ def decode_bytes(data: bytes, declared: str | None = None,
         else "raw 8-bit bytes")
     # Every GB2312 character is two bytes >= 0xA1: with no such pair the bytes
     # are single-byte text (Latin-1 "m\xe9canique" is also valid GBK: "m閏anique").
+    # Big5 "張麗" (B1 69 C4 52) has none: it is Big5 when all it reads is common characters.
     double = _DOUBLE.search(data) is not None
     hinted = normalise_charset(hint)
     if hinted == "cp1252" and _writes(data, "gb18030", "gb2312"):  # Latin-1 takes any bytes
         hinted = "gb18030"
-    tried = [c for c in ("utf-8", hinted, *(_GUESSES[1:] if double else ()))
-             if c and c != codec]
+    guesses = _GUESSES[1:] if double else ("big5hkscs",) if _all_big5(data) else ()
+    tried = [c for c in ("utf-8", hinted, *guesses) if c and c != codec]
     for guess in dict.fromkeys(tried):
         text = _strict(data, guess)
         if text is not None:
+            if guess == "gb18030" and hinted != guess:  # a guess: or is it Big5?
+                big5 = _strict(data, "big5hkscs")
+                if big5 is not None and _common(big5, "big5") > _common(text, "gb2312"):
+                    guess, text = "big5hkscs", big5
             return text, [f"{what}; decoded as {guess}"]
     best = _normalizer_guess(data) if len(data) >= 64 else None  # short: guesses are noise
     if best is not None:
@@ -187,6 +195,30 @@ def decode_bytes(data: bytes, declared: str | None = None,
     except Exception:  # noqa: BLE001 - some codecs refuse even with errors="replace"
         fallback, text = "utf-8", data.decode("utf-8", "replace")
     return text, [f"{what}; undecodable bytes replaced ({fallback})"]
+
+
+_COMMON = {  # (first, last) two-byte codes of common punctuation and characters
+    "gb2312": ((0xA1A1, 0xA1FE), (0xA3A1, 0xA3FE), (0xB0A1, 0xD7F9)),  # 一级汉字: 3,755
+    "big5": ((0xA140, 0xA3BF), (0xA440, 0xC67E)),  # 常用字: 5,401
+}
+
+
+def _common(text: str, charset: str) -> float:
+    """The share of *text*'s non-ASCII characters that are among *charset*'s common
+    ones (:data:`_COMMON`).  A wrong guess reads rare characters and private-use ones."""
+    wide = [c for c in text if c >= "\x80"]
+    hits = 0
+    for c in wide:
+        code = c.encode(charset, "ignore")
+        value = int.from_bytes(code) if len(code) == 2 else 0
+        hits += any(a <= value <= b for a, b in _COMMON[charset])
+    return hits / len(wide) if wide else 0.0
+
+
+def _all_big5(data: bytes) -> bool:
+    """Whether *data* reads as two or more Big5 characters, all of them common."""
+    text = _strict(data, "big5hkscs")
+    return text is not None and sum(c >= "\x80" for c in text) >= 2 and _common(text, "big5") == 1
 
 
 def _normalizer_guess(data: bytes) -> tuple[str, str] | None:

@@ -106,8 +106,34 @@ def test_raw_8bit_gbk_subject_sender_and_filename():
     assert noted(msg, "subject: raw 8-bit bytes; decoded as gb18030")
 
 
+def test_raw_big5_without_a_charset_is_read_as_big5_not_gbk():
+    """Big5 bytes nearly always decode as GBK too (into rare and private-use characters):
+    with no charset, the reading with more common characters wins."""
+    msg = load("raw8bit_big5_no_charset.eml")
+    assert msg.subject == fx.BIG5_SUBJECT
+    assert msg.text == fx.BIG5_TEXT.strip()
+    assert (msg.sender, msg.sender_name) == ("zhangli2024@163.com", "張麗")
+    assert noted(msg, "subject: raw 8-bit bytes; decoded as big5hkscs")
+
+
+@pytest.mark.parametrize("text", ["活動方案", "學校", "後勤", "新聞稿見附件", "視頻連結",
+                                  "張麗", "許功"])  # no byte pair >= A1: all trail bytes < 80
+def test_short_big5_words_without_a_charset(text):
+    assert decode_bytes(text.encode("big5"))[0] == text
+    assert decode_header_bytes(text.encode("big5"))[0] == text
+
+
+@pytest.mark.parametrize("text", ["活动方案", "后勤", "王喆", "参会名单", "朱镕基两位老师负责联络",
+                                  "附件是我校后勤处“博物馆接力行”活动方案，请查收。"])
+def test_gbk_without_a_charset_stays_gbk(text):
+    """GBK read as Big5 often decodes too, but into fewer common characters (a tie: GBK)."""
+    assert decode_bytes(text.encode("gb18030")) == (text, ["raw 8-bit bytes; decoded as gb18030"])
+
+
 def test_raw_8bit_latin1_is_not_mistaken_for_gbk():
     assert decode_header_bytes(b"Orange m\xe9canique")[0] == "Orange mécanique"  # not 閏
+    for text in ("Ärger im Büro", "Ålesund Öl"):  # Ä+r is a common Big5 character, ü+r is not
+        assert decode_header_bytes(text.encode("latin-1"))[0] == text
     assert decode_header_bytes("回复：活动方案".encode("gbk"))[0] == "回复：活动方案"
 
 

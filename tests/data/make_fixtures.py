@@ -1055,6 +1055,28 @@ def outlook_invite() -> bytes:
     )
 
 
+BIG5_SUBJECT = "西南民族大學後勤處 活動方案（博物館接力行）"
+BIG5_TEXT = ("各位老師好：\n附件是我校後勤處「博物館接力行」活動方案，請查收。\n"
+             "學校：西南民族大學\n聯繫人：張麗 028-85522000\n")
+
+
+def raw8bit_big5() -> bytes:
+    """Outlook Express on a Traditional-Chinese Windows: raw Big5 headers, no charset."""
+    return crlf(
+        b'From: "' + "張麗".encode("big5") + b'" <zhangli2024@163.com>',
+        "To: contact@example.org",
+        b"Subject: " + BIG5_SUBJECT.encode("big5"),
+        "Date: Mon, 22 Jul 2024 10:15:00 +0800",
+        "Message-ID: <000a01dadbf1$3c2e5f40$6401a8c0@zhangli>",
+        "MIME-Version: 1.0",
+        "X-Mailer: Microsoft Outlook Express 6.00.2900.5512",
+        "Content-Type: text/plain",
+        "Content-Transfer-Encoding: 8bit",
+        "",
+        BIG5_TEXT.encode("big5"),
+    )
+
+
 BUILT = {
     "qqmail_gb18030_attachment.eml": qqmail,
     "foxmail_gb2312_raw8bit_filename.eml": foxmail,
@@ -1076,6 +1098,7 @@ BUILT = {
     "iphone_mail_drop_link.eml": mail_drop,
     "qqmail_traditional_signature.eml": qqmail_traditional,
     "outlook_meeting_request.eml": outlook_invite,
+    "raw8bit_big5_no_charset.eml": raw8bit_big5,
 }
 
 
