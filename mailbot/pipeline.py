@@ -32,6 +32,7 @@ from .fingerprint import content_hash, peek_message_id
 from .models import Message
 from .parse import ParsedMessage, ParseError, forwarded_originals, parse_message
 from .prepare import Prepared, still_valid
+from .recall import flag_recalled
 from .replies import join_reply, merge_reply
 from .resent import skip_resent
 from .rows import attachment_values, verdict_values
@@ -242,8 +243,8 @@ def queue_receipt(ctx: Context, it: Intake) -> bool:
 
 Stage = Callable[[Context, Intake], bool]
 STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, judge, join_reply, file_raw,
-                             file_attachments, skip_resent, record, record_parts, merge_reply,
-                             track_bounces, queue_receipt)
+                             file_attachments, skip_resent, flag_recalled, record, record_parts,
+                             merge_reply, track_bounces, queue_receipt)
 PART_STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, judge, file_raw,
                                   file_attachments, record, record_parts)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
-from . import db
+from . import db, recall
 from .classify.forwards import is_bundle
 from .desk import Desk, store_attachments, verdict_for
 from .errors import MailbotError
@@ -53,7 +53,9 @@ def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
                 Message.status == "ignored",
                 Message.status_reason.contains(merged_into(msg.id))).limit(1)) is not None
             old = _additions(msg) if replied else None
+            events = [e for e in msg.evidence or () if e.get("rule") == recall.KEPT]
             apply_verdict(msg, verdict, status, reason)
+            msg.evidence = [*msg.evidence, *events]  # a recall request stays noted
             if old:
                 _keep(msg, old)
             split = _split(s, desk, msg, parsed, raw)

@@ -42,3 +42,24 @@ def test_machine_mail_is_recognised(raw, expect):
 ])
 def test_people_mail_passes(raw):
     assert auto_reason(parse_message(raw), frozenset({"contact@scgxhq.test"})) is None
+
+
+def test_an_outlook_recall_request_is_told_from_a_mail_correcting_an_earlier_one():
+    """"撤回: <subject>" whose text asks for the recall (Outlook, Chinese or English) is a
+    recall request; a school's own "撤回：" mail saying "以此为准" with a new file is not."""
+    from email.message import EmailMessage
+
+    from mailbot.classify.auto import recalled_subject
+
+    def parsed(subject: str, text: str):
+        m = EmailMessage()
+        m["From"], m["To"], m["Subject"] = "houqin@scu.edu.cn", "contact@scgxhq.test", subject
+        m.set_content(text)
+        return parse_message(m.as_bytes())
+
+    zh = parsed("撤回: 四川大学活动方案", "李明 希望撤回邮件“四川大学活动方案”。")
+    en = parsed("Recall: 四川大学活动方案", "Li Ming would like to recall the message, \"四川大学活动方案\".")
+    assert recalled_subject(zh) == recalled_subject(en) == "四川大学活动方案"
+    assert "撤回请求" in auto_reason(zh)
+    own = parsed("撤回：上次的活动方案有误", "上次发送的方案有误，请以本邮件附件为准。")
+    assert recalled_subject(own) is None and auto_reason(own) is None

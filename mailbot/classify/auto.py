@@ -1,4 +1,5 @@
-"""Is this mail written by a machine (bounce, auto-reply, list mail, our own)?
+"""Is this mail written by a machine (bounce, auto-reply, list mail, our own, an Outlook
+recall request)?
 
 Such mail is recorded as "ignored" and never gets a receipt (RFC 3834 §2,
 plus the headers QQ Mail, Exchange and mailing lists use instead).
@@ -17,6 +18,9 @@ _SUBJECTS = re.compile(
     r"undeliver(able|ed)|could not be delivered|delivery (status notification|failure|warning|"
     r"has failed|notification)|returned mail|mail delivery (failed|failure|warning)|"
     r"failure notice|non remis|^\s*vacation", re.IGNORECASE)
+
+_RECALL = re.compile(r"\s*(?:撤回|召回|recall)\s*[:：]\s*(.*)", re.IGNORECASE | re.DOTALL)
+_RECALL_TEXT = re.compile(r"撤回|召回|recall", re.IGNORECASE)
 
 
 def is_daemon_address(address: str) -> bool:
@@ -65,4 +69,14 @@ def auto_reason(msg: ParsedMessage, own_addresses: frozenset[str] = frozenset())
         return "自动邮件 (X-Loop / X-Auto-Response-Suppress)"
     if _SUBJECTS.search(msg.subject):
         return f"自动回复或退信 (subject: {msg.subject[:40]})"
+    if (recalled := recalled_subject(msg)) is not None:
+        return f"撤回请求：发件人希望撤回邮件《{recalled}》，已收到的邮件无法撤回，请人工查看 (recall request)"
     return None
+
+
+def recalled_subject(msg: ParsedMessage) -> str | None:
+    """The subject of the mail an Outlook recall request ("撤回: 活动方案", "Recall: …") asks
+    to take back, or None.  Sent outside the sender's Exchange, a recall recalls nothing:
+    it arrives as a mail of its own whose text asks for the recall."""
+    m = _RECALL.fullmatch(msg.subject or "")
+    return m.group(1).strip() if m and _RECALL_TEXT.search(msg.text or "") else None
