@@ -117,7 +117,7 @@ def write_config(where: Path, user: str, folders: list[str], action: str = "none
     """A mailbot config in *where* (data dir *where*/data) with the stack's campaign."""
     stack = Path(E["MAILBOT_CONFIG"]).read_text(encoding="utf-8")
     campaign, ca = stack[stack.index("\n[campaign]"):], E["MAILSTACK_CA_FILE"]
-    where.mkdir(parents=True, exist_ok=True)
+    (where / "data").mkdir(parents=True, exist_ok=True)
     path = where / "mailbot.toml"
     path.write_text(f"""[mailbox]
 host = "localhost"

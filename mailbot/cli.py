@@ -17,7 +17,7 @@ import click
 from . import cli_care, db, logs
 from . import config as config_mod
 from .cli_care import MESSAGE_ID
-from .errors import ConfigError, MailbotError, file_problem
+from .errors import ConfigError, MailbotError, StorageError, file_problem
 from .report import OUTBOX_ZH, STATUS_ZH, counted, explanation, submission, table
 
 # Each command imports the rest of what it needs when it runs: a listing needs the
@@ -37,6 +37,8 @@ class _Obj:
         return self._cfg
 
     def engine(self):
+        if problem := config_mod.missing_data_dir(self.cfg):
+            raise StorageError(problem)
         return db.connect(self.cfg.storage.database_url)
 
 
@@ -234,6 +236,9 @@ def schools_import(obj: _Obj, path: Path) -> None:
     directory = load_directory(obj.cfg.rules_dir / "schools.toml")
     rows, problems, sheet = read_roster(path, directory)
     target = config_mod.roster_file(obj.cfg, writing=True)
+    if rows and target.parent == obj.cfg.storage.data_dir and \
+            (problem := config_mod.missing_data_dir(obj.cfg)):
+        raise StorageError(problem)
     if rows:
         before, gone = replaced_entries(config_mod.roster_file(obj.cfg), rows, directory)
         write_roster(rows, target)

@@ -33,6 +33,7 @@ def check_config(obj) -> None:
                  f"中该片区的组长单位为“{directory.leads[d.name]}” (lead school differs)"
                  for d in cfg.districts
                  if d.name in known and d.lead_school and d.lead_school != directory.leads[d.name]]
+    problems += [p for p in [config_mod.missing_data_dir(cfg)] if p]
     if problems:  # a renamed district would lose its schools and be told nothing is missing
         raise ConfigError(problems)
     click.echo(f"配置正确 (config OK): {cfg.path}")

@@ -127,8 +127,18 @@ def _resolve(base: Path, value: str) -> Path:
 
 def _storage(c: Checker, t: dict) -> Storage:
     c.unknown(t, "storage", {"data_dir", "database_url"})
-    data_dir = os.environ.get("MAILBOT_DATA_DIR") or c.get(t, "storage", "data_dir", str, "data")
+    env_dir = os.environ.get("MAILBOT_DATA_DIR")
+    data_dir = env_dir or c.get(t, "storage", "data_dir", str, "data")
     data_dir = _resolve(c.path, data_dir).resolve()
+    blocker = next((p for p in (data_dir, *data_dir.parents) if os.path.exists(p)), data_dir)
+    if os.path.exists(blocker) and not os.path.isdir(blocker):
+        what = "它" if blocker == data_dir else f"路径中的 {blocker} "
+        problem = (f"数据目录 {data_dir} 无法使用：{what}是一个文件，不是目录；请改为一个目录的路径 "
+                   "(data dir is under a regular file)")
+        if env_dir:
+            c.env("MAILBOT_DATA_DIR", problem)
+        else:
+            c.fail("storage.data_dir", problem)
     url = os.environ.get("MAILBOT_DATABASE_URL") or c.get(t, "storage", "database_url", str, "")
     if not url:
         url = f"sqlite:///{data_dir / 'mailbot.sqlite3'}"
@@ -260,6 +270,20 @@ def roster_file(cfg: Config, writing: bool = False) -> Path:
         return cfg.rules_dir / "roster.toml"
     target, legacy = Path(cfg.storage.data_dir) / "roster.toml", BUNDLED_RULES / "roster.toml"
     return legacy if not writing and not target.exists() and legacy.exists() else target
+
+
+def missing_data_dir(cfg: Config) -> str:
+    """What to do about a data dir that does not exist ("" when it does).  mailbot never
+    creates it: a mistyped path would bring a new, empty database, and the next poll
+    would record the whole mailbox again and send every receipt a second time."""
+    folder = cfg.storage.data_dir
+    if os.path.isdir(folder):
+        return ""
+    source = "环境变量 MAILBOT_DATA_DIR" if os.environ.get("MAILBOT_DATA_DIR") else \
+        f"{cfg.path} 中的 storage.data_dir"
+    return (f"数据目录 {folder} 不存在（{source}）。首次使用请先创建：mkdir -p {folder}；"
+            f"若是路径写错了，请改正{source}——mailbot 不会自行新建数据目录，以免在空数据库里"
+            "把邮箱中的邮件重新登记、回执再发一遍 (data dir does not exist)")
 
 
 def read_toml(path: Path) -> dict:

@@ -22,6 +22,10 @@ class Checker:
     def fail(self, key: str, message: str) -> None:
         self.problems.append(f"{self.path}: {key}: {message}")
 
+    def env(self, var: str, message: str) -> None:
+        """A problem with environment variable *var* (it overrides the file's setting)."""
+        self.problems.append(f"环境变量 {var}（优先于配置文件）: {message}")
+
     def address(self, key: str, value: str) -> str:
         """*value*, which must be an address a mail server takes: ``local@domain`` or
         ``名字 <local@domain>``, in ASCII (e.g. not "hqc@cdu.edu.cn 张老师")."""

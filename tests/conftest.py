@@ -99,6 +99,7 @@ def write_config(path: Path, stack: dict[str, str] | None, data_dir: Path, db: s
                 "security": "tls", "ca_file": stack["MAILSTACK_CA_FILE"] if stack else "",
                 "username": stack["MAILSTACK_CONTACT"] if stack else "contact@scgxhq.test"}
     settings.update(mailbox)
+    data_dir.mkdir(parents=True, exist_ok=True)  # mailbot never creates it
     lines = "\n".join(f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in settings.items())
     path.write_text(f"""
 [mailbox]

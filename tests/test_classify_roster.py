@@ -216,6 +216,7 @@ def test_without_own_rules_the_roster_goes_to_the_data_dir_not_into_mailbots_rul
     to the data dir and read from there — never into rules/, which an upgrade replaces —
     and the status table places the school by it."""
     cfg, env = ROOT / "config.example.toml", {"MAILBOT_DATA_DIR": str(tmp_path / "data")}
+    (tmp_path / "data").mkdir()
     (tmp_path / "名单.csv").write_text("学校,片区\n西华大学,成都第四片区\n", encoding="utf-8")
     before = sorted(p.name for p in (ROOT / "rules").iterdir())
     out = run_cli("schools", "import", str(tmp_path / "名单.csv"), config=cfg, env=env).stdout

@@ -154,6 +154,46 @@ def test_missing_config_and_unreachable_server_are_one_sentence(tmp_path):
     assert proc.returncode == 1 and "找不到" in proc.stderr
 
 
+def test_a_data_dir_inside_a_file_is_a_config_error(tmp_path):
+    """data_dir = "/etc/passwd/data" can never be made: check-config says so, naming the
+    path, the file in its way and where the setting came from."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data", "")
+    cfg.write_text(cfg.read_text("utf-8").replace(str(tmp_path / "data"), str(afile / "data")),
+                   "utf-8")
+    proc = run_cli("check-config", config=cfg, check=False)
+    assert proc.returncode == 2 and "storage.data_dir" in proc.stderr
+    assert f"数据目录 {afile / 'data'} 无法使用：路径中的 {afile} 是一个文件" in proc.stderr
+    proc = run_cli("check-config", config=cfg, env={"MAILBOT_DATA_DIR": str(afile)}, check=False)
+    assert proc.returncode == 2 and "环境变量 MAILBOT_DATA_DIR" in proc.stderr
+    assert f"数据目录 {afile} 无法使用：它是一个文件" in proc.stderr
+
+
+def test_a_mistyped_data_dir_is_refused_never_created(tmp_path):
+    """MAILBOT_DATA_DIR naming a folder that does not exist (a typo) would bring a new,
+    empty database and a poll recording the whole mailbox again: every command refuses
+    it, saying what to do, and creates nothing; check-config reports it."""
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data", "")
+    typo = tmp_path / "dta"
+    env = {"MAILBOT_DATA_DIR": str(typo), "MAILBOT_IMAP_PASSWORD": "x"}
+    roster = tmp_path / "名单.csv"
+    roster.write_text("学校,片区\n西华大学,成都第四片区\n", encoding="utf-8")
+    mail = min((ROOT / "tests" / "data").glob("*.eml"))
+    for args in (("poll", "--once"), ("status",), ("import", str(mail)),
+                 ("schools", "import", str(roster))):
+        proc = run_cli(*args, config=cfg, env=env, check=False)
+        assert proc.returncode == 1, args
+        assert f"数据目录 {typo} 不存在（环境变量 MAILBOT_DATA_DIR）" in proc.stderr
+        assert f"mkdir -p {typo}" in proc.stderr and "Traceback" not in proc.stderr
+        assert not typo.exists()
+    proc = run_cli("check-config", config=cfg, env=env, check=False)
+    assert proc.returncode == 2 and f"数据目录 {typo} 不存在" in proc.stderr
+    (tmp_path / "data").rmdir()
+    proc = run_cli("submissions", config=cfg, check=False)
+    assert proc.returncode == 1 and f"{cfg} 中的 storage.data_dir" in proc.stderr
+
+
 def test_json_log_lines(tmp_path):
     cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data",
                        f"sqlite:///{tmp_path / 'db.sqlite3'}")
@@ -196,6 +236,7 @@ def test_check_config_reads_the_rules_and_their_districts(tmp_path):
     text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
     renamed = tmp_path / "renamed.toml"
     renamed.write_text(text.replace('name = "成都第一片区"', 'name = "成都一片区"'), encoding="utf-8")
+    (tmp_path / "data").mkdir()
     env = {"MAILBOT_DATA_DIR": str(tmp_path / "data")}
     proc = run_cli("check-config", config=renamed, env=env, check=False)
     assert proc.returncode == 2 and "片区“成都一片区”不在" in proc.stderr

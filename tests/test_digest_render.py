@@ -22,6 +22,7 @@ def screenshot(html, png, width: int = 820, height: int = 1800) -> Image.Image:
 
 def test_secretariat_digest_renders_in_chromium(tmp_path):
     labels = tomllib.loads((LABELLED / "labels.toml").read_text(encoding="utf-8"))["mail"]
+    (tmp_path / "data").mkdir()
     env = {"MAILBOT_DATA_DIR": str(tmp_path / "data"),
            "MAILBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
     config = ROOT / "config.example.toml"

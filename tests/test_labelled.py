@@ -24,6 +24,7 @@ CONFIG = ROOT / "config.example.toml"
 @pytest.fixture(scope="module")
 def env(tmp_path_factory) -> dict[str, str]:
     tmp = tmp_path_factory.mktemp("labelled")
+    (tmp / "data").mkdir()
     env = {"MAILBOT_DATA_DIR": str(tmp / "data"),
            "MAILBOT_DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}"}
     run_cli("import", *[str(LABELLED / m["file"]) for m in LABELS], config=CONFIG, env=env)
