@@ -80,6 +80,13 @@ def poll(obj: _Obj, once: bool, as_json: bool, no_send: bool) -> None:
     _echo_delivery(rep.delivery)
 
 
+def _restore_note(m, done: str, source: str) -> str:
+    if done == "restored":
+        return f"已恢复原件 #{m.id} {m.raw_path}（取自 {source}）"
+    return (f"#{m.id} 的原件 {m.raw_path} 缺失或损坏，但 {source} 与登记的原件并非逐字节相同"
+            "（sha256 不符），未恢复")
+
+
 def _parts(count: int) -> str:
     return f"；汇总邮件转来的 {count} 封已逐封登记" if count else ""
 
@@ -114,8 +121,10 @@ def import_(obj: _Obj, paths: tuple[Path, ...], send_receipts: bool) -> None:
     from .desk import build_desk
     from .pipeline import process
     from .sources import iter_messages
+    from .verify import restore_original
     engine, desk = obj.engine(), build_desk(obj.cfg, send_receipts)
     seen = new = parts = 0
+    restored, notes = 0, []  # said after the progress bar
     counts: dict[str, int] = {}
     with Progress(TextColumn("导入 {task.completed} 封"), BarColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as bar:
@@ -125,13 +134,19 @@ def import_(obj: _Obj, paths: tuple[Path, ...], send_receipts: bool) -> None:
         for raw, source, oversize in iter_messages(list(paths), limit, skipped):  # reruns skip recorded
             it = process(engine, desk, raw, source, oversize=oversize)
             seen += 1
+            if not it.created and (done := restore_original(desk.store, it.message, raw)):
+                restored += done == "restored"
+                notes.append(_restore_note(it.message, done, source))
             new += it.created
             parts += it.parts_recorded()
             counts[it.message.status] = counts.get(it.message.status, 0) + 1
             bar.advance(task)
     by = "，".join(f"{STATUS_ZH.get(k, k)} {v}" for k, v in sorted(counts.items()))
-    click.echo(f"读取 {seen} 封，新登记 {new} 封，重复 {seen - new} 封" + (f"（{by}）" if by else "")
-               + _parts(parts))
+    click.echo(f"读取 {seen} 封，新登记 {new} 封，重复 {seen - new - restored} 封"
+               + (f"，已恢复原件 {restored} 封" if restored else "")
+               + (f"（{by}）" if by else "") + _parts(parts))
+    for line in notes:
+        click.echo(line)
     if skipped:
         click.echo(f"跳过 {len(skipped)} 个不是邮件的文件：" + "、".join(map(str, skipped[:5]))
                    + ("…" if len(skipped) > 5 else ""))

@@ -125,6 +125,8 @@ def verify(obj, repair: bool) -> None:
     found = verify_files(obj.engine(), FileStore(cfg.storage.data_dir), repair)
     for line in found.broken_originals:
         click.echo(f"原件损坏或缺失 (original broken): {line}")
+    if found.broken_originals:
+        click.echo("  原件只能从副本恢复：mailbot import 该邮件的 .eml（或 mbox、Maildir）")
     for line in found.broken_files:
         click.echo(f"附件损坏或缺失 (attachment broken): {line}")
     for line in found.repaired:

@@ -5,6 +5,8 @@ attachment files are derived from it and written without fsync (see
 :meth:`mailbot.filing.FileStore.put`), so after a power cut one may be short or
 missing.  :func:`verify` re-hashes every file the database references; with
 ``repair`` it parses the original again and writes each broken attachment anew.
+An original itself comes back only from a copy: ``mailbot import`` of the same mail
+(:func:`restore_original`).
 """
 
 from __future__ import annotations
@@ -55,6 +57,20 @@ def verify(engine: Engine, store: FileStore, repair: bool = False) -> Findings:
         if broken and repair and original_ok:
             found.repaired += _rebuild(store, m, broken)
     return found
+
+
+def restore_original(store: FileStore, m: Message, raw: bytes) -> str:
+    """Put the original of recorded mail *m* back from *raw* (the same mail, imported
+    again) when its stored file is missing or broken: "restored"; "differs" when *raw* is
+    not byte for byte the recorded original (its sha256); "" when there is nothing to do
+    (the file is intact, or retention removed it on purpose)."""
+    if m.files_removed_at is not None or file_ok(store, m.raw_path, m.sha256):
+        return ""
+    if hashlib.sha256(raw).hexdigest() != m.sha256:
+        return "differs"
+    store.path(m.raw_path).unlink(missing_ok=True)  # a broken one is not overwritten by put
+    store.put("raw", raw, m.raw_path, digest=m.sha256)
+    return "restored" if file_ok(store, m.raw_path, m.sha256) else "differs"
 
 
 def _rebuild(store: FileStore, m: Message, broken: list) -> list[str]:

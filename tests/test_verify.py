@@ -52,3 +52,37 @@ def test_a_broken_original_is_reported_and_not_papered_over(tmp_path, db_url):
     assert proc.returncode == 1
     assert f"原件损坏或缺失 (original broken): #{row['id']}" in proc.stdout
     assert "已重建 0 个" in proc.stdout
+
+
+def test_importing_the_mail_again_restores_a_missing_or_broken_original(tmp_path, db_url):
+    """The duplicate check finds the row of a mail whose original is gone: import puts the
+    original back (its sha256 checked) and says so instead of "duplicate"."""
+    cfg, data, rows = _setup(tmp_path, db_url)
+    first, second = rows[0], rows[1]
+    (data / first["raw_path"]).unlink()
+    (data / second["raw_path"]).write_bytes(b"truncated")
+    files = [LABELLED / n for n in ("02_swjtu_plan_docx_gb2312_zhe.eml",
+                                    "04_lsnu_plan_pdf_thunderbird.eml")]
+    out = run_cli("import", *map(str, files), config=cfg).stdout
+    assert "新登记 0 封，重复 0 封，已恢复原件 2 封" in out
+    assert f"已恢复原件 #{first['id']} {first['raw_path']}" in out
+    for row in (first, second):  # raw/ab/<sha256>.eml
+        stored = data / row["raw_path"]
+        assert hashlib.sha256(stored.read_bytes()).hexdigest() == stored.stem
+    assert "损坏 0 个" in run_cli("verify", config=cfg).stdout
+    assert "重复 2 封" in run_cli("import", *map(str, files), config=cfg).stdout
+
+
+def test_a_copy_that_is_not_the_very_original_is_not_restored_from(tmp_path, db_url):
+    """The same mail delivered again (another Received line) is a duplicate, but not the
+    recorded bytes: the missing original is not replaced by it, and import says why."""
+    cfg, data, rows = _setup(tmp_path, db_url)
+    row = rows[0]
+    original = (data / row["raw_path"]).read_bytes()
+    again = tmp_path / "again.eml"
+    again.write_bytes(b"Received: from relay.example (relay.example [192.0.2.1])\r\n" + original)
+    assert "重复 1 封" in run_cli("import", str(again), config=cfg).stdout
+    (data / row["raw_path"]).unlink()
+    out = run_cli("import", str(again), config=cfg).stdout
+    assert f"#{row['id']} 的原件 {row['raw_path']} 缺失或损坏" in out and "sha256 不符" in out
+    assert not (data / row["raw_path"]).exists()
