@@ -161,8 +161,20 @@ class ImapMailbox:
         except IMAPClientAbortError:
             raise
         except IMAPClientError as e:  # a tagged NO/BAD: the session itself is fine
-            raise FolderError(f"邮箱中没有文件夹“{folder}”或无权打开，请检查配置 [mailbox] folders "
-                              f"(folder refused by the server: {e})") from None
+            raise FolderError(self._folder_problem(folder, e)) from None
+
+    def _folder_problem(self, folder: str, error: Exception) -> str:
+        """One Chinese sentence for a folder the server refused, listing the folders it has."""
+        try:
+            names = [name for _flags, _sep, name in self.client.list_folders()]
+        except (OSError, IMAPClientError):
+            names = []
+        if names and folder in names:  # there, but not to be opened (rights, a \Noselect)
+            return (f"邮箱中的文件夹“{folder}”无法打开（服务器答复：{error}），请检查该文件夹的权限，"
+                    "或修改配置 [mailbox] folders (folder refused)")
+        there = f"邮箱中现有的文件夹：{'、'.join(names)}；" if names else ""
+        return (f"邮箱中没有文件夹“{folder}”（或无权打开）。{there}请改正配置 [mailbox] folders "
+                "(no such folder)")
 
     def select(self, folder: str) -> int:
         """Select *folder* read-write and return its UIDVALIDITY."""

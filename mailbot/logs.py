@@ -27,3 +27,6 @@ def setup(verbose: bool, fmt: str = "text") -> None:
     logging.getLogger("mailparser").setLevel(logging.INFO if verbose else logging.ERROR)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # a first start: 15 lines of steps
+    # imapclient warns, in English, that it cannot decode a server's answer as ASCII (a
+    # Chinese folder name in "Mailbox doesn't exist: 投稿"): mailbot says what matters itself
+    logging.getLogger("imapclient.util").setLevel(logging.ERROR)
