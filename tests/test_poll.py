@@ -235,6 +235,24 @@ def test_starttls_and_plain_connections(mailstack, tmp_path, security, port_key)
     assert "新登记 1 封" in run_cli("poll", "--once", config=cfg).stdout
 
 
+@pytest.mark.parametrize("security, port_key, hint", [
+    ("starttls", "MAILSTACK_IMAPS_PORT", 'security 改为 "tls"（而不是 "starttls"）'),
+    ("plain", "MAILSTACK_IMAPS_PORT", 'security 改为 "tls"（而不是 "plain"）'),
+    ("tls", "MAILSTACK_IMAP_PORT", 'security 改为 "starttls"')])
+def test_a_security_setting_the_port_does_not_speak_is_named(mailstack, tmp_path, security,
+                                                               port_key, hint):
+    """STARTTLS against the implicit-TLS port used to wait a minute for a greeting that
+    never comes and say "timed out": the greeting has a short timeout, and the message
+    says which security setting the port wants (and the other way round)."""
+    cfg = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}", security=security,
+                       port=int(mailstack[port_key]))
+    proc = run_cli("poll", "--once", config=cfg, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"无法连接 IMAP 服务器 localhost:{mailstack[port_key]}：" in proc.stderr
+    assert hint in proc.stderr
+
+
 def test_wrong_password_is_one_clear_sentence(setup):
     _, cfg, _ = setup
     proc = run_cli("poll", "--once", config=cfg, env={"MAILBOT_IMAP_PASSWORD": "wrong"},
