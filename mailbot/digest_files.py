@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
@@ -115,6 +116,9 @@ def _thumb(data: bytes, box: int) -> bytes | None:
     """A small RGB JPEG of image *data*, EXIF-rotated; None when it cannot be read."""
     from PIL import Image, ImageOps
 
+    # Pillow warns, in English, of a photo's broken metadata ("Tag data larger than file.
+    # Skipping tag 270") or its size: the thumbnail is made all the same, or left out
+    warnings.filterwarnings("ignore", module=r"PIL\.")
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.draft("RGB", (box * 2, box * 2))

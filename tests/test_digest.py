@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email
 import io
+import struct
+import warnings
 from datetime import UTC, date, datetime
 from email import policy
 from pathlib import Path
@@ -316,6 +318,23 @@ def test_thumbnails():
     assert photo.size == (100, 160)                           # 320x200 rotated by EXIF 6
     assert max(Image.open(io.BytesIO(thumbs["p" * 64])).size) <= 160
     assert len(thumbnails(rows, read, max_count=1)) == 1
+
+
+def test_a_photo_with_broken_exif_gets_a_thumbnail_and_no_english_warning():
+    """A camera's broken EXIF made Pillow print "UserWarning: Tag data larger than file"
+    in the middle of `digest --send`."""
+    head = struct.pack("<2sHI", b"II", 42, 8)  # TIFF header, then an IFD of 2 entries:
+    entries = [(0x0112, 3, 1, 6), (0x010E, 2, 1000, 200)]  # orientation; 1000 bytes past the end
+    ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries)
+    buf = io.BytesIO()
+    Image.new("RGB", (50, 40), "red").save(buf, "JPEG", exif=b"Exif\0\0" + head + ifd + b"\0" * 4)
+    rows = [row(31, "宜宾学院", CN, at(7, 2), ["news"], attachments=[
+        att("合影.jpg", "a/exif.jpg", "image/jpeg", "e" * 64)])]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        thumbs = thumbnails(rows, {"a/exif.jpg": buf.getvalue()}.__getitem__)
+    assert Image.open(io.BytesIO(thumbs["e" * 64])).size == (40, 50)  # rotated all the same
+    assert not caught, [str(w.message) for w in caught]
 
 
 def _parts(mail):
