@@ -1,6 +1,6 @@
 """``mailbot run``: the daemon — APScheduler jobs for polling, sending, digests, retention.
 
-Jobs never overlap (``max_instances=1``), missed runs are coalesced, an IMAP,
+Jobs never overlap (:class:`Single`), missed runs are coalesced, an IMAP,
 SMTP or database failure backs off exponentially (with jitter) instead of
 hammering the provider, and SIGTERM/SIGINT let the message in hand finish
 before exit.  No failure ends the daemon: a job that fails logs one sentence
@@ -37,6 +37,32 @@ MAX_BACKOFF = 30 * 60
 BACKOFF_POLLS = 5  # a failing mailbox is tried again at least every 5 poll intervals
 IDLE_SECONDS = 60  # re-issue IDLE this often (RFC 2177: well under 29 minutes)
 HOUSEKEEPING = (3, 30)  # retention runs daily at 03:30, campaign time zone
+SKIP_NOTE_SECONDS = 600  # a job still running when due again says so at most this often
+JOB_ZH = {"poll": "收信", "send": "发信", "digest": "简报", "retention": "按保留期限清理"}
+
+
+class Single:
+    """A scheduled job that never runs twice at once: a run falling due while the previous
+    one is still going (a long first poll, a slow SMTP server) is skipped, and said in one
+    Chinese line at most every :data:`SKIP_NOTE_SECONDS`.  APScheduler's own limit
+    (``max_instances=1``) would log an English warning at every skipped run instead."""
+
+    def __init__(self, name: str, fn):
+        self.name, self.fn, self.lock = name, fn, threading.Lock()
+        self.skipped, self.noted = 0, float("-inf")
+
+    def __call__(self) -> None:
+        if not self.lock.acquire(blocking=False):
+            self.skipped += 1
+            if time.monotonic() - self.noted >= SKIP_NOTE_SECONDS:
+                log.info("%s：上一轮尚未结束，跳过本轮（已跳过 %d 次；此类提示每 %d 分钟至多一条）",
+                         JOB_ZH.get(self.name, self.name), self.skipped, SKIP_NOTE_SECONDS // 60)
+                self.noted, self.skipped = time.monotonic(), 0
+            return
+        try:
+            self.fn()
+        finally:
+            self.lock.release()
 
 
 class Backoff:
@@ -215,25 +241,29 @@ class Daemon:
         return any(e and datetime.fromisoformat(e) < slot for e in ends)
 
     def scheduler(self) -> BackgroundScheduler:
+        # Two instances: a run due while one is going reaches Single, which skips it quietly
         sched = BackgroundScheduler(timezone=self.cfg.campaign.timezone, job_defaults={
-            "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
+            "coalesce": True, "max_instances": 2, "misfire_grace_time": 3600})
+        jobs = {name: Single(name, fn) for name, fn in (
+            ("poll", self.poll_job), ("send", self.send_job), ("digest", self.digest_job),
+            ("retention", self.retention_job))}
         now = datetime.now(UTC)
-        sched.add_job(self.poll_job, "interval", id="poll", next_run_time=now,
+        sched.add_job(jobs["poll"], "interval", id="poll", next_run_time=now,
                       seconds=self.cfg.mailbox.poll_interval_seconds)
-        sched.add_job(self.send_job, "interval", id="send", seconds=15,
+        sched.add_job(jobs["send"], "interval", id="send", seconds=15,
                       next_run_time=now + timedelta(seconds=2))
         if retention.cutoffs(self.cfg.retention, now):
-            sched.add_job(self.retention_job, "cron", id="retention", hour=HOUSEKEEPING[0],
+            sched.add_job(jobs["retention"], "cron", id="retention", hour=HOUSEKEEPING[0],
                           minute=HOUSEKEEPING[1])
         if self.cfg.digest.enabled:
             hour, minute = (int(x) for x in self.cfg.digest.time.split(":"))
-            sched.add_job(self.digest_job, "cron", id="digest", day_of_week=self.cfg.digest.day_of_week,
-                          hour=hour, minute=minute)
+            sched.add_job(jobs["digest"], "cron", id="digest",
+                          day_of_week=self.cfg.digest.day_of_week, hour=hour, minute=minute)
             if self.digest_overdue(now):  # the daemon was down at the last slot: catch up once
-                sched.add_job(self.digest_job, "date", id="digest-catch-up",
+                sched.add_job(jobs["digest"], "date", id="digest-catch-up",
                               run_date=now + timedelta(seconds=5))
             for when in reminder_times(self.cfg, now):
-                sched.add_job(self.digest_job, "date", id=f"reminder-{when:%Y%m%d}",
+                sched.add_job(jobs["digest"], "date", id=f"reminder-{when:%Y%m%d}",
                               run_date=when)
         return sched
 
