@@ -207,8 +207,9 @@ def test_written_roster_extends_the_directory(tmp_path):
 def test_bad_roster_toml_is_refused(tmp_path, entry, problem):
     roster = tmp_path / "roster.toml"
     roster.write_text(f"[[entry]]\n{entry}\n", encoding="utf-8")
-    with pytest.raises(DirectoryError, match=problem):
+    with pytest.raises(DirectoryError, match=problem) as e:
         load_directory(RULES, roster)
+    assert all(str(roster) in p for p in e.value.problems), e.value.problems
 
 
 def test_without_own_rules_the_roster_goes_to_the_data_dir_not_into_mailbots_rules(tmp_path):

@@ -295,8 +295,18 @@ def test_directory_rejects_bad_data(schools, problem):
 def test_load_directory_rejects_unknown_field(tmp_path):
     path = tmp_path / "schools.toml"
     path.write_text('[[school]]\nname = "甲大学"\nalias = ["甲大"]\n', encoding="utf-8")
-    with pytest.raises(DirectoryError, match="未知字段 alias"):
+    with pytest.raises(DirectoryError, match="未知字段 alias") as e:
         load_directory(path)
+    assert e.value.problems[0].startswith(f"{path}: 第 1 个 [[school]]")
+
+
+def test_an_alias_of_two_schools_is_reported_with_the_file_it_is_in(tmp_path):
+    path = tmp_path / "schools.toml"
+    path.write_text('[[school]]\nname = "甲大学"\naliases = ["甲大"]\n'
+                    '[[school]]\nname = "乙大学"\naliases = ["甲大"]\n', encoding="utf-8")
+    with pytest.raises(DirectoryError) as e:
+        load_directory(path)
+    assert e.value.problems == [f"{path}: 名称“甲大”同时属于 甲大学 和 乙大学"]
 
 
 @pytest.mark.parametrize("where, school", [

@@ -284,7 +284,7 @@ def apply_roster(schools: dict[str, School], data: dict) -> list[str]:
              for n in (s.name, *s.aliases, *s.former_names)}
     problems = []
     for i, entry in enumerate(data.get("entry", []), 1):
-        where = f"roster.toml 第 {i} 个 [[entry]]"
+        where = f"第 {i} 个 [[entry]]"
         school = schools.get(names.get(norm(entry.get("school", "")), ""))
         adds = entry.get("addresses", [])
         if school is None:

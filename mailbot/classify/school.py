@@ -163,7 +163,7 @@ def load_directory(path: Path, roster: Path | None = None) -> Directory:
     schools: dict[str, School] = {}
     for i, t in enumerate(data.get("school", []), 1):
         name = t["name"].strip() if isinstance(t.get("name"), str) else ""
-        where = f"第 {i} 个 [[school]]（{name or '缺少 name'}）"
+        where = f"{path}: 第 {i} 个 [[school]]（{name or '缺少 name'}）"
         unknown = "、".join(sorted(set(t) - FIELDS))
         problems += [f"{where}：{why}" for why, bad in (
             ("缺少 name", not name), ("重名", name in schools), (f"未知字段 {unknown}", unknown)) if bad]
@@ -174,13 +174,17 @@ def load_directory(path: Path, roster: Path | None = None) -> Directory:
                                tuple(a.lower() for a in lists[3]))
     if roster:
         from .roster import apply_roster  # roster.py owns the roster.toml format
-        problems += apply_roster(schools, extra)
+        problems += [f"{roster}: {p}" for p in apply_roster(schools, extra)]
     if problems:
         raise DirectoryError(problems)
     leads = {str(t.get("name", "")): str(t.get("lead_school", ""))
              for t in data.get("district", [])}
     public = frozenset(d.lower() for d in data.get("public_domains", []))
-    return Directory(tuple(schools.values()), public, leads, simplified)
+    try:
+        return Directory(tuple(schools.values()), public, leads, simplified)
+    except DirectoryError as e:  # a name, domain or address twice...: say in which files
+        files = f"{path}" + (f"（及 {roster}）" if roster else "")
+        raise DirectoryError([f"{files}: {p}" for p in e.problems]) from None
 
 
 @dataclass(frozen=True)
