@@ -7,6 +7,7 @@ is printed as one clear sentence and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +40,12 @@ class _Obj:
     def engine(self):
         if problem := config_mod.missing_data_dir(self.cfg):
             raise StorageError(problem)
-        return db.connect(self.cfg.storage.database_url)
+        try:
+            return db.connect(self.cfg.storage.database_url)
+        except StorageError as e:  # the URL may not be the config file's
+            if not os.environ.get("MAILBOT_DATABASE_URL"):
+                raise
+            raise StorageError(f"环境变量 MAILBOT_DATABASE_URL（优先于配置文件）: {e}") from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

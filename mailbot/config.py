@@ -139,11 +139,16 @@ def _storage(c: Checker, t: dict) -> Storage:
             c.env("MAILBOT_DATA_DIR", problem)
         else:
             c.fail("storage.data_dir", problem)
-    url = os.environ.get("MAILBOT_DATABASE_URL") or c.get(t, "storage", "database_url", str, "")
+    env_url = os.environ.get("MAILBOT_DATABASE_URL")
+    url = env_url or c.get(t, "storage", "database_url", str, "")
     if not url:
         url = f"sqlite:///{data_dir / 'mailbot.sqlite3'}"
     elif not url.startswith(("sqlite", "postgresql")):
-        c.fail("storage.database_url", "只支持 sqlite 与 postgresql (only sqlite/postgresql URLs)")
+        problem = "只支持 sqlite 与 postgresql (only sqlite/postgresql URLs)"
+        if env_url:
+            c.env("MAILBOT_DATABASE_URL", f"{problem}，实为 {url.partition(':')[0]}:…")
+        else:
+            c.fail("storage.database_url", problem)
     return Storage(data_dir=data_dir, database_url=url)
 
 

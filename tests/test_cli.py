@@ -194,6 +194,18 @@ def test_a_mistyped_data_dir_is_refused_never_created(tmp_path):
     assert proc.returncode == 1 and f"{cfg} 中的 storage.data_dir" in proc.stderr
 
 
+def test_a_bad_database_url_in_the_environment_is_blamed_on_it_not_on_the_file(tmp_path):
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data", "")
+    proc = run_cli("check-config", config=cfg, env={"MAILBOT_DATABASE_URL": "mysql://u@h/db"},
+                   check=False)
+    assert proc.returncode == 2 and "环境变量 MAILBOT_DATABASE_URL" in proc.stderr
+    assert "storage.database_url" not in proc.stderr
+    proc = run_cli("status", config=cfg, check=False,
+                   env={"MAILBOT_DATABASE_URL": "postgresql+psycopg://u@127.0.0.1:1/db"})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("mailbot: 环境变量 MAILBOT_DATABASE_URL（优先于配置文件）: 无法连接数据库")
+
+
 def test_json_log_lines(tmp_path):
     cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data",
                        f"sqlite:///{tmp_path / 'db.sqlite3'}")
