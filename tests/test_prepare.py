@@ -93,9 +93,9 @@ Content-Type: text/plain; charset=utf-8
     it = process(engine, desk, raw, "test:stale", stored=desk.store.put("raw", raw, ".eml"),
                  prepared=stale)
     assert (it.message.status, it.message.school) == ("accepted", "四川大学")
-    fresh = prepare(desk, raw, None, {"zhangsan123@qq.com": "四川大学"})
-    it2 = process(engine, desk, raw.replace(b"stale-1", b"stale-2"), "test:fresh",
-                  prepared=fresh)
+    raw2 = raw.replace(b"stale-1", b"stale-2").replace(b"\xa5\xbd\n", b"\xa5\xbd\xef\xbc\x81\n")
+    fresh = prepare(desk, raw2, None, {"zhangsan123@qq.com": "四川大学"})  # 老师好！: a new mail
+    it2 = process(engine, desk, raw2, "test:fresh", prepared=fresh)
     assert (it2.message.status, it2.message.school) == ("accepted", "四川大学")
 
 

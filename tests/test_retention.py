@@ -75,8 +75,11 @@ def mail_ids(plan: dict, rule: str | None = None) -> set[int]:
 
 
 def resent(raw: bytes, tag: str) -> bytes:
-    """The same mail sent again: a new Message-ID, the same attachment."""
-    return raw.replace(b"Message-ID: <", f"Message-ID: <{tag}.".encode(), 1)
+    """The plan sent again as a submission of its own: a new Message-ID and a subject
+    saying so ("（{tag}）"; the same mail under the same subject would be a mere copy,
+    mailbot.resent), the same attachment."""
+    raw = raw.replace(b"Message-ID: <", f"Message-ID: <{tag}.".encode(), 1)
+    return raw.replace(b"\nSubject: ", f"\nSubject: ({tag}) ".encode(), 1)
 
 
 def bounce_carrying(original: bytes) -> bytes:
