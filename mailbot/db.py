@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import (
     Engine,
@@ -373,19 +374,42 @@ def get_message(session: Session, pk: int) -> Message | None:
     return session.get(Message, pk)
 
 
-_RECENT_FROM = select(Message.id).where(
+class Recent(NamedTuple):
+    """A recent submission as the resend check compares it (plain values, no ORM)."""
+
+    id: int
+    raw_path: str
+    files: tuple[str, ...]  # the attachments' sha256, sorted
+    links: frozenset[str]
+
+
+_RECENT_FROM = select(Message.id, Message.raw_path).where(
     Message.sender == bindparam("sender"), Message.subject == bindparam("subject"),
     Message.received_at >= bindparam("since"), Message.parent_pk.is_(None),
     Message.status.in_(("accepted", "needs_school"))).order_by(Message.id).limit(20)
+_FILES_OF = select(Attachment.message_pk, Attachment.sha256).where(
+    Attachment.message_pk.in_(bindparam("ids", expanding=True)))
+_LINKS_OF = select(Link.message_pk, Link.url).where(
+    Link.message_pk.in_(bindparam("ids", expanding=True)))
 
 
 def recent_from(session: Session, sender: str | None, subject: str | None,
-                since: datetime) -> list[Message]:
+                since: datetime) -> list[Recent]:
     """Submissions from *sender* with *subject* received since *since*, oldest first (an
-    index on the sender keeps this a seek: every mail asks)."""
-    ids = session.connection().scalars(_RECENT_FROM, {
-        "sender": sender, "subject": subject or "", "since": since}).all()
-    return [session.get(Message, pk) for pk in ids]
+    index on the sender keeps this a seek: every mail asks, nearly always in vain)."""
+    conn = session.connection()
+    rows = conn.execute(_RECENT_FROM, {"sender": sender, "subject": subject or "",
+                                       "since": since}).all()
+    if not rows:
+        return []
+    files: dict[int, list[str]] = {r.id: [] for r in rows}
+    links: dict[int, set[str]] = {r.id: set() for r in rows}
+    for pk, sha in conn.execute(_FILES_OF, {"ids": list(files)}):
+        files[pk].append(sha)
+    for pk, url in conn.execute(_LINKS_OF, {"ids": list(links)}):
+        links[pk].add(url)
+    return [Recent(r.id, r.raw_path, tuple(sorted(files[r.id])), frozenset(links[r.id]))
+            for r in rows]
 
 
 def parts(session: Session, pk: int) -> list[Message]:

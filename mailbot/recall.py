@@ -35,7 +35,7 @@ def flag_recalled(ctx: Context, it: Intake) -> bool:
     found = db.recent_from(ctx.session, db.clean(p.sender), db.clean(subject), since)
     if not found:
         return False
-    target = found[-1]
+    target = db.get_message(ctx.session, found[-1].id)
     when = it.received_at.astimezone(ZoneInfo(ctx.desk.cfg.campaign.timezone)).strftime("%Y-%m-%d %H:%M")
     target.evidence = [*target.evidence, {
         "field": "status", "rule": KEPT,

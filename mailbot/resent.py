@@ -9,7 +9,6 @@ before it: it is recorded as ``ignored`` ("重复发送"), with no second receip
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -29,13 +28,11 @@ def skip_resent(ctx: Context, it: Intake) -> bool:
     if p is None or not p.sender or it.status not in receipts.RECEIPT_STATUSES or \
             it.received_at is None or it.parent_pk is not None:
         return False
-    files = Counter(stored.sha256 for _, _, stored, _ in it.files)
-    links = {ln.url for ln in it.verdict.links} if it.verdict else set()
+    files = tuple(sorted(stored.sha256 for _, _, stored, _ in it.files))
+    links = frozenset(ln.url for ln in it.verdict.links) if it.verdict else frozenset()
     since = it.received_at - timedelta(days=WINDOW_DAYS)
     for earlier in db.recent_from(ctx.session, db.clean(p.sender), db.clean(p.subject), since):
-        if earlier.status in receipts.RECEIPT_STATUSES and \
-                Counter(a.sha256 for a in earlier.attachments) == files and \
-                {ln.url for ln in earlier.links} == links and \
+        if earlier.files == files and earlier.links == links and \
                 _same_text(ctx, earlier.raw_path, p.text):
             it.status = "ignored"
             it.reason = (f"重复发送：与 #{earlier.id} 内容相同（同一发件人、主题、正文、附件和链接），"
