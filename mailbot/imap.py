@@ -10,7 +10,6 @@ and apply the processed action.  Every failure becomes :class:`MailServerError`.
 from __future__ import annotations
 
 import re
-import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -25,12 +24,12 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from .config import Mailbox
 from .errors import FolderError, MailServerError
 from .spool import Spool
+from .tlsport import GREETING_SECONDS, security_hint
 
 BATCH_BYTES = 32 * 1024 * 1024
 SPOOL_SIZE = 16 * 1024 * 1024  # larger messages are fetched piece by piece into a Spool
 PIECE = 4 * 1024 * 1024  # bytes per partial fetch (BODY.PEEK[]<offset.length>)
 CLIENT_ID = {"name": "mailbot", "version": "0.1", "vendor": "mailbot"}
-GREETING_SECONDS = 10  # connect and greeting: a server greets at once, a TLS port never
 
 
 @dataclass(frozen=True)
@@ -107,32 +106,6 @@ def _login_hint(error: Exception) -> str:
     return f"(login failed): {said}"
 
 
-def _security_hint(cfg: Mailbox, error: Exception) -> str:
-    """What a connection failure says about [mailbox] security: a STARTTLS or plain client
-    meets a TLS port's silence (no greeting), a TLS client a plain port's greeting."""
-    if cfg.security != "tls" and isinstance(error, TimeoutError) and \
-            _speaks_tls(cfg.host, cfg.port):
-        return (f"{GREETING_SECONDS} 秒内没有收到服务器的问候，而端口 {cfg.port} 要求直接 TLS："
-                f"请在配置中把 [mailbox] security 改为 \"tls\"（而不是 \"{cfg.security}\"）")
-    if cfg.security == "tls" and "WRONG_VERSION_NUMBER" in str(error):
-        return (f"端口 {cfg.port} 不是直接 TLS 的端口（服务器以明文应答）：请把 [mailbox] security "
-                "改为 \"starttls\"，或改用服务商的 TLS 端口（一般为 993）")
-    return ""
-
-
-def _speaks_tls(host: str, port: int) -> bool:
-    """Whether *host*:*port* completes a TLS handshake (certificate not checked: a probe
-    that sends nothing)."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-    try:
-        with socket.create_connection((host, port), GREETING_SECONDS / 2) as raw, \
-                ctx.wrap_socket(raw, server_hostname=host):
-            return True
-    except (OSError, ValueError):
-        return False
-
-
 class ImapMailbox:
     """A logged-in connection to the contact mailbox; use as a context manager."""
 
@@ -152,7 +125,7 @@ class ImapMailbox:
             if cfg.security == "starttls":
                 self.client.starttls(tls_context(ca_file))
         except (OSError, IMAPClientError) as e:
-            hint = _security_hint(cfg, e)
+            hint = security_hint("mailbox", cfg.security, cfg.host, cfg.port, e, 993)
             raise MailServerError(f"无法连接 IMAP 服务器 {where}" + (f"：{hint}" if hint else "")
                                   + f" (cannot connect): {e}") from None
         try:

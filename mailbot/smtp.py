@@ -1,8 +1,9 @@
 """The only module that speaks SMTP (stdlib smtplib).
 
 :func:`send` delivers one ready-made message: implicit TLS (465) or STARTTLS
-(587), AUTH with the password from ``MAILBOT_SMTP_PASSWORD``, a timeout, and
-every failure turned into one clear :class:`MailServerError` sentence.  The stored
+(587), AUTH with the password from ``MAILBOT_SMTP_PASSWORD``, a timeout (a short one
+for the greeting), and every failure turned into one clear :class:`MailServerError`
+sentence; a ``security`` the port does not speak is named (mailbot/tlsport.py).  The stored
 bytes of an outbox row go out exactly as stored: re-serialising would refold headers
 (a long Outlook Message-ID in In-Reply-To became encoded words, which breaks threading).
 :func:`is_permanent` tells a refusal that retrying will not fix.
@@ -19,6 +20,7 @@ from email.parser import HeaderParser
 
 from .config import Smtp
 from .errors import MailServerError
+from .tlsport import GREETING_SECONDS, security_hint
 
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 
@@ -66,6 +68,19 @@ def _send_bytes(client: smtplib.SMTP, raw: bytes, sender: str, rcpts: list[str])
     return client.sendmail(sender, rcpts, raw, options)
 
 
+def _connect(cfg: Smtp, context: ssl.SSLContext, timeout: float) -> smtplib.SMTP:
+    """A greeted connection: the greeting within GREETING_SECONDS (an implicit-TLS port
+    never greets a STARTTLS or plain client), every later reply within *timeout*."""
+    first = min(timeout, GREETING_SECONDS)
+    if cfg.security == "tls":
+        client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=first, context=context)
+    else:
+        client = smtplib.SMTP(cfg.host, cfg.port, timeout=first)
+    client.timeout = timeout
+    client.sock.settimeout(timeout)
+    return client
+
+
 def send(cfg: Smtp, password: str, message: EmailMessage | bytes, ca_file: str = "",
          timeout: float = 60) -> None:
     """Send *message* (a mail, or its bytes: sent as they are) to its To/Cc recipients
@@ -77,11 +92,9 @@ def send(cfg: Smtp, password: str, message: EmailMessage | bytes, ca_file: str =
     if env and not env[1]:
         raise SmtpRefused("邮件没有有效的收件人地址，无法发送 (no recipients)", 554)
     context = ssl.create_default_context(cafile=ca_file or None)
+    client = None
     try:
-        if cfg.security == "tls":
-            client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=timeout, context=context)
-        else:
-            client = smtplib.SMTP(cfg.host, cfg.port, timeout=timeout)
+        client = _connect(cfg, context, timeout)
         with client:
             if cfg.security == "starttls":
                 client.starttls(context=context)
@@ -107,4 +120,7 @@ def send(cfg: Smtp, password: str, message: EmailMessage | bytes, ca_file: str =
         raise SmtpRefused(f"收件人 {address} 被拒收: "
                           + _explain(code, text.decode("utf-8", "replace")), code) from None
     except (smtplib.SMTPException, OSError) as e:
-        raise MailServerError(f"无法通过 SMTP 服务器 {where} 发信 (cannot send): {e}") from None
+        hint = "" if client is not None else \
+            security_hint("smtp", cfg.security, cfg.host, cfg.port, e, 465)  # not greeted
+        raise MailServerError(f"无法通过 SMTP 服务器 {where} 发信" + (f"：{hint}" if hint else "")
+                              + f" (cannot send): {e}") from None

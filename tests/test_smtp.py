@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from email.message import EmailMessage
 
 import pytest
@@ -12,6 +13,7 @@ from mailbot.config import Smtp
 from mailbot.errors import MailServerError
 from mailbot.render import render
 from mailbot.smtp import SmtpRefused, _explain, is_permanent, send
+from mailbot.tlsport import GREETING_SECONDS
 
 
 def _mail(to: str) -> EmailMessage:
@@ -45,6 +47,30 @@ def test_send_and_refusals_on_the_local_postfix(mailstack):
     assert "人@例子.中国" in str(refused.value) and "SMTPUTF8" not in str(refused.value)
     with pytest.raises(MailServerError, match="无法通过 SMTP 服务器 localhost:1"):
         send(Smtp(host="localhost", port=1, security="starttls"), "", _mail("a@b.c"), ca)
+
+
+@pytest.mark.mailstack
+@pytest.mark.parametrize("security, port_key, hint", [
+    ("starttls", "MAILSTACK_IMAPS_PORT", '[smtp] security 改为 "tls"（而不是 "starttls"）'),
+    ("plain", "MAILSTACK_IMAPS_PORT", '[smtp] security 改为 "tls"（而不是 "plain"）'),
+    ("tls", "MAILSTACK_SMTP_PORT", '[smtp] security 改为 "starttls"，或改用服务商的 TLS 端口')])
+def test_a_security_setting_the_port_does_not_speak_is_named(mailstack, security, port_key,
+                                                               hint):
+    """STARTTLS (or plain) against an implicit-TLS port (465) waited a minute for a greeting
+    that never comes and said "timed out": the greeting has a short timeout and the error
+    names the security setting the port wants, and the other way round for TLS against
+    the submission port.  The stack has no SMTPS listener; Dovecot's IMAPS port is a real
+    implicit-TLS one, silent until the client's handshake, as an SMTPS port is."""
+    port = int(mailstack[port_key])
+    cfg = Smtp(host="localhost", port=port, security=security,
+               username=mailstack["MAILSTACK_CONTACT"], from_address=mailstack["MAILSTACK_CONTACT"])
+    started = time.monotonic()
+    with pytest.raises(MailServerError) as failed:
+        send(cfg, mailstack["MAILSTACK_PASSWORD"], _mail("houqin@scu.edu.cn"),
+             mailstack["MAILSTACK_CA_FILE"])
+    assert time.monotonic() - started < GREETING_SECONDS + 10
+    assert f"无法通过 SMTP 服务器 localhost:{port} 发信：" in str(failed.value)
+    assert hint in str(failed.value) and not is_permanent(failed.value)
 
 
 def test_site_override_template_wins(tmp_path):
