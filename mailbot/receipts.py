@@ -308,7 +308,8 @@ def referenced_number(subject: str, headers: dict[str, str]) -> str | None:
 
 
 def stated_school(text: str) -> str | None:
-    """The school a reply states on a line of its own, e.g. "学校：成都大学"."""
+    """The school a reply states on a line of its own, e.g. "学校：成都大学"; *text* in
+    Simplified characters (``Directory.fold``: 學校/單位 are read as 学校/单位)."""
     m = _SCHOOL_LINE.search(text)
     return m.group(1).strip("。.，, ") if m else None
 

@@ -35,8 +35,9 @@ def join_reply(ctx: Context, it: Intake) -> bool:
     found = receipts.find_receipt(ctx.session, number) if number else None
     if found is None:
         return False
-    named = receipts.stated_school(own_text(p.text, ctx.desk.rules.kinds))
-    school = find_school_by_name(named, ctx.desk.rules.directory) if named else None
+    directory = ctx.desk.rules.directory  # folded: "學校：西南民族大學" states a school too
+    named = receipts.stated_school(directory.fold(own_text(p.text, ctx.desk.rules.kinds)))
+    school = find_school_by_name(named, directory) if named else None
     if school is None and _only_asks(it.verdict):  # a question, for the secretariat to answer
         return False
     before = set(found.message.kinds or ())  # a bundle's or a leader's mail has none itself

@@ -258,6 +258,29 @@ def test_reply_with_school_fixes_it_and_the_address_is_remembered(desk):
     assert reply["status"] == "ignored" and f"#{first['id']}" in reply["status_reason"]
 
 
+def test_a_reply_naming_the_school_in_traditional_characters_fixes_it(desk):
+    """A Traditional input method writes "學校：西南民族大學": the label is read as 学校 (the
+    text is folded with rules/traditional.toml), not only the name."""
+    stack, cfg = desk
+    qq = "2894561730@qq.com"
+    submit(stack, qq, "视频链接", "https://www.bilibili.com/video/BV1xx411c7mD\n小王")
+    wait_contact(stack, 1)
+    run_cli("poll", "--once", config=cfg)
+    assert rows(cfg)[0]["status"] == "needs_school"
+    (receipt,) = inbox(stack, qq, 1)
+    submit(stack, qq, "Re: " + receipt["Subject"], "學校：西南民族大學\n\n> 请回复学校",
+           {"In-Reply-To": receipt["Message-ID"], "References": receipt["Message-ID"]})
+    wait_contact(stack, 2)
+    run_cli("poll", "--once", config=cfg)
+    first, reply = rows(cfg)
+    assert (first["school"], first["status"]) == ("西南民族大学", "accepted")
+    assert any(e["rule"] == "school.reply" for e in first["evidence"])
+    assert reply["status"] == "ignored" and f"#{first['id']}" in reply["status_reason"]
+    mails = inbox(stack, qq, 2)
+    assert len(mails) == 2 and "（更新）" in mails[1]["Subject"]
+    assert "西南民族大学" in mails[1].get_body(("plain",)).get_content()
+
+
 def test_bounced_receipt_pauses_the_address_until_it_writes_again(desk):
     stack, cfg = desk
     submit(stack, SCHOOL, "活动方案", "四川大学后勤活动方案")
