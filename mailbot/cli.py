@@ -352,7 +352,7 @@ def status(obj: _Obj, as_json: bool) -> None:
     from rich.table import Table
 
     from .classify.engine import load_rulebook
-    from .progress import matrix, schools_by_district
+    from .progress import PLAN_INCOMPLETE, mark, matrix, schools_by_district
     cfg, engine = obj.cfg, obj.engine()
     tz = ZoneInfo(cfg.campaign.timezone)
     directory = load_rulebook(cfg.rules_dir, config_mod.roster_file(cfg)).directory
@@ -370,8 +370,11 @@ def status(obj: _Obj, as_json: bool) -> None:
     for column in ("片区", "学校", "活动方案", "新闻", "视频/推文"):
         table.add_column(column)
     for d, sc, sent in grid:
-        table.add_row(d, sc, *("✓" if sent[k] else "—" for k in ("plan", "news", "video")))
+        table.add_row(d, sc, *(mark(sent, k, "—") for k in ("plan", "news", "video")))
     console.print(table)
+    if any(sent["plan_incomplete"] for _, _, sent in grid):
+        console.print(f"{PLAN_INCOMPLETE} 方案待补：已报方案缺少模板要求的内容（见回执），学校回复补齐后即为 ✓",
+                      markup=False)
     last, error = state["last_poll"], state["last_error"]
     console.print(f"最近一次收信：{_when(last.get('at'), tz)}；邮件：{counted(state['messages'], STATUS_ZH)}；"
                   f"发件箱：{counted(state['outbox'], OUTBOX_ZH)}", markup=False)

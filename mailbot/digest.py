@@ -11,7 +11,8 @@ Rules, in one place:
 * a row belongs to a district when its ``district`` is that district, or when it
   has no district and its school is one of the district's schools;
 * "sent" (missing list, matrix) means an *accepted* message of that kind received
-  before ``period.end``; ignored / quarantined / needs_school never count;
+  before ``period.end``; ignored / quarantined / needs_school never count; the matrix
+  marks a plan △ (``plan_incomplete``) while every plan sent lacks template items;
 * a deliverable is listed as missing only once its phase has opened;
   ``days_left`` = due date minus today in the campaign time zone (negative = 已截止);
 * a bundle (a leader's mail forwarding several schools' mails) is listed only for what it
@@ -29,7 +30,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .config import Config
-from .progress import per_school
+from .progress import cell, complete_plan, per_school
 from .report import KIND_ZH
 
 SECRETARIAT = "秘书处"
@@ -177,6 +178,12 @@ def _sent(rows: Sequence[dict], end: datetime) -> dict[str, set[str]]:
     return out
 
 
+def _complete(rows: Sequence[dict], end: datetime) -> set[str]:
+    """The schools with a complete plan (no template item missing) before *end*."""
+    return {r["school"] for r in rows if complete_plan(r) and r.get("school")
+            and received(r) < end}
+
+
 def _today(cfg: Config, now: datetime) -> date:
     return now.astimezone(ZoneInfo(cfg.campaign.timezone)).date()
 
@@ -226,8 +233,9 @@ def _visits(rows: Sequence[dict], today: date) -> tuple[Visit, ...]:
     return tuple(sorted(found.values(), key=lambda v: (v.date, v.time, v.host_school)))
 
 
-def _row_matrix(district: str, schools: Sequence[str], sent: Mapping[str, set[str]]):
-    return tuple((district, s, {k: k in sent.get(s, ()) for k in KINDS}) for s in schools)
+def _row_matrix(district: str, schools: Sequence[str], sent: Mapping[str, set[str]],
+                complete: set[str]):
+    return tuple((district, s, cell(sent.get(s, ()), s in complete)) for s in schools)
 
 
 def _totals(rows: Sequence[dict]) -> dict[str, int]:
@@ -265,7 +273,8 @@ def build_district_digest(district: str, rows: Sequence[dict], schools_of_distri
         missing=_missing(schools, sent, cfg, today),
         late=tuple(r for r in current if _accepted(r) and r.get("late")),
         needs_school=(), quarantined=(), visits=_visits(rows, today),
-        matrix=_row_matrix(district, schools, sent), totals=_totals(current),
+        matrix=_row_matrix(district, schools, sent, _complete(mine, period.end)),
+        totals=_totals(current),
         roster=len(set(schools_of_district)) > 1)
 
 
@@ -293,6 +302,7 @@ def build_secretariat_digest(rows: Sequence[dict], schools_by_district: Mapping[
         else:
             unassigned.add(school)
     sent, today = _sent(rows, period.end), _today(cfg, now)
+    complete = _complete(rows, period.end)
     groups = [*members.items(), *([(UNASSIGNED, sorted(unassigned))] if unassigned else [])]
     all_schools = [s for _, names in groups for s in names]
     current = _in(period, rows)
@@ -305,6 +315,6 @@ def build_secretariat_digest(rows: Sequence[dict], schools_by_district: Mapping[
         questions=tuple(r for r in current if r.get("status") in ("accepted", "needs_school")
                         and question(r)),
         visits=_visits(rows, today),
-        matrix=tuple(m for d, names in groups for m in _row_matrix(d, names, sent)),
+        matrix=tuple(m for d, names in groups for m in _row_matrix(d, names, sent, complete)),
         totals=_totals(current),
         roster=any(len(set(names)) > 1 for names in schools_by_district.values()))

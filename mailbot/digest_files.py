@@ -18,11 +18,13 @@ from .classify.links import LARGE
 from .compose import domain, outgoing
 from .config import Config
 from .digest import KINDS, SECRETARIAT, Digest, day_zh, period_zh, question, received, short_name
+from .progress import PLAN_INCOMPLETE, mark
 from .receipts import PLATFORM_ZH
 from .render import render
 from .report import KIND_ZH, STATUS_ZH
 
 MATRIX_HEAD = {"plan": "活动方案", "news": "新闻", "video": "视频推文"}
+XLSX_SIGN = {PLAN_INCOMPLETE: f"{PLAN_INCOMPLETE} 方案待补"}  # a sheet has no legend
 WEEKDAY = "一二三四五六日"
 EXPORT_HINT = "如需这些文件，请回复本邮件向秘书处索取"
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
@@ -65,8 +67,9 @@ def _context(d: Digest, cfg: Config, thumbs: Mapping[str, str],
     tz = _tz(cfg)
     groups: dict[str, list] = {}
     for district, school, sent in d.matrix:
-        groups.setdefault(district, []).append(
-            {"school": school, "marks": [(MATRIX_HEAD[k], sent.get(k, False)) for k in KINDS]})
+        groups.setdefault(district, []).append(  # marks: (name, sent?), as site templates had
+            {"school": school, "marks": [(MATRIX_HEAD[k], sent.get(k, False)) for k in KINDS],
+             "signs": [(MATRIX_HEAD[k], mark(sent, k)) for k in KINDS]})
     return {
         "d": d, "campaign": cfg.campaign.name or short_name(cfg), "notice": cfg.campaign.notice,
         "period": period_zh(d.period, tz), "secretariat": cfg.secretariat,
@@ -188,7 +191,7 @@ def xlsx_summary(d: Digest) -> bytes:
     wb.remove(wb.active)
     district_of = {school: district for district, school, _ in d.matrix}
     _sheet(wb, "汇总", ["片区", "学校", *MATRIX_HEAD.values()],
-           [[dist, s, *("✓" if sent.get(k) else "✗" for k in KINDS)]
+           [[dist, s, *(XLSX_SIGN.get(mark(sent, k), mark(sent, k)) for k in KINDS)]
             for dist, s, sent in d.matrix])
     items = sorted({(r["id"], r.get("school")): r  # a leader's mail: a row per credited school
                     for r in (*d.items, *d.needs_school, *d.quarantined, *d.questions)}.values(),

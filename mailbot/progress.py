@@ -3,37 +3,61 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 KINDS = ("plan", "news", "video")
 UNASSIGNED = "未分配片区"
+PLAN_INCOMPLETE = "△"  # a plan arrived, but every one lacks template items (方案待补)
+
+
+def complete_plan(row: dict) -> bool:
+    """An accepted plan lacking none of the template's items (or completed by a reply)."""
+    return row.get("status") == "accepted" and "plan" in (row.get("kinds") or ()) \
+        and not row.get("plan_missing")
+
+
+def cell(sent: Collection[str], plan_complete: bool) -> dict[str, bool]:
+    """A school's row of the matrix: {plan, news, video: sent?, plan_incomplete: a plan was
+    sent, but none of its accepted plans is complete}."""
+    return {**{k: k in sent for k in KINDS},
+            "plan_incomplete": "plan" in sent and not plan_complete}
+
+
+def mark(sent: Mapping[str, bool], kind: str, missing: str = "✗") -> str:
+    """✓ sent, △ a plan still lacking items, else *missing*."""
+    if not sent.get(kind):
+        return missing
+    return PLAN_INCOMPLETE if kind == "plan" and sent.get("plan_incomplete") else "✓"
 
 
 def matrix(rows: Sequence[dict], schools_by_district: Mapping[str, Sequence[str]]
            ) -> list[tuple[str, str, dict[str, bool]]]:
-    """(district, school, {plan, news, video: sent?}) for every school of every district,
-    then the schools with accepted mail but no district (under "未分配片区").
+    """(district, school, :func:`cell`) for every school of every district, then the
+    schools with accepted mail but no district (under "未分配片区").
 
     Only ``accepted`` submissions count; *rows* are ``report.submission`` dicts (a district
     leader's files of its schools count for those schools).
     """
     sent: dict[str, set[str]] = {}
+    complete: set[str] = set()
     district_of: dict[str, str | None] = {}
     for r in settle_districts(per_school(list(rows)), schools_by_district):
         if r["status"] == "accepted" and r["school"]:
             sent.setdefault(r["school"], set()).update(r["kinds"])
             district_of.setdefault(r["school"], r["district"])
+            if complete_plan(r):
+                complete.add(r["school"])
     out, listed = [], set()
     for district, schools in schools_by_district.items():
         for school in schools:
-            out.append((district, school, {k: k in sent.get(school, ()) for k in KINDS}))
+            out.append((district, school, cell(sent.get(school, ()), school in complete)))
             listed.add(school)
     order = {name: i for i, name in enumerate(schools_by_district)}
     extra = sorted(set(sent) - listed, key=lambda sc: (order.get(district_of[sc], len(order)),
                                                        district_of[sc] or "", sc))
     for school in extra:
         out.append((district_of[school] or UNASSIGNED, school,
-                    {k: k in sent[school] for k in KINDS}))
+                    cell(sent[school], school in complete)))
     return out
 
 

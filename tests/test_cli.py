@@ -241,6 +241,40 @@ def test_the_secretariat_reads_chinese_and_bad_ids_or_paths_are_one_sentence(tmp
                                               config=cfg, check=False).stderr
 
 
+def test_status_marks_a_plan_still_lacking_items_until_one_is_complete(tmp_path):
+    """A plan whose receipt asked for missing items was ✓ like a complete one: `status`
+    shows △ with its legend, and --json gives plan_incomplete beside an unchanged plan,
+    until any accepted plan of the school lacks nothing."""
+    from email.message import EmailMessage
+    full = ("一、活动背景：校史馆\n二、活动组织：后勤党委\n三、活动时间：2024年7月5日14:30\n"
+            "四、活动地点：校史馆\n五、活动流程：参观\n六、活动联系人及电话：王老师 028-85401236")
+    part = "一、活动背景：校史馆\n二、活动组织：后勤党委\n四、活动地点：校史馆"
+    mails = [("houqin@scu.edu.cn", "四川大学", part), ("houqin@sicnu.edu.cn", "四川师范大学", part),
+             ("houqin@sicnu.edu.cn", "四川师范大学", full),
+             ("hq_dangzhibu@yibinu.edu.cn", "宜宾学院", full)]
+    for i, (sender, school, body) in enumerate(mails):
+        m = EmailMessage()
+        m["From"], m["To"], m["Subject"] = sender, "contact@scgxhq.test", f"{school}后勤活动方案"
+        m["Message-ID"], m["Date"] = f"<plan{i}@x>", f"Tue, 0{i + 2} Jul 2024 10:00:00 +0800"
+        m.set_content(f"{body}\n{school}后勤")
+        (tmp_path / f"{i}.eml").write_bytes(m.as_bytes())
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    run_cli("import", *(str(tmp_path / f"{i}.eml") for i in range(len(mails))), config=cfg)
+    rows = json.loads(run_cli("submissions", "--json", config=cfg).stdout)
+    assert [bool(r["plan_missing"]) for r in rows] == [True, True, False, False]
+    grid = {d["school"]: d for d in json.loads(run_cli("status", "--json", config=cfg).stdout)
+            ["districts"]}
+    assert {s: (grid[s]["plan"], grid[s]["plan_incomplete"]) for s in ("四川大学", "四川师范大学",
+                                                                       "宜宾学院")} == {
+        "四川大学": (True, True), "四川师范大学": (True, False), "宜宾学院": (True, False)}
+    table = run_cli("status", config=cfg).stdout.splitlines()
+    line = {s: next(ln for ln in table if s in ln) for s in ("四川大学", "四川师范大学")}
+    assert "△" in line["四川大学"] and "✓" not in line["四川大学"]
+    assert "✓" in line["四川师范大学"] and "△" not in line["四川师范大学"]
+    assert any(ln.startswith("△ 方案待补：") for ln in table)
+
+
 def test_check_config_reads_the_rules_and_their_districts(tmp_path):
     """A district renamed in the config only (成都一片区) would lose its schools and be told
     nothing is missing: check-config says so; a rules file it cannot read fails it too;

@@ -259,7 +259,8 @@ def test_secretariat_digest(cfg):
     for dist, school, sent in d.matrix:
         groups.setdefault(dist, []).append((school, sent))
     assert list(groups) == [CD1, CN, UNASSIGNED]
-    assert groups[UNASSIGNED] == [("西华大学", {"plan": False, "news": False, "video": True})]
+    assert groups[UNASSIGNED] == [("西华大学", {"plan": False, "news": False, "video": True,
+                                            "plan_incomplete": False})]
     assert d.totals == {"messages": 7, "accepted": 4, "needs_school": 1, "ignored": 1,
                         "quarantined": 1, "files": 3, "links": 1}
     text = digest_text(d, cfg)
@@ -291,6 +292,36 @@ def test_xlsx(cfg):
     assert wb["明细"].max_row == 3 and wb["明细"]["B2"].value == "西南财经大学"
     assert wb["活动预告"]["C2"].value == "四川师范大学"
     assert wb["汇总"].column_dimensions["B"].width >= 12
+
+
+def test_a_plan_still_lacking_items_is_marked_apart_until_a_plan_of_the_school_is_complete(cfg):
+    """A plan whose receipt asked for missing items used to be ✓ like a complete one: it is
+    △ (方案待补) in the matrix of both digests, their text and HTML and the 汇总 sheet, until
+    any accepted plan of the school (before the period's end) lacks nothing."""
+    rows = [row(30, "四川师范大学", CD1, at(7, 2), ["plan"], plan_missing=["活动流程"]),
+            row(31, "西南财经大学", CD1, at(7, 2), ["plan"], plan_missing=["活动时间", "活动流程"]),
+            row(32, "西南财经大学", CD1, at(7, 9), ["plan", "news"]),  # after WEEK's end
+            row(33, "成都体育学院", CD1, at(7, 3), ["plan"]),
+            row(34, "成都体育学院", CD1, at(7, 4), ["plan"], plan_missing=["活动流程"])]
+    later = Period(WEEK.start, datetime(2024, 7, 15, tzinfo=TZ))
+    for d, sign in ((district(cfg, rows=rows), "△"), (district(cfg, rows=rows, period=later), "✓"),
+                    (build_secretariat_digest(rows, SCHOOLS, cfg, WEEK, NOW), "△")):
+        grid = {s: sent for _, s, sent in d.matrix}
+        assert grid["四川师范大学"] == {"plan": True, "news": False, "video": False,
+                                   "plan_incomplete": True}
+        assert grid["西南财经大学"]["plan_incomplete"] is (sign == "△")
+        assert grid["成都体育学院"]["plan"] and not grid["成都体育学院"]["plan_incomplete"]
+        text = digest_text(d, cfg)
+        assert "报送情况（✓ 已报  △ 方案待补  ✗ 未报）" in text
+        assert "四川师范大学：活动方案△ 新闻✗ 视频推文✗" in text
+        assert f"西南财经大学：活动方案{sign}" in text and "成都体育学院：活动方案✓" in text
+        html = digest_html(d, cfg, {})
+        assert "△ 方案待补" in html and html.count(">△</td>") == (2 if sign == "△" else 1)
+        sheet = openpyxl.load_workbook(io.BytesIO(xlsx_summary(d)))["汇总"]
+        summary = {r[1]: r[2:] for r in sheet.iter_rows(min_row=2, values_only=True)}
+        assert summary["四川师范大学"] == ("△ 方案待补", "✗", "✗")
+        assert summary["西南财经大学"][0] == ("△ 方案待补" if sign == "△" else "✓")
+        assert summary["成都体育学院"][0] == "✓"
 
 
 def test_ics(cfg):
@@ -411,7 +442,7 @@ def test_a_school_is_in_one_district_in_the_status_table_every_digest_and_the_ex
                                                         for d, s in grid)
     mine = build_district_digest(CD1, settled, SCHOOLS[CD1], cfg, WEEK, NOW)
     assert all("西华大学" not in m.schools for m in mine.missing if m.kind in ("plan", "news"))
-    assert ("西华大学", {"plan": True, "news": True, "video": False}) in \
+    assert ("西华大学", {"plan": True, "news": True, "video": False, "plan_incomplete": False}) in \
         [(s, sent) for _, s, sent in mine.matrix]
     whole = build_secretariat_digest(settled, SCHOOLS, cfg, WEEK, NOW)
     assert [(d, s) for d, s, _ in whole.matrix].count((CD1, "西华大学")) == 1
