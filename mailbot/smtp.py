@@ -81,6 +81,15 @@ def _connect(cfg: Smtp, context: ssl.SSLContext, timeout: float) -> smtplib.SMTP
     return client
 
 
+def _offered(client: smtplib.SMTP, extension: str, where: str, problem: str) -> None:
+    """Raise :class:`MailServerError` (*problem*: what to change in the config) when the
+    server does not offer *extension*: smtplib would raise the same SMTPNotSupportedError
+    as for a missing SMTPUTF8, which is a different matter (the address, for good)."""
+    client.ehlo_or_helo_if_needed()
+    if not client.has_extn(extension):
+        raise MailServerError(f"SMTP 服务器 {where} {problem}")
+
+
 def send(cfg: Smtp, password: str, message: EmailMessage | bytes, ca_file: str = "",
          timeout: float = 60) -> None:
     """Send *message* (a mail, or its bytes: sent as they are) to its To/Cc recipients
@@ -97,11 +106,15 @@ def send(cfg: Smtp, password: str, message: EmailMessage | bytes, ca_file: str =
         client = _connect(cfg, context, timeout)
         with client:
             if cfg.security == "starttls":
+                _offered(client, "starttls", where, "不支持 STARTTLS：请把 [smtp] security 改为 "
+                         "\"tls\" 并使用其 TLS 端口（一般为 465）(STARTTLS not offered)")
                 client.starttls(context=context)
             if cfg.username:
                 if not password:
                     raise MailServerError("未设置 SMTP 密码：请设置环境变量 MAILBOT_SMTP_PASSWORD "
                                           "(SMTP password missing)")
+                _offered(client, "auth", where, "在当前连接上不提供登录（AUTH）：多数服务器只在加密后"
+                         "允许登录，请把 [smtp] security 设为 \"starttls\" 或 \"tls\" (AUTH not offered)")
                 client.login(cfg.username, password)
             refused = _send_bytes(client, message, *env) if env else client.send_message(message)
         if refused:

@@ -109,3 +109,44 @@ def test_a_stored_mail_without_a_recipient_fails_for_good_without_connecting():
         send(Smtp(host="localhost", port=1, security="plain"), "",
              b"From: contact@scgxhq.test\r\nTo: \r\nSubject: x\r\n\r\nbody\r\n")
     assert is_permanent(refused.value)
+
+
+@pytest.mark.mailstack
+def test_a_server_not_offering_starttls_or_auth_is_a_setting_to_change_not_a_bad_address(
+        mailstack):
+    """smtplib raises the same SMTPNotSupportedError for a missing STARTTLS or AUTH as for a
+    missing SMTPUTF8: the receipt was failed for good as "地址含非 ASCII 字符".  Now it is a
+    server problem naming the [smtp] security to set, retried once the config is fixed.
+    AUTH: Postfix's submission port offers it only after STARTTLS (security "plain").
+    STARTTLS: a minimal ESMTP server on loopback that does not offer it."""
+    import socket
+    import threading
+
+    cfg = Smtp(host="localhost", port=int(mailstack["MAILSTACK_SMTP_PORT"]), security="plain",
+               username=mailstack["MAILSTACK_CONTACT"], from_address=mailstack["MAILSTACK_CONTACT"])
+    with pytest.raises(MailServerError) as failed:
+        send(cfg, mailstack["MAILSTACK_PASSWORD"], _mail("houqin@scu.edu.cn"))
+    assert "不提供登录（AUTH）" in str(failed.value) and "SMTPUTF8" not in str(failed.value)
+    assert not is_permanent(failed.value)
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 old.example ESMTP\r\n")
+            for line in lines:
+                verb = line[:4].upper()
+                conn.sendall(b"250-old.example\r\n250 SIZE 10240000\r\n" if verb == b"EHLO"
+                             else b"221 bye\r\n" if verb == b"QUIT" else b"502 no\r\n")
+                if verb == b"QUIT":
+                    return
+
+    threading.Thread(target=serve, daemon=True).start()
+    cfg = Smtp(host="127.0.0.1", port=listener.getsockname()[1], security="starttls",
+               username="", from_address=mailstack["MAILSTACK_CONTACT"])
+    with pytest.raises(MailServerError) as failed:
+        send(cfg, "", _mail("houqin@scu.edu.cn"))
+    listener.close()
+    assert "不支持 STARTTLS" in str(failed.value) and '"tls"' in str(failed.value)
+    assert not is_permanent(failed.value)
