@@ -381,9 +381,10 @@ class Recent(NamedTuple):
     raw_path: str
     files: tuple[str, ...]  # the attachments' sha256, sorted
     links: frozenset[str]
+    evidence: list
 
 
-_RECENT_FROM = select(Message.id, Message.raw_path).where(
+_RECENT_FROM = select(Message.id, Message.raw_path, Message.evidence).where(
     Message.sender == bindparam("sender"), Message.subject == bindparam("subject"),
     Message.received_at >= bindparam("since"), Message.parent_pk.is_(None),
     Message.status.in_(("accepted", "needs_school"))).order_by(Message.id).limit(20)
@@ -408,8 +409,8 @@ def recent_from(session: Session, sender: str | None, subject: str | None,
         files[pk].append(sha)
     for pk, url in conn.execute(_LINKS_OF, {"ids": list(links)}):
         links[pk].add(url)
-    return [Recent(r.id, r.raw_path, tuple(sorted(files[r.id])), frozenset(links[r.id]))
-            for r in rows]
+    return [Recent(r.id, r.raw_path, tuple(sorted(files[r.id])), frozenset(links[r.id]),
+                   r.evidence or []) for r in rows]
 
 
 def parts(session: Session, pk: int) -> list[Message]:

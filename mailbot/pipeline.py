@@ -35,7 +35,7 @@ from .prepare import Prepared, still_valid
 from .recall import flag_recalled
 from .replies import join_reply, merge_reply
 from .resent import skip_resent
-from .rows import attachment_values, verdict_values
+from .rows import attachment_values, resent_of, verdict_values
 from .spool import Spool
 
 log = logging.getLogger(__name__)
@@ -225,7 +225,7 @@ def track_bounces(ctx: Context, it: Intake) -> bool:
         return False
     if it.status == "ignored" and it.joins is None and it.parsed and is_bounce(it.parsed):
         receipts.note_bounce(ctx.session, it.raw)
-    elif it.status in receipts.RECEIPT_STATUSES:
+    elif it.status in receipts.RECEIPT_STATUSES or resent_of() in it.reason:  # it writes again
         receipts.clear_bounce(ctx.session, it.message.sender)
     return False
 

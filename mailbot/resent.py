@@ -4,7 +4,8 @@ A school unsure whether its mail arrived sends it again (QQ Mail's "再次发送
 same files attached anew): a new Message-ID and Date, new MIME boundaries, so the raw
 duplicate check does not see it.  Same sender, same subject, same text, the same files
 (by content) and the same links as a submission recorded within :data:`WINDOW_DAYS`
-before it: it is recorded as ``ignored`` ("重复发送"), with no second receipt.
+before it: it is recorded as ``ignored`` ("重复发送"), with no second receipt — unless the
+sender asked to recall that one meanwhile.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from .pipeline import Context, Intake
 
 WINDOW_DAYS = 14
+RECALL_RULE = "status.recall"  # the evidence a recall request leaves (mailbot.recall)
 
 
 def skip_resent(ctx: Context, it: Intake) -> bool:
@@ -32,13 +34,19 @@ def skip_resent(ctx: Context, it: Intake) -> bool:
     links = frozenset(ln.url for ln in it.verdict.links) if it.verdict else frozenset()
     since = it.received_at - timedelta(days=WINDOW_DAYS)
     for earlier in db.recent_from(ctx.session, db.clean(p.sender), db.clean(p.subject), since):
-        if earlier.files == files and earlier.links == links and \
+        if earlier.files == files and earlier.links == links and not _recalled(earlier) and \
                 _same_text(ctx, earlier.raw_path, p.text):
             it.status = "ignored"
             it.reason = (f"重复发送：与 #{earlier.id} 内容相同（同一发件人、主题、正文、附件和链接），"
                          f"不再发回执 {resent_of(earlier.id)}")
             return False
     return False
+
+
+def _recalled(earlier: db.Recent) -> bool:
+    """Whether the sender asked to recall *earlier* (mailbot.recall): sent again after that,
+    the mail stands on its own, acknowledged."""
+    return any(e.get("rule") == RECALL_RULE for e in earlier.evidence)
 
 
 def _same_text(ctx: Context, raw_path: str, text: str) -> bool:

@@ -61,5 +61,10 @@ def test_an_outlook_recall_request_is_told_from_a_mail_correcting_an_earlier_one
     en = parsed("Recall: 四川大学活动方案", "Li Ming would like to recall the message, \"四川大学活动方案\".")
     assert recalled_subject(zh) == recalled_subject(en) == "四川大学活动方案"
     assert "撤回请求" in auto_reason(zh)
-    own = parsed("撤回：上次的活动方案有误", "上次发送的方案有误，请以本邮件附件为准。")
+    own = parsed("撤回：上次的活动方案有误", "上次发送的方案有误，请撤回，以本邮件为准。")
     assert recalled_subject(own) is None and auto_reason(own) is None
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"] = "houqin@scu.edu.cn", "contact@scgxhq.test", "撤回: 四川大学活动方案"
+    m.set_content("李明 希望撤回邮件“四川大学活动方案”，以附件为准。")
+    m.add_attachment(b"plan", maintype="application", subtype="octet-stream", filename="方案.docx")
+    assert recalled_subject(parse_message(m.as_bytes())) is None  # it carries the new file

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import reset_mailbox, run_cli, write_config
 from test_receipts import SCHOOL, inbox, rows, submit, wait_contact
+from test_resent import send
 
 pytestmark = pytest.mark.mailstack
 
@@ -19,23 +20,38 @@ def desk(mailstack, tmp_path, db_url):
 
 def test_a_recall_request_gets_no_receipt_and_flags_the_mail_it_names(desk):
     """Outlook sends "撤回: <subject>" to outside addresses as a mail of its own: it is
-    ignored (no receipt, "撤回请求" naming the submission), and that submission — not
-    another of the school's — carries the request in its evidence, through reclassify."""
+    ignored (no receipt, "撤回请求" naming the submissions), and every submission of the
+    sender's under that subject — which one was meant, a person decides — carries the
+    request in its evidence, through reclassify; the school's other mail does not.  A
+    school's own "撤回：…以此为准" carrying the corrected file is a submission; the recalled
+    plan sent again is acknowledged anew, not taken for a copy."""
     stack, cfg = desk
+    plan = "活动方案见附件。\n四川大学后勤保障部"
     submit(stack, SCHOOL, "四川大学后勤新闻稿", "新闻稿见正文：我部组织参观校史馆。\n四川大学后勤保障部")
-    submit(stack, SCHOOL, "四川大学后勤活动方案", "活动方案见附件。\n四川大学后勤保障部")
-    wait_contact(stack, 2)
+    send(stack, "四川大学后勤活动方案", plan, {"活动方案.txt": "一、活动背景：弘扬传统文化".encode()})
+    send(stack, "四川大学后勤活动方案", "修改后的方案见附件。", {"活动方案.txt": "一、活动背景：修订".encode()})
+    send(stack, "撤回：上次方案作废，以此为准", "各位老师好，上次发送的方案有误，请撤回，以此为准。",
+         {"活动方案（修订）.txt": "一、活动背景：再次修订".encode()})
+    wait_contact(stack, 4)
     run_cli("poll", "--once", config=cfg)
     submit(stack, SCHOOL, "撤回: 四川大学后勤活动方案",
            "李明 希望撤回邮件“四川大学后勤活动方案”。")
-    wait_contact(stack, 3)
+    wait_contact(stack, 5)
     run_cli("poll", "--once", config=cfg)
-    news, plan, recall = rows(cfg)
+    news, plan_a, plan_b, correction, recall = rows(cfg)
+    assert correction["status"] == "accepted" and correction["receipt"]
     assert recall["status"] == "ignored" and recall["receipt"] is None
-    assert "撤回请求" in recall["status_reason"] and f"#{plan['id']}" in recall["status_reason"]
-    flagged = [e for e in plan["evidence"] if e["rule"] == "status.recall"]
-    assert len(flagged) == 1 and "撤回请求" in flagged[0]["detail"]
-    assert not any(e["rule"] == "status.recall" for e in news["evidence"])
-    assert len(inbox(stack, SCHOOL, 3, timeout=3)) == 2  # the two submissions' receipts only
+    assert "撤回请求" in recall["status_reason"]
+    assert f"#{plan_a['id']}、#{plan_b['id']}" in recall["status_reason"]
+    for flagged in (plan_a, plan_b):
+        said = [e for e in flagged["evidence"] if e["rule"] == "status.recall"]
+        assert len(said) == 1 and "撤回请求" in said[0]["detail"]
+    assert not any(e["rule"] == "status.recall" for r in (news, correction) for e in r["evidence"])
+    assert len(inbox(stack, SCHOOL, 5, timeout=3)) == 4  # news, both plans, the correction
     run_cli("reclassify", "--all", config=cfg)
     assert [e["rule"] for e in rows(cfg)[1]["evidence"]].count("status.recall") == 1
+    send(stack, "四川大学后勤活动方案", plan, {"活动方案.txt": "一、活动背景：弘扬传统文化".encode()})
+    wait_contact(stack, 6)
+    run_cli("poll", "--once", config=cfg)
+    again = rows(cfg)[-1]
+    assert again["status"] == "accepted" and again["receipt"]

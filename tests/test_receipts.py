@@ -297,8 +297,13 @@ def test_bounced_receipt_pauses_the_address_until_it_writes_again(desk):
     out = run_cli("poll", "--once", config=cfg).stdout
     assert "已忽略 1" in out and "发出" not in out
     assert f"退信地址（暂停回执）：{SCHOOL}" in run_cli("outbox", config=cfg).stdout
+    submit(stack, SCHOOL, "活动方案", "四川大学后勤活动方案")  # the same mail again: a copy,
+    wait_contact(stack, 3)  # no receipt of its own, but the address writes again
+    assert "发出" not in run_cli("poll", "--once", config=cfg).stdout
+    assert rows(cfg)[-1]["status"] == "ignored" and "重复发送" in rows(cfg)[-1]["status_reason"]
+    assert "退信地址" not in run_cli("outbox", config=cfg).stdout
     submit(stack, SCHOOL, "新闻稿", "四川大学后勤新闻稿。" * 5)
-    wait_contact(stack, 3)
+    wait_contact(stack, 4)
     assert "发出 1 封" in run_cli("poll", "--once", config=cfg).stdout
     assert "退信地址" not in run_cli("outbox", config=cfg).stdout
     assert len(inbox(stack, SCHOOL, 2)) == 2

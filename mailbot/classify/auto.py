@@ -20,7 +20,9 @@ _SUBJECTS = re.compile(
     r"failure notice|non remis|^\s*vacation", re.IGNORECASE)
 
 _RECALL = re.compile(r"\s*(?:撤回|召回|recall)\s*[:：]\s*(.*)", re.IGNORECASE | re.DOTALL)
-_RECALL_TEXT = re.compile(r"撤回|召回|recall", re.IGNORECASE)
+_RECALL_TEXT = re.compile(  # Outlook's own words: "李明 希望撤回邮件“…”", "… would like to recall the message"
+    r"希望(?:撤回|召回)|(?:撤回|召回)(?:此|该|这封)?邮件|would like to recall|recall (?:the|this) message",
+    re.IGNORECASE)
 
 
 def is_daemon_address(address: str) -> bool:
@@ -77,6 +79,10 @@ def auto_reason(msg: ParsedMessage, own_addresses: frozenset[str] = frozenset())
 def recalled_subject(msg: ParsedMessage) -> str | None:
     """The subject of the mail an Outlook recall request ("撤回: 活动方案", "Recall: …") asks
     to take back, or None.  Sent outside the sender's Exchange, a recall recalls nothing:
-    it arrives as a mail of its own whose text asks for the recall."""
+    it arrives as a mail of its own, without files, whose text asks for the recall in
+    Outlook's words ("希望撤回邮件", "would like to recall the message")."""
     m = _RECALL.fullmatch(msg.subject or "")
-    return m.group(1).strip() if m and _RECALL_TEXT.search(msg.text or "") else None
+    if m is None or not _RECALL_TEXT.search(msg.text or "") or msg.forwarded or \
+            any(not a.inline for a in msg.attachments):  # a recall carries no files: a
+        return None  # "撤回：上次方案作废，以此为准" with the corrected file is a submission
+    return m.group(1).strip()
