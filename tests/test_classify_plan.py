@@ -536,8 +536,9 @@ def test_a_plan_in_an_attachment_without_text_is_looked_at_not_reported_missing(
 def test_a_plan_lacking_its_contact_takes_the_one_the_signature_gives():
     """The plan .docx lacks 活动联系人及电话 but the mail is signed with a name and a phone:
     the item is not asked for again; the contact and phone come from the signature, the
-    evidence and the receipt say so.  Without a phone in the signature it is still asked
-    for, and a plan with no template item at all is not made to look like one."""
+    evidence and the receipt say so.  Without a phone in the signature — or with only a
+    sentence giving someone else's (the district leader's, the secretariat's) — it is still
+    asked for, and a plan with no template item at all is not made to look like one."""
     from datetime import UTC, datetime
 
     from mailbot import config
@@ -566,6 +567,13 @@ def test_a_plan_lacking_its_contact_takes_the_one_the_signature_gives():
 
     verdict = judged("老师好，附件是我部活动方案，请审阅。\n西南石油大学后勤服务公司", lacking)
     assert verdict.plan.missing == ("活动联系人及电话",)
+    for someone_else in ("老师好，附件是我部活动方案。\n如有问题请联系片区组长朱寒野老师，电话028-84760585。",
+                         "老师好，附件是我部活动方案。\n已电话告知秘书处贺健老师 028-85707118"):
+        assert judged(someone_else, lacking).plan.missing == ("活动联系人及电话",)
+    html_lines = "老师好，附件是我部活动方案，请审阅。\n\n刘洋\n\n西南石油大学后勤服务公司\n\n手机 +86 139 9061 2345"
+    verdict = judged(html_lines, lacking)  # one <div> a line: blank lines between them
+    assert verdict.plan.contact == "刘洋 西南石油大学后勤服务公司 手机 +86 139 9061 2345"
+    assert verdict.plan.phone == "13990612345"
     prose = "我部活动方案：七月上旬组织党员职工参观学校博物馆，了解办学历程。" * 8
     assert judged(signed, prose).plan.missing == FIELDS
 

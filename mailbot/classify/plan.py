@@ -35,8 +35,9 @@ _DATE_FULL = re.compile(r"(20\d{2})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2}
 _DATE_MD = re.compile(r"(?<![\d.])(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
 _TIME = re.compile(r"(上午|下午|晚上|中午|早上)?\s*(?<!\d)(\d{1,2})\s*(?::\s*(\d{2})|[点时]"
                    r"\s*(?:(\d{1,2})\s*分|(半))?)")
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+_MOBILE = re.compile(r"(?:(?<=\+86)|(?<=\+86[\s-])|(?<!\d))(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
 _SIGNATURE_LINES = 8  # the last lines of a mail that may be its signature
+_NOT_SIGNATURE = ("请", "如有", "告知", "咨询", "秘书处", "组长", "片区", "协会")  # words of a sentence
 _LAND = re.compile(r"(?<!\d)\(?(0[12]\d|0[3-9]\d{2})\)?[\s\-－—–]*(\d{7,8})(?!\d)")
 
 
@@ -283,27 +284,31 @@ def signed_contact(check: PlanCheck, own_text: str) -> tuple[PlanCheck, Evidence
     around the last phone number: "李明 / 四川大学后勤保障部 / 电话：028-84616000"."""
     if CONTACT_FIELD not in check.missing or not check.found:  # no template at all: say so
         return check, None
-    lines = own_text.replace("\r", "").split("\n")
-    tail = [i for i, line in enumerate(lines) if line.strip()][-_SIGNATURE_LINES:]
+    lines = [x.strip() for x in own_text.replace("\r", "").split("\n")]
+    tail = [i for i, line in enumerate(lines) if line][-_SIGNATURE_LINES:]
     at = next((i for i in reversed(tail) if _phone(lines[i])), None)
-    if at is None:
+    if at is None or not _signature_line(lines[at]):  # "如有问题请联系片区组长…，电话…。"
         return check, None
-    start = at
-    while start > max(at - 3, 0) and _short(lines[start - 1]):
-        start -= 1
-    contact = " ".join(x.strip() for x in lines[start:at + 1])
-    if len(contact) > 80:  # not a signature block: the phone's line alone
-        contact = lines[at].strip()
+    block = [lines[at]]
+    for line in reversed(lines[max(at - 6, 0):at]):  # up to the three lines above, blank
+        if not line:  # lines between them allowed (an HTML signature's <div>s)
+            continue
+        if len(block) == 4 or not _signature_line(line):
+            break
+        block.insert(0, line)
+    contact = " ".join(block)
     return replace(check, found=tuple(f for f in FIELDS if f in check.found or f == CONTACT_FIELD),
                    missing=tuple(f for f in check.missing if f != CONTACT_FIELD),
                    contact=contact, phone=_phone(contact)), Evidence(
         "plan.signature", f"活动联系人及电话取自邮件签名：{contact}")
 
 
-def _short(line: str) -> bool:
-    """A signature line: a name, a unit, a title (not blank, not a sentence, not "--")."""
-    text = line.strip()
-    return 0 < len(text) <= 30 and not text.startswith("--") and text[-1] not in "。！？!?：:，,"
+def _signature_line(line: str) -> bool:
+    """A signature line: a name, a unit, a title, a phone — not a sentence, not "--", and
+    not about someone else (the secretariat, a district leader: "已告知秘书处贺老师 …")."""
+    return 0 < len(line) <= 40 and not line.startswith("--") and \
+        line[-1] not in "。！？!?：:" and not any(c in line for c in "，,；;") and \
+        not any(word in line for word in _NOT_SIGNATURE)
 
 
 def damaged_evidence(attachments: Iterable[Attachment]) -> tuple[Evidence, ...]:
