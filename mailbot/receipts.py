@@ -54,7 +54,8 @@ def receipt_number(prefix: str, year: int, seq: int) -> str:
     return f"{prefix}{year}-{seq:04d}"
 
 
-def _link_view(link: dict) -> dict:
+def _link_view(link: dict, now: datetime | None = None) -> dict:
+    """A link as a receipt lists it; *now* (local wall time) tells an expired one."""
     label = PLATFORM_ZH.get(link["platform"] or "other", "链接")
     note = ""
     if link["platform"] in LARGE:
@@ -62,7 +63,9 @@ def _link_view(link: dict) -> dict:
         size = f"（{link['size']}）" if link.get("size") else ""
         label = f"{label}{title}{size}"
         when = link.get("expires", "").replace("T", " ")
-        note = (f"该超大附件将于 {when} 过期，秘书处会在此之前下载；如已过期或无法下载，"
+        gone = bool(when and now and when < now.strftime("%Y-%m-%d %H:%M")[:len(when)])
+        note = (f"该超大附件已于 {when} 过期，秘书处无法下载：请重新发送文件，或改用网盘长期链接。"
+                if gone else f"该超大附件将于 {when} 过期，秘书处会在此之前下载；如已过期或无法下载，"
                 f"请重新发送或改用网盘长期链接。" if when
                 else "超大附件链接通常 30 天后过期，秘书处会及时下载；如已过期，请重新发送。")
     elif link["platform"] == "baidu_pan":
@@ -181,7 +184,7 @@ def build_receipt(cfg: Config, r: dict, number: str, now: datetime | None = None
                             .strftime("%Y年%-m月%-d日 %H:%M"),
         "school_reason": school_reason,
         "kinds": "、".join(KIND_ZH.get(k, k) for k in r["kinds"]),
-        "files": r["attachments"], "links": [_link_view(x) for x in r["links"]],
+        "files": r["attachments"], "links": [_link_view(x, now.astimezone(tz).replace(tzinfo=None)) for x in r["links"]],
         "problems": _problems(r), "deadlines": _deadlines(
             cfg, now.astimezone(tz).date(), r["kinds"] if r["status"] == "accepted" else ()),
         "leader": _leader(cfg, r["district"], r["school"], r["sender"]), "update": update, "parts": parts,

@@ -394,7 +394,23 @@ def test_coremail_and_mail_drop_links_are_acknowledged_with_their_expiry(
     (receipt,) = inbox(mailstack, sender, 1)
     for kind in ("plain", "html"):
         body = receipt.get_body((kind,)).get_content()
-        assert label in body and f"该超大附件将于 {expires} 过期" in body, kind
+        assert label in body and f"该超大附件已于 {expires} 过期" in body, kind  # a 2024 mail
+
+
+def test_a_large_attachment_link_already_expired_is_asked_for_again():
+    """A receipt told the school a link "will" expire on a day already past: it says the
+    link has expired and asks for the file again; one still valid keeps its date."""
+    from datetime import datetime
+
+    from mailbot.receipts import _link_view
+
+    link = {"platform": "coremail_large_attachment", "url": "https://mail.x.edu.cn/f", "title": ""}
+    now = datetime(2026, 12, 7, 12, 0)
+    for expires, said in (("2026-11-01", "已于 2026-11-01 过期，秘书处无法下载：请重新发送文件"),
+                          ("2026-12-07T10:00", "已于 2026-12-07 10:00 过期"),
+                          ("2026-12-07T23:00", "将于 2026-12-07 23:00 过期，秘书处会在此之前下载"),
+                          ("2026-12-31", "将于 2026-12-31 过期")):
+        assert said in _link_view({**link, "expires": expires}, now)["note"]
 
 
 @pytest.mark.parametrize("school, named", [("西华大学", True), ("成都大学", False)])
