@@ -68,7 +68,11 @@ def merge_reply(ctx: Context, it: Intake) -> bool:
             db.remember_sender(ctx.session, reply.sender, school.name, "reply")
         if ctx.desk.rules.directory.is_lead(school.name):
             credit_anew(ctx, target)
+    have = {att.sha256 for att in target.attachments}
     for att in reply.attachments:
+        if att.sha256 in have:  # the same file again (the reply sent twice): nothing new
+            continue
+        have.add(att.sha256)
         target.attachments.append(Attachment(
             position=len(target.attachments), filename=att.filename,
             content_type=att.content_type, size=att.size, sha256=att.sha256, path=att.path,
@@ -93,7 +97,7 @@ def merge_reply(ctx: Context, it: Intake) -> bool:
         target.credits = merged_credits(target.credits or [],
                                         verdict_values(it.verdict, "", "")[0]["credits"])
     ctx.session.flush()
-    if it.stated_school or _merged_state(target) != before:
+    if _merged_state(target) != before:  # a school stated again, a file sent twice: no news
         if ctx.desk.send_receipts:
             receipts.queue_update(ctx.session, ctx.desk.cfg, target)
     else:  # "收到，谢谢": nothing to merge, nothing to re-acknowledge

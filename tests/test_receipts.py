@@ -504,6 +504,33 @@ def test_a_mail_naming_a_plan_but_carrying_nothing_is_asked_to_resend(desk):
     assert "邮件说的是活动方案，但其中没有附件、链接或相应内容" in text and "请回复本邮件补发" in text
 
 
+def test_the_same_reply_sent_twice_is_acknowledged_once(desk):
+    """A reply adding a file, sent twice (unsure it went out): the file joins the
+    submission once and one updated receipt goes out; the second reply adds nothing."""
+    stack, cfg = desk
+    submit(stack, SCHOOL, "四川大学后勤新闻稿", "新闻稿见正文：我部组织参观校史馆。\n四川大学后勤保障部")
+    wait_contact(stack, 1)
+    run_cli("poll", "--once", config=cfg)
+    (receipt,) = inbox(stack, SCHOOL, 1)
+    for _ in range(2):
+        reply = EmailMessage()
+        reply["From"], reply["To"] = SCHOOL, stack["MAILSTACK_CONTACT"]
+        reply["Subject"] = "Re: " + receipt["Subject"]
+        reply["In-Reply-To"] = reply["References"] = receipt["Message-ID"]
+        reply.set_content("补充活动照片一张。")
+        reply.add_attachment(b"\xff\xd8\xff\xe0" + bytes(3000), maintype="image",
+                             subtype="jpeg", filename="照片.jpg")
+        deliver(stack, reply.as_bytes())
+    wait_contact(stack, 3)
+    run_cli("poll", "--once", config=cfg)
+    first, once, twice = rows(cfg)
+    assert [a["filename"] for a in first["attachments"]] == ["照片.jpg"]
+    assert f"已并入 #{first['id']}" in once["status_reason"]
+    assert f"无新增内容（#{first['id']}）" in twice["status_reason"]
+    updated = [m for m in inbox(stack, SCHOOL, 3, timeout=3) if "（更新）" in m["Subject"]]
+    assert len(updated) == 1
+
+
 def test_a_reply_adding_nothing_is_not_re_acknowledged_and_a_question_reaches_the_secretariat(desk):
     """"收到，谢谢" to a receipt changes nothing: no "updated" receipt claiming a merge.  A
     reply that only asks something is a question for the secretariat (listed in its
