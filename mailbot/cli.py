@@ -19,6 +19,7 @@ from . import cli_care, db, logs
 from . import config as config_mod
 from .cli_care import MESSAGE_ID
 from .errors import ConfigError, MailbotError, StorageError, file_problem
+from .pairing import same_store
 from .report import OUTBOX_ZH, STATUS_ZH, counted, explanation, submission, table
 
 # Each command imports the rest of what it needs when it runs: a listing needs the
@@ -41,7 +42,9 @@ class _Obj:
         if problem := config_mod.missing_data_dir(self.cfg):
             raise StorageError(problem)
         try:
-            return db.connect(self.cfg.storage.database_url)
+            engine = db.connect(self.cfg.storage.database_url)
+            same_store(engine, self.cfg.storage.data_dir, remember=False)
+            return engine
         except StorageError as e:  # the URL may not be the config file's
             if not os.environ.get("MAILBOT_DATABASE_URL"):
                 raise

@@ -53,8 +53,11 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 def connect(url: str) -> Engine:
     """Open *url*, bring its schema up to date with alembic, return the engine."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(url.removeprefix("sqlite:///")).parent if url.startswith("sqlite:///") else None
+    if folder is not None and not folder.is_dir():  # never made: a mistyped path would bring
+        raise StorageError(  # a new empty database (the data dir is not made either)
+            f"SQLite 数据库所在的目录 {folder} 不存在：请检查数据库地址是否写错；确是新位置，请先 "
+            f"mkdir -p {folder} (database directory missing)")
     try:  # PostgreSQL: a connection the server dropped (restart) is replaced, not used
         engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     except (SQLAlchemyError, ImportError) as e:

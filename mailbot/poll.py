@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,10 +28,11 @@ from . import db
 from .ahead import ahead
 from .config import Config, resolve_file, secret
 from .desk import Desk
-from .errors import FolderError, MailbotError, StorageError
+from .errors import FolderError, MailbotError
 from .filing import FileStore, Staged, Stored
 from .imap import Fetched, ImapMailbox
 from .outbox import DeliveryReport, deliver
+from .pairing import same_store
 from .pipeline import process
 from .prepare import Prepared, Workers, worker_count
 from .receipts import release_held
@@ -106,7 +106,7 @@ def _poll_folder(box: ImapMailbox, folder: str, engine: Engine, desk: Desk,
     mb = box.cfg
     if _nothing_new(box, engine, folder):
         return
-    _same_store(engine, desk)
+    same_store(engine, desk.store.root)
     uidvalidity = box.select(folder)
     with db.transaction(engine) as s:
         start = db.last_uid(s, box.account, folder, uidvalidity)
@@ -128,31 +128,6 @@ def _poll_folder(box: ImapMailbox, folder: str, engine: Engine, desk: Desk,
                 _release((item, stored))
         report.prepared += workers.prepared if workers else 0
     _apply_pending(box, engine, folder, uidvalidity)
-
-
-def _same_store(engine: Engine, desk: Desk) -> None:
-    """Refuse to read the mailbox into an empty database other than the one the data dir was
-    filled with (the database setting changed, e.g. to PostgreSQL): every mail would be
-    recorded again and every receipt sent twice.  The data dir remembers its database by an
-    id kept in both (``.database-id``)."""
-    marker = desk.store.root / ".database-id"
-    with db.transaction(engine) as s:
-        ident = db.first_state(s, "database", {"id": uuid.uuid4().hex})["id"]
-        fresh = not db.has_messages(s)
-    try:
-        known = marker.read_text("ascii").strip()
-    except FileNotFoundError:
-        known = ""
-    except (OSError, UnicodeDecodeError) as e:
-        raise StorageError(f"无法读取 {marker}：{e}") from None
-    if known and known != ident and fresh:
-        raise StorageError(
-            f"数据目录 {desk.store.root} 已用于另一个数据库，当前数据库里还没有任何邮件：是否更换了数据库"
-            "（storage.database_url 或 MAILBOT_DATABASE_URL）？就这样收信会把邮箱里的邮件全部重新登记、"
-            "回执全部再发一遍。请改回原来的数据库；确要从头开始，请换一个空的数据目录 "
-            "(the data dir belongs to another database: refusing to poll)")
-    if not known:
-        marker.write_text(ident + "\n", "ascii")
 
 
 def _workers(engine: Engine, desk: Desk, count: int) -> Workers | nullcontext:

@@ -90,9 +90,17 @@ def test_a_data_dir_filled_with_one_database_refuses_an_empty_other(setup, tmp_p
     assert "新登记 1 封" in run_cli("poll", "--once", config=cfg).stdout
     other = write_config(tmp_path / "other.toml", stack, data,
                          f"sqlite:///{tmp_path / 'other.sqlite3'}")
-    refused = run_cli("poll", "--once", config=other, check=False)
-    assert refused.returncode != 0 and "已用于另一个数据库" in refused.stderr
-    assert listing(other) == []
+    some_mail = tmp_path / "m.eml"
+    some_mail.write_bytes(make_mail("【新闻】另一篇"))
+    for command in (["poll", "--once"], ["submissions", "--json"], ["status"],
+                    ["import", str(some_mail)]):  # nothing reads or writes the empty other
+        refused = run_cli(*command, config=other, check=False)
+        assert refused.returncode != 0 and "已用于另一个数据库" in refused.stderr, command
+    typo = tmp_path / "typo" / "mailbot.sqlite3"  # MAILBOT_DATABASE_URL mistyped
+    refused = run_cli("status", config=cfg, check=False,
+                      env={"MAILBOT_DATABASE_URL": f"sqlite:///{typo}"})
+    assert refused.returncode != 0 and "MAILBOT_DATABASE_URL" in refused.stderr
+    assert f"{typo.parent} 不存在" in refused.stderr and not typo.parent.exists()
     deliver(stack, make_mail("【新闻】第二篇"))
     assert "收取 1 封，新登记 1 封" in run_cli("poll", "--once", config=cfg).stdout
     fresh = write_config(tmp_path / "fresh.toml", stack, tmp_path / "fresh-data",
