@@ -81,12 +81,17 @@ def poll(obj: _Obj, once: bool, as_json: bool, no_send: bool) -> None:
         click.echo(json.dumps({"fetched": rep.fetched, "recorded": rep.recorded,
                                "duplicates": rep.duplicates, "by_status": rep.by_status,
                                "prepared": rep.prepared, "parts": rep.parts,
-                               "sent": d.sent if d else 0}, ensure_ascii=False))
-        return
-    by = "，".join(f"{STATUS_ZH.get(k, k)} {v}" for k, v in sorted(rep.by_status.items()))
-    click.echo(f"收取 {rep.fetched} 封，新登记 {rep.recorded} 封，重复 {rep.duplicates} 封"
-               + (f"（{by}）" if by else "") + _parts(rep.parts))
-    _echo_delivery(rep.delivery)
+                               "sent": d.sent if d else 0, "problems": rep.problems},
+                              ensure_ascii=False))
+    else:
+        by = "，".join(f"{STATUS_ZH.get(k, k)} {v}" for k, v in sorted(rep.by_status.items()))
+        click.echo(f"收取 {rep.fetched} 封，新登记 {rep.recorded} 封，重复 {rep.duplicates} 封"
+                   + (f"（{by}）" if by else "") + _parts(rep.parts))
+        _echo_delivery(rep.delivery)
+    for problem in rep.problems:  # a folder the server refused: the config needs fixing
+        click.echo(f"文件夹问题：{problem}", err=True)
+    if rep.problems:
+        raise SystemExit(1)
 
 
 def _restore_note(m, done: str, source: str) -> str:

@@ -287,7 +287,7 @@ def missing_data_dir(cfg: Config) -> str:
     source = "环境变量 MAILBOT_DATA_DIR" if os.environ.get("MAILBOT_DATA_DIR") else \
         f"{cfg.path} 中的 storage.data_dir"
     return (f"数据目录 {folder} 不存在（{source}）。首次使用请先创建：mkdir -p {folder}；"
-            f"若是路径写错了，请改正{source}——mailbot 不会自行新建数据目录，以免在空数据库里"
+            f"若是路径写错了，请改正 {source}——mailbot 不会自行新建数据目录，以免在空数据库里"
             "把邮箱中的邮件重新登记、回执再发一遍 (data dir does not exist)")
 
 

@@ -96,7 +96,7 @@ def _poll_folders(box: ImapMailbox, folders, engine: Engine, desk: Desk,
         try:
             _poll_folder(box, folder, engine, desk, should_stop, report)
         except FolderError as e:  # one folder missing (renamed?) stops none of the others
-            log.warning("%s", e)
+            log.info("%s", e)  # `poll` prints it and fails, `run` logs it and records it (status)
             report.problems.append(str(e))
 
 

@@ -216,15 +216,17 @@ def test_move_action_files_mail_into_folder(mailstack, db_url, tmp_path):
 
 def test_a_missing_folder_stops_none_of_the_others(mailstack, db_url, tmp_path):
     """The secretariat renamed the folder 报送材料 on the server: INBOX is still read, the
-    poll succeeds, and `status` names the folder to check in one Chinese sentence, with the
-    folders the mailbox has (no English warning from imapclient about decoding it)."""
+    poll says what is wrong in one Chinese sentence (not a log line) and fails, so a
+    scheduled `poll --once` is seen to need its config fixed; `status` names the folder to
+    check, with the folders the mailbox has (no English warning from imapclient)."""
     reset_mailbox(mailstack["MAILSTACK_CONTACT"])
     cfg = write_config(tmp_path / "config.toml", mailstack, tmp_path / "data", db_url,
                        folders=["报送材料", "INBOX"])
     deliver(mailstack, make_mail("文件夹测试"))
-    out = run_cli("poll", "--once", config=cfg)
-    assert "新登记 1 封" in out.stdout and "Traceback" not in out.stderr
-    assert "邮箱中没有文件夹“报送材料”" in out.stderr and "decoding" not in out.stderr
+    out = run_cli("poll", "--once", config=cfg, check=False)
+    assert out.returncode == 1 and "新登记 1 封" in out.stdout and "Traceback" not in out.stderr
+    assert "文件夹问题：邮箱中没有文件夹“报送材料”" in out.stderr and "decoding" not in out.stderr
+    assert "WARNING" not in out.stderr
     assert [r["subject"] for r in listing(cfg)] == ["文件夹测试"]
     status = run_cli("status", config=cfg).stdout
     assert "最近的错误" in status and "邮箱中没有文件夹“报送材料”" in status
