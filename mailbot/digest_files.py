@@ -58,6 +58,8 @@ def _item(r: dict, tz: ZoneInfo, thumbs: Mapping[str, str]) -> dict:
                       for a in r.get("attachments") or ()],
             "links": [_link(ln) for ln in r.get("links") or ()],
             "plan_missing": "、".join(r.get("plan_missing") or ()),
+            "recalled": next((e["detail"] for e in r.get("evidence") or ()  # mailbot.recall
+                              if e.get("rule") == "status.recall"), ""),
             "reason": r.get("status_reason") or "", "district": r.get("district") or "",
             "credited_by": r.get("credited_by") or ""}
 

@@ -82,6 +82,7 @@ def table(rows: list[dict]) -> str:
             lines.append(f"      由汇总邮件 #{r['part_of']} 转来")
         if r["status_reason"]:
             lines.append(f"      原因: {r['status_reason']}")
+        lines += [f"      撤回请求: {e['detail']}" for e in r["evidence"] if e["rule"] == "status.recall"]
         if r["files_removed_at"]:
             lines.append(f"      原件和附件已于 {r['files_removed_at'][:10]} 按保留期限删除")
         for a in r["attachments"]:

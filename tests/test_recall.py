@@ -47,7 +47,14 @@ def test_a_recall_request_gets_no_receipt_and_flags_the_mail_it_names(desk):
         said = [e for e in flagged["evidence"] if e["rule"] == "status.recall"]
         assert len(said) == 1 and "撤回请求" in said[0]["detail"]
     assert not any(e["rule"] == "status.recall" for r in (news, correction) for e in r["evidence"])
-    assert len(inbox(stack, SCHOOL, 5, timeout=3)) == 4  # news, both plans, the correction
+    assert len(inbox(stack, SCHOOL, 4)) == 4  # news, both plans, the correction...
+    assert len(inbox(stack, SCHOOL, 5, timeout=3)) == 4  # ... and no fifth
+    listing = run_cli("submissions", config=cfg).stdout  # the secretariat sees it...
+    assert listing.count("撤回请求: 发件人于") == 2
+    preview = cfg.parent / "preview"  # ... and its digest shows it beside the plans
+    run_cli("digest", "--secretariat", "--dry-run", str(preview), config=cfg)
+    digest = next(preview.glob("*.txt")).read_text("utf-8")
+    assert digest.count("撤回请求：发件人于") == 2
     run_cli("reclassify", "--all", config=cfg)
     assert [e["rule"] for e in rows(cfg)[1]["evidence"]].count("status.recall") == 1
     send(stack, "四川大学后勤活动方案", plan, {"活动方案.txt": "一、活动背景：弘扬传统文化".encode()})
