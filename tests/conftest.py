@@ -130,6 +130,16 @@ year = 2024
     return path
 
 
+@pytest.fixture
+def school_desk(mailstack, tmp_path, db_url) -> tuple[dict[str, str], Path]:
+    """The stack with the contact mailbox and 四川大学's (houqin@scu.edu.cn) emptied, and a
+    config with receipts on, over SQLite and PostgreSQL."""
+    for user in (mailstack["MAILSTACK_CONTACT"], "houqin@scu.edu.cn"):
+        reset_mailbox(user)
+    return mailstack, write_config(tmp_path / "c.toml", mailstack, tmp_path / "data", db_url,
+                                   receipts=True)
+
+
 def run_cli(*args: str, config: Path | None = None, env: dict | None = None,
             check: bool = True) -> subprocess.CompletedProcess:
     """Run the real `mailbot` command line in a subprocess."""

@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from conftest import reset_mailbox, run_cli, write_config
+from conftest import run_cli
 from test_receipts import SCHOOL, inbox, rows, submit, wait_contact
 from test_resent import send
 
 pytestmark = pytest.mark.mailstack
 
 
-@pytest.fixture
-def desk(mailstack, tmp_path, db_url):
-    for user in (mailstack["MAILSTACK_CONTACT"], SCHOOL):
-        reset_mailbox(user)
-    return mailstack, write_config(tmp_path / "c.toml", mailstack, tmp_path / "data", db_url,
-                                   receipts=True)
-
-
-def test_a_recall_request_gets_no_receipt_and_flags_the_mail_it_names(desk):
+def test_a_recall_request_gets_no_receipt_and_flags_the_mail_it_names(school_desk):
     """Outlook sends "撤回: <subject>" to outside addresses as a mail of its own: it is
     ignored (no receipt, "撤回请求" naming the submissions), and every submission of the
     sender's under that subject — which one was meant, a person decides — carries the
     request in its evidence, through reclassify; the school's other mail does not.  A
     school's own "撤回：…以此为准" carrying the corrected file is a submission; the recalled
     plan sent again is acknowledged anew, not taken for a copy."""
-    stack, cfg = desk
+    stack, cfg = school_desk
     plan = "活动方案见附件。\n四川大学后勤保障部"
     submit(stack, SCHOOL, "四川大学后勤新闻稿", "新闻稿见正文：我部组织参观校史馆。\n四川大学后勤保障部")
     send(stack, "四川大学后勤活动方案", plan, {"活动方案.txt": "一、活动背景：弘扬传统文化".encode()})

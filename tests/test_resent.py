@@ -8,21 +8,13 @@ import uuid
 from email.message import EmailMessage
 
 import pytest
-from conftest import reset_mailbox, run_cli, write_config
+from conftest import run_cli
 from test_receipts import SCHOOL, inbox, rows, wait_contact
 
 pytestmark = pytest.mark.mailstack
 PLAN = ("活动方案\n一、活动背景：弘扬中华优秀传统文化。\n二、活动组织：后勤保障部党委\n"
         "三、活动时间：2024年7月5日\n四、活动地点：四川大学博物馆\n五、活动流程：参观、座谈\n"
         "六、活动联系人及电话：李明 028-84616000").encode()
-
-
-@pytest.fixture
-def desk(mailstack, tmp_path, db_url):
-    for user in (mailstack["MAILSTACK_CONTACT"], SCHOOL):
-        reset_mailbox(user)
-    return mailstack, write_config(tmp_path / "c.toml", mailstack, tmp_path / "data", db_url,
-                                   receipts=True)
 
 
 def send(stack, subject: str, body: str, files: dict[str, bytes]) -> None:
@@ -41,11 +33,11 @@ def send(stack, subject: str, body: str, files: dict[str, bytes]) -> None:
         smtp.send_message(msg)
 
 
-def test_the_same_mail_sent_again_gets_no_second_receipt(desk):
+def test_the_same_mail_sent_again_gets_no_second_receipt(school_desk):
     """Sent twice (the second time a new Message-ID): one receipt, the copy recorded as
     ignored naming the first.  A corrected file, or a different text, under the same
     subject is a submission of its own and acknowledged; reclassify keeps the copy a copy."""
-    stack, cfg = desk
+    stack, cfg = school_desk
     subject, body = "四川大学后勤活动方案", "您好，附件是我校活动方案，请查收。\n四川大学后勤保障部"
     send(stack, subject, body, {"活动方案.txt": PLAN})
     wait_contact(stack, 1)
