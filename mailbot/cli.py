@@ -260,8 +260,8 @@ def schools() -> None:
 @click.pass_obj
 def schools_import(obj: _Obj, path: Path) -> None:
     """Load the roster (.xlsx or .csv: 学校, 片区, 联系人, 邮箱) into roster.toml."""
+    from .classify.directory import load_directory
     from .classify.roster import missing_districts, read_roster, replaced_entries, write_roster
-    from .classify.school import load_directory
     directory = load_directory(obj.cfg.rules_dir / "schools.toml")
     rows, problems, sheet = read_roster(path, directory)
     target = config_mod.roster_file(obj.cfg, writing=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.classify.credits import credited_files, credits
-from mailbot.classify.school import load_directory
+from mailbot.classify.directory import load_directory
 from mailbot.parse import parse_message
 
 ROOT = Path(__file__).resolve().parent.parent

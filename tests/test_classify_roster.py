@@ -10,8 +10,9 @@ import openpyxl
 import pytest
 from conftest import ROOT, run_cli, write_config
 
+from mailbot.classify.directory import DirectoryError, load_directory
 from mailbot.classify.roster import RosterRow, read_roster, write_roster
-from mailbot.classify.school import DirectoryError, identify_school, load_directory
+from mailbot.classify.school import identify_school
 from mailbot.parse import parse_message
 
 RULES = Path(__file__).resolve().parent.parent / "rules" / "schools.toml"

@@ -10,16 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.classify.directory import Directory, DirectoryError, School, load_directory
 from mailbot.classify.forwards import is_bundle, own_content
-from mailbot.classify.school import (
-    Directory,
-    DirectoryError,
-    School,
-    SchoolMatch,
-    find_school_by_name,
-    identify_school,
-    load_directory,
-)
+from mailbot.classify.school import SchoolMatch, find_school_by_name, identify_school
 from mailbot.parse import parse_message
 
 ROOT = Path(__file__).resolve().parent.parent

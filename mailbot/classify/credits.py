@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from ..parse import Attachment, ParsedMessage
-from .school import Directory, School, mentioned
+from .directory import Directory, School
+from .school import mentioned
 
 MIN_NAME = 4  # characters of the school name or alias a file must give
 _LINKISH = re.compile(r"(?:https?://|www\.)\S+|[\w.-]+\.[a-z]{2,6}/\S*"

@@ -18,6 +18,7 @@ from ..parse import ParsedMessage
 from .auto import auto_reason
 from .credits import Credit, credits
 from .danger import DangerRules, dangerous_attachments, load_danger_rules
+from .directory import Directory, load_directory
 from .evidence import Evidence
 from .forwards import is_bundle, own_content
 from .kinds import KIND_ZH, KindRules, detect_kinds, load_kind_rules, may_hold_text, sender_text
@@ -31,7 +32,7 @@ from .plan import (
     document_text,
     signed_contact,
 )
-from .school import Directory, identify_school, load_directory
+from .school import identify_school
 
 
 @dataclass(frozen=True)

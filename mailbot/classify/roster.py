@@ -5,7 +5,7 @@ sheet with a 学校 column, merged cells filled over their range; or .csv saved 
 Excel: UTF-8 with BOM, or GBK/GB18030 as Chinese Excel writes it) and checks
 every row against the school directory;
 :func:`write_roster` turns the good rows into ``rules/roster.toml``, which
-:func:`mailbot.classify.school.load_directory` applies on top of
+:func:`mailbot.classify.directory.load_directory` applies on top of
 ``rules/schools.toml``.  No database, no network.
 """
 
@@ -23,7 +23,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .school import Directory, School, find_school_by_name, load_directory
+from .directory import Directory, School, load_directory
+from .school import find_school_by_name
 
 # Column headers accepted (lower-cased, blanks, "*" and bracketed notes removed);
 # a header containing one of these words counts.  Checked in this order, so that
