@@ -21,9 +21,11 @@ MESSAGE_ID = click.IntRange(1, 2**63 - 1)  # a message's number (also mailbot.cl
 @click.pass_obj
 def check_config(obj) -> None:
     """Validate the config file and the rules it uses, reporting every problem at once."""
+    from sqlalchemy.engine import make_url
+
     from . import config as config_mod
     from .classify.engine import load_rulebook
-    from .errors import ConfigError
+    from .errors import ConfigError, StorageError
     cfg = obj.cfg
     directory = load_rulebook(cfg.rules_dir, config_mod.roster_file(cfg)).directory  # all its problems
     known, rules = directory.districts, cfg.rules_dir / "schools.toml"
@@ -34,12 +36,18 @@ def check_config(obj) -> None:
                  for d in cfg.districts
                  if d.name in known and d.lead_school and d.lead_school != directory.leads[d.name]]
     problems += [p for p in [config_mod.missing_data_dir(cfg)] if p]
+    if not problems:  # the database opens (schema created or upgraded, as any command does)
+        try:
+            obj.engine().dispose()
+        except StorageError as e:  # unreachable, no driver, another data dir's...
+            problems.append(str(e))
     if problems:  # a renamed district would lose its schools and be told nothing is missing
         raise ConfigError(problems)
     click.echo(f"配置正确 (config OK): {cfg.path}")
     click.echo(f"  邮箱 {cfg.mailbox.username} @ {cfg.mailbox.host}:{cfg.mailbox.port} "
                f"({cfg.mailbox.security})，文件夹 {', '.join(cfg.mailbox.folders)}")
-    click.echo(f"  数据目录 {cfg.storage.data_dir}")
+    click.echo(f"  数据目录 {cfg.storage.data_dir}，数据库 "
+               f"{make_url(cfg.storage.database_url).render_as_string(hide_password=True)}")
     click.echo(f"  活动 {cfg.campaign.name}，{len(cfg.districts)} 个片区")
     r = cfg.retention
     click.echo("  保留期限（天，0 = 永久）：" + "，".join(f"{k} {getattr(r, k)}"

@@ -142,6 +142,25 @@ def test_example_config_is_valid(tmp_path):
     assert "配置正确" in proc.stdout and "8 个片区" in proc.stdout
 
 
+@pytest.mark.postgres
+def test_check_config_opens_the_database(tmp_path, pg_url):
+    """check-config said 配置正确 for a database it could not open (PostgreSQL down, a
+    driver not installed): it opens it now, names the variable the URL came from, and
+    shows the database it checked (password hidden)."""
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    ok = run_cli("check-config", config=cfg)
+    assert "配置正确" in ok.stdout and f"数据库 sqlite:///{tmp_path / 'db.sqlite3'}" in ok.stdout
+    shown = run_cli("check-config", config=cfg, env={"MAILBOT_DATABASE_URL": pg_url})
+    assert "配置正确" in shown.stdout and "数据库 postgresql" in shown.stdout
+    for url in ("postgresql+psycopg://postgres:secret@127.0.0.1:1/test",
+                "postgresql+psycopg2://postgres@127.0.0.1/test"):
+        proc = run_cli("check-config", config=cfg, env={"MAILBOT_DATABASE_URL": url}, check=False)
+        assert proc.returncode == 2 and "配置正确" not in proc.stdout, url
+        assert "MAILBOT_DATABASE_URL" in proc.stderr and "Traceback" not in proc.stderr, url
+        assert "secret" not in proc.stdout
+
+
 def test_missing_config_and_unreachable_server_are_one_sentence(tmp_path):
     proc = run_cli("submissions", config=tmp_path / "nope.toml", check=False)
     assert proc.returncode == 2 and "找不到配置文件" in proc.stderr
