@@ -29,14 +29,22 @@ venv: $(STAMP)
 stack: deps
 	@scripts/mailstack start
 
+# The default stack, and the ones `make test` starts for its second (third...) worker.
 stop:
 	@scripts/mailstack stop
+	@for d in .mailstack-w*; do [ -d "$$d" ] || continue; n=$${d#.mailstack-w}; \
+	  MAILSTACK_NAME=w$$n MAILSTACK_PORT_OFFSET=$$(( $${MAILSTACK_PORT_OFFSET:-0} + 1000 * n )) \
+	  scripts/mailstack stop; done
 
 demo: venv stack
 	@scripts/demo
 
+# Two workers (pytest-xdist), a test file at a time each; worker N > 0 starts its own
+# stack (.mailstack-wN, ports + 1000·N: tests/conftest.py).
+TEST_WORKERS ?= 2
+
 test: venv stack
-	$(BIN)/pytest -q -p no:cacheprovider -m "not slow"
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 # The long suites at full size: 50 kills over 300 mails, 20,000 fuzz cases, the slow hostile inputs.
 test-reliability: venv stack
@@ -53,4 +61,4 @@ lint: venv
 	$(BIN)/ruff check mailbot tests scripts
 
 clean: stop
-	rm -rf $(VENV) .mailstack demo-data
+	rm -rf $(VENV) .mailstack .mailstack-w* demo-data

@@ -285,7 +285,8 @@ def staged(raw: bytes) -> bool:
 def ensure_folder(folder: str, count: int, spec: str, messages, chunk: int = 2000) -> dict:
     """Build *folder* with *count* messages unless the marker says it is already there.
     Delivery goes to INBOX in chunks, each MOVEd to *folder* (a big INBOX slows LMTP)."""
-    marker, st = CACHE / f"{folder}.json", status(folder)
+    stack = os.environ.get("MAILSTACK_NAME")  # a test worker's own stack (tests/conftest.py)
+    marker, st = CACHE / (f"{stack}-{folder}.json" if stack else f"{folder}.json"), status(folder)
     if st and marker.exists():
         m = json.loads(marker.read_text())
         if m["spec"] == spec and m["count"] == st[0] == count and m["uidvalidity"] == st[1]:

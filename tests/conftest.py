@@ -31,6 +31,17 @@ def _shell_env(text_: str) -> dict[str, str]:
     return env
 
 
+def pytest_configure(config) -> None:
+    """Under pytest-xdist (``make test`` runs two workers) worker gwN, N > 0, gets a stack
+    of its own: state in .mailstack-wN, ports shifted by 1000·N. Tests stop Dovecot, empty
+    mailboxes and count receipts; two workers sharing one stack would see each other's."""
+    n = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    if n:
+        os.environ["MAILSTACK_NAME"] = f"w{n}"
+        os.environ["MAILSTACK_PORT_OFFSET"] = str(
+            int(os.environ.get("MAILSTACK_PORT_OFFSET") or 0) + 1000 * n)
+
+
 @pytest.fixture(scope="session")
 def mailstack() -> dict[str, str]:
     """Start (if needed) the project's Dovecot + Postfix and return its `env` assignments."""

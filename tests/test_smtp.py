@@ -52,14 +52,13 @@ def test_send_and_refusals_on_the_local_postfix(mailstack):
 @pytest.mark.mailstack
 @pytest.mark.parametrize("security, port_key, hint", [
     ("starttls", "MAILSTACK_IMAPS_PORT", '[smtp] security 改为 "tls"（而不是 "starttls"）'),
-    ("plain", "MAILSTACK_IMAPS_PORT", '[smtp] security 改为 "tls"（而不是 "plain"）'),
     ("tls", "MAILSTACK_SMTP_PORT", '[smtp] security 改为 "starttls"，或改用服务商的 TLS 端口')])
 def test_a_security_setting_the_port_does_not_speak_is_named(mailstack, security, port_key,
                                                                hint):
     """STARTTLS (or plain) against an implicit-TLS port (465) waited a minute for a greeting
     that never comes and said "timed out": the greeting has a short timeout and the error
     names the security setting the port wants, and the other way round for TLS against
-    the submission port.  The stack has no SMTPS listener; Dovecot's IMAPS port is a real
+    the submission port ("plain" takes the same path: tests/test_tlsport.py).  The stack has no SMTPS listener; Dovecot's IMAPS port is a real
     implicit-TLS one, silent until the client's handshake, as an SMTPS port is."""
     port = int(mailstack[port_key])
     cfg = Smtp(host="localhost", port=port, security=security,
