@@ -38,7 +38,8 @@ _TIME = re.compile(r"(上午|下午|晚上|中午|早上)?\s*(?<!\d)(\d{1,2})\s*
 _MOBILE = re.compile(r"(?:(?<=\+86)|(?<=\+86[\s-])|(?<!\d))(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
 _SIGNATURE_LINES = 8  # the last lines of a mail that may be its signature
 _NOT_SIGNATURE = ("请", "如有", "告知", "咨询", "秘书处", "组长", "片区", "协会")  # words of a sentence
-_LAND = re.compile(r"(?<!\d)\(?(0[12]\d|0[3-9]\d{2})\)?[\s\-－—–]*(\d{7,8})(?!\d)")
+_LAND = re.compile(r"(?<!\d)\(?(0[12]\d|0[3-9]\d{2})\)?[\s\-－—–]*(\d{3,4})[\s\-－—–]?(\d{4})(?!\d)")
+# a landline: area code 028 / 0816, then 7–8 digits, whole or as "8541 2345", "8541-2345"
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,7 @@ def _visit(value: str, year: int) -> tuple[str, str]:
 def _phone(contact: str) -> str:
     contact = contact.translate(_FOLD)
     hits = [(m.start(), "".join(m.groups())) for m in _MOBILE.finditer(contact)]
-    hits += [(m.start(), f"{m[1]}-{m[2]}") for m in _LAND.finditer(contact)]
+    hits += [(m.start(), f"{m[1]}-{m[2]}{m[3]}") for m in _LAND.finditer(contact)]
     return min(hits)[1] if hits else ""
 
 
