@@ -42,6 +42,17 @@ def pytest_configure(config) -> None:
             int(os.environ.get("MAILSTACK_PORT_OFFSET") or 0) + 1000 * n)
 
 
+# The longest test files (a minute of Dovecot outage, the benchmark...) start first under
+# pytest-xdist, so that no worker is left running one of them alone at the end.
+LONGEST_FIRST = ("test_outage.py", "test_bench.py", "test_outage_db.py", "test_bundles.py",
+                 "test_receipts.py", "test_poll.py", "test_retention.py", "test_crash.py")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files stay whole
+
+
 @pytest.fixture(scope="session")
 def mailstack() -> dict[str, str]:
     """Start (if needed) the project's Dovecot + Postfix and return its `env` assignments."""
