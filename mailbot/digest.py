@@ -61,6 +61,7 @@ class Missing:
     due: date | None
     days_left: int | None
     schools: tuple[str, ...]
+    incomplete: tuple[str, ...] = ()  # plan: sent, but every plan lacks template items (△)
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,9 @@ def _today(cfg: Config, now: datetime) -> date:
 
 
 def _missing(schools: Sequence[str], sent: Mapping[str, set[str]], cfg: Config,
-             today: date) -> tuple[Missing, ...]:
+             today: date, complete: set[str]) -> tuple[Missing, ...]:
+    """Per kind open by *today*: the schools yet to send it, and for the plan those whose
+    every plan lacks template items (not in *complete*): a leader chases both."""
     phases = cfg.campaign.phases or ()
     out = []
     for kind in KINDS:
@@ -199,7 +202,9 @@ def _missing(schools: Sequence[str], sent: Mapping[str, set[str]], cfg: Config,
         due = phase.due if phase else None
         out.append(Missing(kind=kind, kind_name=(phase.name if phase else "") or KIND_ZH[kind],
                            due=due, days_left=(due - today).days if due else None,
-                           schools=tuple(s for s in schools if kind not in sent.get(s, ()))))
+                           schools=tuple(s for s in schools if kind not in sent.get(s, ())),
+                           incomplete=tuple(s for s in schools if kind == "plan"
+                                            and kind in sent.get(s, ()) and s not in complete)))
     return tuple(out)
 
 
@@ -268,12 +273,13 @@ def build_district_digest(district: str, rows: Sequence[dict], schools_of_distri
     schools = [*dict.fromkeys(schools_of_district), *extra]
     current = _in(period, mine)
     sent, today = _sent(mine, period.end), _today(cfg, now)
+    complete = _complete(mine, period.end)
     return Digest(
         audience=district, period=period, sections=_sections(current, schools),
-        missing=_missing(schools, sent, cfg, today),
+        missing=_missing(schools, sent, cfg, today, complete),
         late=tuple(r for r in current if _accepted(r) and r.get("late")),
         needs_school=(), quarantined=(), visits=_visits(rows, today),
-        matrix=_row_matrix(district, schools, sent, _complete(mine, period.end)),
+        matrix=_row_matrix(district, schools, sent, complete),
         totals=_totals(current),
         roster=len(set(schools_of_district)) > 1)
 
@@ -308,7 +314,7 @@ def build_secretariat_digest(rows: Sequence[dict], schools_by_district: Mapping[
     current = _in(period, rows)
     return Digest(
         audience=SECRETARIAT, period=period, sections=_sections(current, all_schools),
-        missing=_missing(all_schools, sent, cfg, today),
+        missing=_missing(all_schools, sent, cfg, today, complete),
         late=tuple(r for r in current if _accepted(r) and r.get("late")),
         needs_school=tuple(r for r in current if r.get("status") == "needs_school"),
         quarantined=tuple(r for r in current if r.get("status") == "quarantined"),

@@ -81,6 +81,7 @@ def _context(d: Digest, cfg: Config, thumbs: Mapping[str, str],
                      for s in d.sections],
         "missing": [{"name": m.kind_name, "schools": "、".join(m.schools),
                      "count": len(m.schools),
+                     "incomplete": "、".join(m.incomplete), "incomplete_count": len(m.incomplete),
                      "due": f"{day_zh(m.due, year=False)}截止" if m.due else "不设截止日期",
                      "left": ("" if m.days_left is None else "已截止" if m.days_left < 0
                               else "今天截止" if m.days_left == 0 else f"剩余 {m.days_left} 天")}
@@ -210,9 +211,11 @@ def xlsx_summary(d: Digest) -> bytes:
              "、".join(r.get("plan_missing") or ()), r["id"]]
             for r in items])
     _sheet(wb, "待交", ["材料", "截止日期", "剩余天数", "片区", "学校"],
-           [[m.kind_name, m.due.isoformat() if m.due else "",
+           [[m.kind_name + ("（方案待补）" if s in m.incomplete else ""),
+             m.due.isoformat() if m.due else "",
              "" if m.days_left is None else ("已截止" if m.days_left < 0 else m.days_left),
-             district_of.get(s, ""), s] for m in d.missing for s in m.schools])
+             district_of.get(s, ""), s] for m in d.missing
+            for s in (*m.schools, *m.incomplete)])
     _sheet(wb, "活动预告", ["日期", "时间", "学校", "地点", "联系人", "电话"],
            [[v.date, v.time, v.host_school, v.place, v.contact, v.phone] for v in d.visits])
     buf = io.BytesIO()

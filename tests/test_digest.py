@@ -324,6 +324,33 @@ def test_a_plan_still_lacking_items_is_marked_apart_until_a_plan_of_the_school_i
         assert summary["成都体育学院"][0] == "✓"
 
 
+def test_the_pending_list_names_the_schools_whose_plan_still_lacks_items(cfg):
+    """尚未报送 counted a school whose every plan lacks template items as done: the leader,
+    who chases the schools, is now told which plans are 方案待补 — in the text, the HTML and
+    the 待交 sheet — and such a school leaves the list once a complete plan arrives."""
+    rows = [row(30, "四川师范大学", CD1, at(7, 2), ["plan"], plan_missing=["活动流程"]),
+            row(31, "西南财经大学", CD1, at(7, 2), ["plan"], plan_missing=["活动时间"]),
+            row(32, "西南财经大学", CD1, at(7, 9), ["plan", "news"]),  # after WEEK's end
+            row(33, "成都体育学院", CD1, at(7, 3), ["plan"])]
+    later = Period(WEEK.start, datetime(2024, 7, 15, tzinfo=TZ))
+    for d, owed in ((district(cfg, rows=rows), ("四川师范大学", "西南财经大学")),
+                    (district(cfg, rows=rows, period=later), ("四川师范大学",)),
+                    (build_secretariat_digest(rows, SCHOOLS, cfg, WEEK, NOW),
+                     ("四川师范大学", "西南财经大学"))):
+        plan = next(m for m in d.missing if m.kind == "plan")
+        assert plan.incomplete == owed
+        assert not set(owed) & set(plan.schools) and "成都体育学院" not in plan.schools
+        assert all(not m.incomplete for m in d.missing if m.kind != "plan")
+        line = f"△ 方案待补 {len(owed)} 所（已报方案缺少模板要求的内容）：{'、'.join(owed)}"
+        assert line in digest_text(d, cfg) and line in digest_html(d, cfg, {})
+        sheet = openpyxl.load_workbook(io.BytesIO(xlsx_summary(d)))["待交"]
+        pending = [(r[0], r[4]) for r in sheet.iter_rows(min_row=2, values_only=True)]
+        assert [s for k, s in pending if k.endswith("（方案待补）")] == list(owed)
+        assert "成都体育学院" not in [school for kind, school in pending if kind.startswith("活动方案")]
+    done = [row(33, "成都体育学院", CD1, at(7, 3), ["plan"])]
+    assert "已报方案缺少模板要求的内容）：" not in digest_text(district(cfg, rows=done), cfg)
+
+
 def test_ics(cfg):
     cal = icalendar.Calendar.from_ical(visits_ics(district(cfg), cfg))
     events = list(cal.walk("VEVENT"))
