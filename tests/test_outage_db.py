@@ -42,9 +42,10 @@ from test_outage import (
 from test_receipts import inbox
 
 pytestmark = pytest.mark.mailstack
-STORAGE = re.compile(r"poll failed, retrying in \d+ s: 登记 imap:INBOX/\d+ 失败，邮件未登记，"
-                     r"稍后重试 \(not recorded\)：数据库或数据目录出错 \(storage error\): "
-                     r"(\w+): (.+)")
+# the recording of a mail refused, or (the WAL's shared memory unwritable) the poll's first read
+STORAGE = re.compile(r"poll failed, retrying in \d+ s: (?:登记 imap:INBOX/\d+ 失败，邮件未登记，"
+                     r"稍后重试 \(not recorded\)|收取邮件失败 \(poll failed\))：数据库或数据目录出错 "
+                     r"\(storage error\): (\w+): (.+)")
 
 
 def immutable(paths: list[Path], on: bool) -> None:
