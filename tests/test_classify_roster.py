@@ -248,3 +248,23 @@ def test_a_roster_an_earlier_mailbot_wrote_into_its_rules_is_still_read(tmp_path
     fresh.parent.mkdir()
     fresh.write_text("# 新名单\n", encoding="utf-8")
     assert config.roster_file(cfg) == fresh
+
+
+def test_a_conflict_is_blamed_on_the_file_that_makes_it(tmp_path):
+    """Problems found once the roster is applied used to name both files: one already in
+    schools.toml names schools.toml, one the roster brings names roster.toml."""
+    schools = tmp_path / "schools.toml"
+    schools.write_text(RULES.read_text(encoding="utf-8") + '\n[[school]]\nname = "甲大学"\n'
+                       'aliases = ["宜宾学院"]\n', encoding="utf-8")
+    roster = tmp_path / "roster.toml"
+    roster.write_text('[[entry]]\nschool = "西华大学"\naddresses = ["a@qq.com"]\n'
+                      '[[entry]]\nschool = "成都大学"\naddresses = ["a@qq.com"]\n',
+                      encoding="utf-8")
+    with pytest.raises(DirectoryError) as e:
+        load_directory(schools, roster)
+    by_file = {p.split(": ", 1)[0]: p for p in e.value.problems}
+    assert set(by_file) == {str(schools), str(roster)}, e.value.problems
+    assert "宜宾学院" in by_file[str(schools)] and "a@qq.com" in by_file[str(roster)]
+    with pytest.raises(DirectoryError) as alone:
+        load_directory(schools)
+    assert [p.split(": ", 1)[0] for p in alone.value.problems] == [str(schools)]

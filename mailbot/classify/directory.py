@@ -152,6 +152,7 @@ def load_directory(path: Path, roster: Path | None = None) -> Directory:
         schools[name] = School(name, lists[0], lists[1], tuple(d.lower() for d in lists[2]),
                                str(t.get("district", "")).strip(),
                                tuple(a.lower() for a in lists[3]))
+    own = dict(schools)  # before the roster: what schools.toml alone says
     if roster:
         from .roster import apply_roster  # roster.py owns the roster.toml format
         problems += [f"{roster}: {p}" for p in apply_roster(schools, extra)]
@@ -162,6 +163,16 @@ def load_directory(path: Path, roster: Path | None = None) -> Directory:
     public = frozenset(d.lower() for d in data.get("public_domains", []))
     try:
         return Directory(tuple(schools.values()), public, leads, simplified)
-    except DirectoryError as e:  # a name, domain or address twice...: say in which files
-        files = f"{path}" + (f"（及 {roster}）" if roster else "")
-        raise DirectoryError([f"{files}: {p}" for p in e.problems]) from None
+    except DirectoryError as e:  # a name, domain or address twice...: say in which file
+        in_own = set(e.problems) if not roster else _problems(own, public, leads, simplified)
+        raise DirectoryError([f"{path if p in in_own else roster}: {p}"
+                              for p in e.problems]) from None
+
+
+def _problems(schools: dict[str, School], public, leads, simplified) -> set[str]:
+    """What the directory of *schools* alone would be refused for."""
+    try:
+        Directory(tuple(schools.values()), public, leads, simplified)
+    except DirectoryError as e:
+        return set(e.problems)
+    return set()
