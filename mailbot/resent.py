@@ -50,9 +50,17 @@ def _recalled(earlier: db.Recent) -> bool:
 
 
 def _same_text(ctx: Context, raw_path: str, text: str) -> bool:
-    """Whether the stored mail at *raw_path* says *text* (whitespace aside)."""
+    """Whether the stored mail at *raw_path* says *text*, whitespace and the lines a mail
+    client adds by itself ("发自我的iPhone": rules/kinds.toml ``client_tags``) aside."""
     try:
         earlier = parse_message(ctx.desk.store.path(raw_path).read_bytes())
     except (OSError, ParseError):  # its original is gone (retention) or unreadable: cannot tell
         return False
-    return earlier.text.split() == text.split()
+    tags = ctx.desk.rules.kinds.client_tags
+    return _words(earlier.text, tags) == _words(text, tags)
+
+
+def _words(text: str, tags) -> list[str]:
+    """*text* split on whitespace, without the lines that are only a client's tag."""
+    return [w for line in text.splitlines()
+            if not any(t.fullmatch(line.strip()) for t in tags) for w in line.split()]

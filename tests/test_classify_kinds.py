@@ -367,3 +367,22 @@ def test_sender_text_keeps_the_notice_contacts_out_of_a_plan_check():
         "活动联系人及电话",)
     forward = mail("转发：成都锦城学院活动方案", "请审阅。\n" + quoted)
     assert "朱寒野" in sender_text(forward, RULES)  # a forward keeps the forwarded mail
+
+
+@pytest.mark.parametrize("line, tag", [
+    ("发自我的iPhone", True), ("发自我的华为手机", True), ("來自我的華為Mate 60手機", True),
+    ("来自网易邮箱大师", True), ("Sent from my iPhone", True), ("获取 Outlook for Android", True),
+    ("四川大学后勤保障部", False), ("请查收。发自我的iPhone", False),
+    ("来自四川大学后勤保障部的活动方案，请查收附件，联系人李明手机", False),
+])
+def test_client_tags_are_the_lines_a_mail_client_adds(line, tag):
+    assert any(t.fullmatch(line) for t in RULES.client_tags) is tag
+
+
+def test_a_bad_client_tag_is_named_with_its_file(tmp_path):
+    path = tmp_path / "kinds.toml"
+    text = (ROOT / "rules" / "kinds.toml").read_text(encoding="utf-8")
+    path.write_text(text.replace("client_tags = [", "client_tags = [\n    '(发自',", 1),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"body\.client_tags\[0\]: 正则表达式有误"):
+        load_kind_rules(path)

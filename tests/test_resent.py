@@ -45,16 +45,19 @@ def test_the_same_mail_sent_again_gets_no_second_receipt(school_desk):
     send(stack, subject, body, {"活动方案.txt": PLAN})  # unsure it arrived: sends it again
     send(stack, subject, body, {"活动方案.txt": PLAN + "（修订）".encode()})  # a corrected file
     send(stack, subject, body + "\n补充：联系人改为王芳。", {"活动方案.txt": PLAN})  # a new text
-    wait_contact(stack, 4)
+    send(stack, subject, body + "\n\n发自我的iPhone", {"活动方案.txt": PLAN})  # again, by phone
+    wait_contact(stack, 5)
     run_cli("poll", "--once", config=cfg)
-    first, again, corrected, told = rows(cfg)
+    first, again, corrected, told, by_phone = rows(cfg)
     assert first["status"] == "accepted" and first["receipt"]
-    assert again["status"] == "ignored" and again["receipt"] is None
-    assert f"重复发送：与 #{first['id']} 内容相同" in again["status_reason"]
+    for copy in (again, by_phone):  # the phone's "发自我的iPhone" line is no new content
+        assert copy["status"] == "ignored" and copy["receipt"] is None
+        assert f"重复发送：与 #{first['id']} 内容相同" in copy["status_reason"]
     assert corrected["status"] == told["status"] == "accepted"
     inbox(stack, SCHOOL, 3)  # the three due (under load Postfix takes a while)...
     receipts = inbox(stack, SCHOOL, 4, timeout=3)  # ... then a while for a fourth: none comes
     numbers = [r["receipt"]["number"] for r in (first, corrected, told)]
     assert len(receipts) == 3 and all(any(n in m["Subject"] for m in receipts) for n in numbers)
     run_cli("reclassify", "--all", config=cfg)
-    assert [r["status"] for r in rows(cfg)] == ["accepted", "ignored", "accepted", "accepted"]
+    assert [r["status"] for r in rows(cfg)] == ["accepted", "ignored", "accepted", "accepted",
+                                                "ignored"]

@@ -43,6 +43,7 @@ class KindRules:
     notice_phrases: tuple[str, ...]
     notice_min_phrases: int
     long_body_chars: int
+    client_tags: tuple[re.Pattern, ...]  # a line a mail client adds ("发自我的iPhone")
     documents: frozenset[str]
     images: frozenset[str]
     videos: frozenset[str]
@@ -100,6 +101,9 @@ def load_kind_rules(path: Path) -> KindRules:
         notice_phrases=words("quote.notice_phrases"),
         notice_min_phrases=get("quote.notice_min_phrases", int),
         long_body_chars=get("body.long_body_chars", int),
+        client_tags=tuple(regex(f"body.client_tags[{i}]", re.IGNORECASE, x)  # optional
+                          for i, x in enumerate(get("body.client_tags", list)
+                                                if "client_tags" in data.get("body", {}) else ())),
         documents=frozenset(words("attachments.documents")),
         images=frozenset(words("attachments.images")),
         videos=frozenset(words("attachments.videos")),
