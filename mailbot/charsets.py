@@ -43,7 +43,7 @@ from charset_normalizer import from_bytes
 
 __all__ = [
     "clean_text", "decode_addresses", "decode_bytes", "decode_header_bytes", "decode_param",
-    "header_params", "normalise_charset",
+    "header_params", "missing_segments", "normalise_charset",
 ]
 
 # Label -> codec that really decodes what senders label that way (WHATWG does
@@ -374,6 +374,19 @@ def header_params(raw: bytes | None) -> tuple[str, dict[str, object]]:
         if key not in found or isinstance(value, tuple):
             found[key] = value
     return main, found
+
+
+_SEGMENT = re.compile(rb"(?:^|;)\s*([\w.-]+)\*(\d{1,6})\*?\s*=")
+
+
+def missing_segments(raw: bytes | None) -> list[str]:
+    """Lowercased names of the parameters of a Content-Type/-Disposition value whose RFC 2231
+    continuations (``name*0``, ``name*1`` ...) skip a number or do not start at 0: the
+    stdlib joins the segments there are, silently, into a shortened value."""
+    seen: dict[str, set[int]] = {}
+    for m in _SEGMENT.finditer(re.sub(rb"\r?\n", b"", raw or b"")):
+        seen.setdefault(m.group(1).decode("latin-1").lower(), set()).add(int(m.group(2)))
+    return sorted(name for name, nums in seen.items() if sorted(nums) != list(range(len(nums))))
 
 
 def decode_param(value: object, hint: str | None = None) -> tuple[str, list[str]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.charsets import decode_bytes, decode_header_bytes
+from mailbot.charsets import decode_bytes, decode_header_bytes, missing_segments
 from mailbot.mimefix import looks_like_mail
 from mailbot.parse import (
     Attachment,
@@ -179,6 +179,31 @@ def test_coremail_rfc2231_continuation_split_inside_a_character():
     assert msg.headers["x-cm-transid"] == "AQAAfwDXr1AwzUZnQ2EAAA--.1234W"
     assert msg.date == datetime(2024, 11, 27, 10, 20, tzinfo=CST)
     assert msg.defects == ()
+
+
+def test_rfc2231_continuation_with_a_segment_missing_is_noted():
+    """Coremail's filename*0*/filename*1*, as a mangling relay left it: segments 0 and 2,
+    1 lost.  The stdlib joins what is there without a word; the mail's notes say a segment
+    is missing, so a shortened name is not taken for the sender's."""
+    whole = (DATA / "coremail_rfc2231_continuation_wps.eml").read_bytes()
+    msg = parse_message(whole.replace(b"\tfilename*1*=", b"\tfilename*2*="))
+    assert only(msg).filename.startswith("博物馆接力")
+    assert [d for d in msg.defects if "RFC 2231" in d] == [
+        (f"part application/kswps {only(msg).filename!r} filename: "
+         "RFC 2231 segments missing, the rest joined")]
+    assert not [d for d in parse_message(whole).defects if "RFC 2231" in d]
+
+
+@pytest.mark.parametrize(("value", "missing"), [
+    (b"attachment; filename*0=a; filename*1=b", []),
+    (b'attachment;\r\n\tfilename*0*=UTF-8\'\'%E5; filename*2*=%8D', ["filename"]),
+    (b"application/pdf; name*1=b; NAME*2=c", ["name"]),  # no *0
+    (b"attachment; filename*0=a; filename*999999=b", ["filename"]),  # no range built
+    (b"attachment; filename=\"x*0=y.doc\"", []),
+    (b"", []),
+])
+def test_missing_rfc2231_segments(value, missing):
+    assert missing_segments(value) == missing
 
 
 def test_mutt_gb18030_rfc2231_filename():

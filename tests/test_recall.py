@@ -54,3 +54,33 @@ def test_a_recall_request_gets_no_receipt_and_flags_the_mail_it_names(school_des
     run_cli("poll", "--once", config=cfg)
     again = rows(cfg)[-1]
     assert again["status"] == "accepted" and again["receipt"]
+
+
+def test_a_recalled_reply_flags_the_submission_it_was_merged_into(school_desk):
+    """A school answers its receipt with a corrected file (merged into the plan it was
+    for), then Outlook recalls that reply: "撤回: Re: [回执 …] …" names the reply, which is
+    no submission of its own — the plan it was merged into carries the request, naming the
+    reply, and the request's reason names both; still no receipt for the request."""
+    stack, cfg = school_desk
+    send(stack, "四川大学后勤活动方案", "活动方案见附件。\n四川大学后勤保障部",
+         {"活动方案.txt": "一、活动背景：弘扬传统文化".encode()})
+    wait_contact(stack, 1)
+    run_cli("poll", "--once", config=cfg)
+    (receipt,) = inbox(stack, SCHOOL, 1)
+    answer = "Re: " + receipt["Subject"]
+    send(stack, answer, "修改后的方案见附件。", {"活动方案（修订）.txt": "一、活动背景：修订".encode()})
+    wait_contact(stack, 2)
+    run_cli("poll", "--once", config=cfg)
+    plan, reply = rows(cfg)
+    assert reply["status"] == "ignored" and f"#{plan['id']}" in reply["status_reason"]
+    submit(stack, SCHOOL, f"撤回: {answer}", f"李明 希望撤回邮件“{answer}”。")
+    wait_contact(stack, 3)
+    run_cli("poll", "--once", config=cfg)
+    plan, reply, recall = rows(cfg)
+    assert recall["status"] == "ignored" and recall["receipt"] is None
+    assert f"#{plan['id']}（回复 #{reply['id']}）" in recall["status_reason"]
+    (said,) = [e for e in plan["evidence"] if e["rule"] == "status.recall"]
+    assert f"其回复 #{reply['id']}" in said["detail"] and "已并入本件" in said["detail"]
+    assert not any(e["rule"] == "status.recall" for e in reply["evidence"])
+    run_cli("reclassify", "--all", config=cfg)  # an event, kept through reclassify
+    assert [e["rule"] for e in rows(cfg)[0]["evidence"]].count("status.recall") == 1
