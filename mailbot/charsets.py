@@ -43,7 +43,7 @@ from charset_normalizer import from_bytes
 
 __all__ = [
     "clean_text", "decode_addresses", "decode_bytes", "decode_header_bytes", "decode_param",
-    "header_params", "missing_segments", "normalise_charset",
+    "header_params", "normalise_charset",
 ]
 
 # Label -> codec that really decodes what senders label that way (WHATWG does
@@ -351,16 +351,19 @@ def _parsed_addresses(latin: str, hint: str | None) -> tuple[list[tuple[str, str
     return out, notes
 
 
-def header_params(raw: bytes | None) -> tuple[str, dict[str, object]]:
+def header_params(raw: bytes | None, notes: list[str] | None = None
+                  ) -> tuple[str, dict[str, object]]:
     """Lowercased main value and raw parameters of a Content-Type/-Disposition value.
 
     RFC 2231 continuations are joined (an RFC 2231 value wins over a plain
-    one of the same name).  Values are latin-1 strings standing for the wire
+    one of the same name); one with a segment missing is said in *notes*.  Values are latin-1 strings standing for the wire
     bytes, or ``(charset, language, latin-1 str)`` tuples for RFC 2231; pass
     them to :func:`decode_param`.  Never raises.
     """
     if raw is None:
         return "", {}
+    if notes is not None:
+        notes += [f"{name}: RFC 2231 segments missing, the rest joined" for name in missing_segments(raw)]
     view = Message()
     view["x"] = re.sub(r"\r?\n", "", raw.decode("latin-1"))
     try:
@@ -380,9 +383,8 @@ _SEGMENT = re.compile(rb"(?:^|;)\s*([\w.-]+)\*(\d{1,6})\*?\s*=")
 
 
 def missing_segments(raw: bytes | None) -> list[str]:
-    """Lowercased names of the parameters of a Content-Type/-Disposition value whose RFC 2231
-    continuations (``name*0``, ``name*1`` ...) skip a number or do not start at 0: the
-    stdlib joins the segments there are, silently, into a shortened value."""
+    """Names (lowercased) of the parameters of a Content-Type/-Disposition value whose RFC 2231
+    continuations (``name*0``, ``name*1`` ...) skip a number or miss ``*0``: see header_params."""
     seen: dict[str, set[int]] = {}
     for m in _SEGMENT.finditer(re.sub(rb"\r?\n", b"", raw or b"")):
         seen.setdefault(m.group(1).decode("latin-1").lower(), set()).add(int(m.group(2)))

@@ -28,7 +28,6 @@ from mailbot.charsets import (
     decode_header_bytes,
     decode_param,
     header_params,
-    missing_segments,
 )
 from mailbot.dates import mail_date
 from mailbot.htmltext import html_to_text
@@ -282,9 +281,9 @@ class _Walk:
     def leaf(self, part: Message, ctype: str, related: bool) -> None:
         """File a leaf part as body text (unnamed, not ``attachment``), as a forwarded mail
         (a mail attached as a file: see :func:`_may_be_mail`) or as an Attachment."""
-        rawdisp, rawtype = _raw_header(part, "content-disposition"), _raw_header(part, "content-type")
-        disposition, dparams = header_params(rawdisp)
-        _, cparams = header_params(rawtype)
+        gaps: list[str] = []
+        disposition, dparams = header_params(_raw_header(part, "content-disposition"), gaps)
+        _, cparams = header_params(_raw_header(part, "content-type"), gaps)
         charset = cparams.get("charset")
         charset = charset if isinstance(charset, str) else None
         self.hint = self.hint or charset
@@ -294,9 +293,7 @@ class _Walk:
                 filename, why = decode_param(value, charset or self.hint)
         filename = clean_text(filename)
         tag = f"part {ctype}{' ' + repr(filename) if filename else ''}"
-        self.notes += [f"{tag} filename: {n}" for n in why]
-        self.notes += [f"{tag} {name}: RFC 2231 segments missing, the rest joined"
-                       for name in missing_segments(rawdisp) + missing_segments(rawtype)]
+        self.notes += [f"{tag} filename: {n}" for n in why] + [f"{tag} {n}" for n in gaps]
         mailish = self.depth < MAX_FORWARD_DEPTH and _may_be_mail(ctype, filename)
         if self.originals is not None and not mailish:
             return
