@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, selectinload
 from . import db
 from .config import Retention
 from .filing import FileStore
+from .fingerprint import content_hash
 from .models import Attachment, Message, OutboxMail
 from .rows import merged_into
 
@@ -166,6 +167,7 @@ def apply(engine: Engine, store: FileStore, r: Retention, p: Plan) -> Plan:
     """Carry out *p*: mark the rows in one transaction, then delete the blobs still
     unreferenced once it has committed.  A row whose status changed since the plan
     (released, retried) is left alone.  Idempotent; sets ``p.freed``."""
+    hashes = _content_hashes(engine, store, p)  # read before the transaction: no lock held
     with db.transaction(engine) as s:
         for it in p.items:
             if it.kind == "outbox":
@@ -178,6 +180,7 @@ def apply(engine: Engine, store: FileStore, r: Retention, p: Plan) -> Plan:
                     and m.status == it.status:
                 m.files_removed_at = p.now
                 m.notes = [*(m.notes or []), note(it.rule, r, p.now)]
+                m.content_sha256 = m.content_sha256 or hashes.get(m.id, "")
     with db.transaction(engine) as s:
         live = live_paths(s, set())
     for path in (path for it in p.items for path in it.files):
@@ -188,6 +191,25 @@ def apply(engine: Engine, store: FileStore, r: Retention, p: Plan) -> Plan:
         else:
             p.freed += freed
     return p
+
+
+def _content_hashes(engine: Engine, store: FileStore, p: Plan) -> dict[int, str]:
+    """The content hash (:func:`~.fingerprint.content_hash`) of each message *p* retires
+    that has none yet, from its original before it goes: a copy of the mail that comes
+    again (``import`` of an export, another delivery) is then still known for a duplicate,
+    which the intake tells by that hash only while it can read the original."""
+    due = {it.pk for it in p.items if it.kind == "message" and it.rule != LEFTOVER}
+    with db.transaction(engine) as s:
+        rows = s.execute(select(Message.id, Message.raw_path, Message.content_sha256)
+                         .where(Message.files_removed_at.is_(None))).all() if due else []
+    hashes = {}
+    for pk, rel, known in rows:
+        if pk in due and not known:
+            try:
+                hashes[pk] = content_hash(store.path(rel).read_bytes())
+            except OSError:  # already gone: nothing to read
+                pass
+    return hashes
 
 
 def run(engine: Engine, store: FileStore, r: Retention, dry_run: bool = False,

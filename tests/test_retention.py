@@ -155,6 +155,27 @@ def test_a_reply_merged_into_a_submission_is_kept_as_long_as_submissions(db_url,
     assert listing(cfg)[reply]["files_removed_at"] is None
 
 
+def test_a_copy_of_a_retired_mail_is_still_a_duplicate(db_url, tmp_path):
+    """Once retention has removed a submission's original, a copy of that mail coming again
+    — another delivery of it, with trace fields of its own, or an export imported — is
+    still known: retention kept the content hash the duplicate check compares, which it
+    could otherwise only compute from the original.  Not a second submission."""
+    data = tmp_path / "data"
+    cfg = write_config(tmp_path / "c.toml", None, data, db_url,
+                       extra="[retention]\nsubmissions_days = 10\n")
+    run_cli("import", str(PLAN), config=cfg)
+    (pk,) = listing(cfg)
+    age(db_url, Message, {pk}, 11)
+    age_files(data)
+    assert mail_ids(retention(cfg)) == {pk} and not blobs(data)
+    copy = tmp_path / "copy.eml"
+    copy.write_bytes(b"Received: from mx.scu.edu.cn by mx.scgxhq.test; Mon, 1 Jul 2024 09:00:00 +0800\r\n"
+                     b"Delivered-To: contact@scgxhq.test\r\n" + PLAN.read_bytes())
+    out = run_cli("import", str(copy), config=cfg).stdout
+    assert "新登记 0 封，重复 1 封" in out
+    assert list(listing(cfg)) == [pk]
+
+
 def test_a_shared_file_stays_while_a_kept_message_uses_it(db_url, tmp_path):
     data = tmp_path / "data"
     cfg = write_config(tmp_path / "c.toml", None, data, db_url)
