@@ -1,4 +1,4 @@
-"""Turn one raw RFC 5322 message into plain, fully decoded dataclasses.
+"""Turn one raw RFC 5322 message into plain, fully decoded dataclasses (:mod:`mailbot.parsed`).
 
 Pure: no I/O, no database, no network.  Large bodies are first taken out
 (:mod:`mailbot.spans`), the stdlib (compat32, as mail-parser uses) builds the
@@ -16,7 +16,6 @@ import mimetypes
 import mmap
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
 from email.parser import BytesParser
@@ -42,8 +41,10 @@ from mailbot.mimefix import (
     repair_header_block,
     written_back,
 )
+from mailbot.parsed import Attachment, ParsedMessage, ParseError
 from mailbot.spans import Spans, reduce
 from mailbot.tnef import is_tnef, unpack
+from mailbot.uudecode import take_uuencoded
 
 __all__ = ["Attachment", "ParseError", "ParsedMessage", "forwarded_originals",
            "parse_message"]
@@ -56,54 +57,6 @@ UNNAMED = {"text/calendar": "邀请.ics", "application/ics": "邀请.ics",  # an
 _LEADING = re.compile(rb"[\r\n]*")
 _NON_BLANK = re.compile(rb"[^ \t\r\n\f\v]")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
-
-
-class ParseError(ValueError):
-    """The input is not an email message at all (empty, binary, no header block)."""
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """One non-body MIME part.  ``payload`` is byte-identical to the sent file;
-    ``filename`` is decoded ("" if the sender gave none; a meeting request or a vCard
-    sent unnamed is named by its type, :data:`UNNAMED`); ``content_type`` is
-    lowercased ``type/subtype``; ``inline`` is true for Content-Disposition
-    inline, or for an image with a Content-ID inside multipart/related unless
-    explicitly disposed as ``attachment``; ``content_id`` has no ``<>``."""
-
-    filename: str
-    content_type: str
-    payload: bytes
-    inline: bool
-    content_id: str | None
-
-
-@dataclass(frozen=True)
-class ParsedMessage:
-    """A decoded message.  Addresses are lowercased; ``date`` is aware
-    (+08:00 assumed when the header has no zone) or None; ``text`` is the
-    text/plain parts joined, or text extracted from HTML when there is no
-    plain text; ``hrefs`` are the ``<a href>`` targets of the HTML bodies, in
-    order, de-duplicated; ``forwarded`` holds attached message/rfc822 parts and
-    mails attached as files (see :func:`_may_be_mail`), parsed recursively (not
-    repeated in ``attachments``); ``headers`` maps lower-cased names to the
-    decoded first occurrence; ``defects`` describes what was wrong with the input
-    and how it was recovered."""
-
-    message_id: str | None
-    sender: str | None
-    sender_name: str
-    reply_to: str | None
-    to: tuple[str, ...]
-    subject: str
-    date: datetime | None
-    text: str
-    html: str
-    hrefs: tuple[str, ...]
-    attachments: tuple[Attachment, ...]
-    forwarded: tuple[ParsedMessage, ...]
-    headers: dict[str, str]
-    defects: tuple[str, ...]
 
 
 def parse_message(raw: bytes | mmap.mmap, drop: Callable[[int], None] | None = None
@@ -316,6 +269,10 @@ class _Walk:
             text, why = decode_bytes(payload, charset, meta and meta.group(1).decode())
             self.notes += [f"{tag} body: {n}" for n in why]
             text = text.replace("\r\n", "\n").replace("\r", "\n")
+            if ctype == "text/plain":
+                text, files = take_uuencoded(text)
+                self.notes += [f"uuencode: {name!r} taken out of the text" for name, _ in files]
+                self.files(files)
             (self.plain if ctype == "text/plain" else self.html).append(text)
             return
         if is_tnef(ctype, filename, payload) and self.tnef(payload):
@@ -326,14 +283,18 @@ class _Walk:
             disposition != "attachment" and bool(cid) and related and ctype.startswith("image/"))
         self.attachments.append(Attachment(filename, ctype, payload, inline, cid))
 
+    def files(self, named: list[tuple[str, bytes]]) -> None:
+        """Files taken out of a part (TNEF, uuencode) as attachments, typed by their names."""
+        self.attachments += [Attachment(name, mimetypes.guess_type(name)[0] or
+                                        "application/octet-stream", data, False, None)
+                             for name, data in named]
+
     def tnef(self, payload: bytes) -> bool:
         """Outlook's winmail.dat: the files in it become attachments, its text the body when
         the mail has none; False when not all of it came out (winmail.dat is kept too)."""
         got = unpack(payload)
         self.notes += got.notes
-        for name, data in got.files:
-            ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            self.attachments.append(Attachment(name, ctype, data, False, None))
+        self.files(got.files)
         if got.text and not any(t.strip() for t in self.plain):
             self.plain.append(got.text)
         return got.complete

@@ -166,6 +166,19 @@ def test_mime_construct_raw_8bit_gbk_everything():
     assert att.payload == fx.TXT_GBK
 
 
+def test_outlook_express_uuencoded_file_is_taken_out_of_the_text():
+    """No MIME parts: the file is uuencoded inside the 8-bit GB2312 text, its name raw
+    GBK on the ``begin`` line.  It comes out as an attachment, byte-identical; the text is
+    the greeting alone."""
+    msg = load("outlook_express_uuencode.eml")
+    att = only(msg)
+    assert (att.filename, att.content_type) == ("成都大学后勤处活动方案.docx", DOCX)
+    assert att.payload == PAYLOADS[att.filename] and not att.inline
+    assert msg.text == "秘书处老师：\n  您好！我处活动方案见附件。\n\n成都大学后勤处"
+    assert msg.subject == "成都大学后勤处活动方案" and msg.sender == "hqc@cdu.edu.cn"
+    assert msg.defects == ("uuencode: '成都大学后勤处活动方案.docx' taken out of the text",)
+
+
 # ------------------------------------------------ 3. RFC 2231
 def test_coremail_rfc2231_continuation_split_inside_a_character():
     msg = load("coremail_rfc2231_continuation_wps.eml")

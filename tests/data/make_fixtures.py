@@ -15,6 +15,7 @@ that payloads round-trip byte-identical.
 from __future__ import annotations
 
 import base64
+import binascii
 import importlib.util
 import io
 import os
@@ -115,6 +116,7 @@ PAYLOADS: dict[str, bytes] = {
     "博物馆接力行报名表（四川师范大学后勤党委）.wps": wps(),
     "logo.png": png((200, 30, 30)),
     "参会名单.txt": TXT_GBK,
+    "成都大学后勤处活动方案.docx": docx("成都大学后勤处 活动方案（博物馆接力行）"),
 }
 
 # ------------------------------------------------------------------ helpers
@@ -1077,6 +1079,37 @@ def raw8bit_big5() -> bytes:
     )
 
 
+def uuencoded(data: bytes) -> list[str]:
+    """*data* as uuencode lines of 45 bytes, the way Outlook Express writes them."""
+    return [binascii.b2a_uu(data[i:i + 45]).decode("ascii").rstrip("\n")
+            for i in range(0, len(data), 45)] + ["`"]
+
+
+def outlook_express_uu() -> bytes:
+    """Outlook Express 6 with "send attachments as uuencode": no MIME parts, one 8-bit
+    GB2312 text with the file inside it (its name raw 8-bit too)."""
+    name = "成都大学后勤处活动方案.docx"
+    return crlf(
+        f'From: {ew("成都大学后勤处", "gb2312")} <hqc@cdu.edu.cn>',
+        "To: <contact@example.org>",
+        f"Subject: {ew('成都大学后勤处活动方案', 'gb2312')}",
+        "Date: Tue, 2 Jul 2024 09:30:12 +0800",
+        "Message-ID: <000801dacc1f$2b9a1c30$0201a8c0@hqc>",
+        "MIME-Version: 1.0",
+        'Content-Type: text/plain;\n\tcharset="gb2312"',
+        "Content-Transfer-Encoding: 8bit",
+        "X-Priority: 3",
+        "X-Mailer: Microsoft Outlook Express 6.00.2900.5512",
+        "",
+        "秘书处老师：\n  您好！我处活动方案见附件。\n\n成都大学后勤处".encode(GB),
+        "",
+        f"begin 666 {name}".encode(GB),
+        *uuencoded(PAYLOADS[name]),
+        "end",
+        "",
+    )
+
+
 BUILT = {
     "qqmail_gb18030_attachment.eml": qqmail,
     "foxmail_gb2312_raw8bit_filename.eml": foxmail,
@@ -1099,6 +1132,7 @@ BUILT = {
     "qqmail_traditional_signature.eml": qqmail_traditional,
     "outlook_meeting_request.eml": outlook_invite,
     "raw8bit_big5_no_charset.eml": raw8bit_big5,
+    "outlook_express_uuencode.eml": outlook_express_uu,
 }
 
 
