@@ -19,6 +19,7 @@ from .htmltext import html_to_text
 
 SIGNATURE = b"\x78\x9f\x3e\x22"  # 0x223E9F78, little-endian
 TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
+MAX_DEPTH = 3  # Outlook messages attached inside attached messages, taken apart
 
 
 @dataclass
@@ -47,21 +48,39 @@ def unpack(payload: bytes) -> Unpacked:
     try:
         tnef = TNEF(payload, do_checksum=False)
         codepage = tnef.codepage or "cp1252"
-        for n, att in enumerate(tnef.attachments, 1):
-            if getattr(att, "embed", None) is not None or not att.data:
-                out.notes.append(f"tnef: item {n} is an embedded Outlook message or empty; "
-                                 "winmail.dat kept too")
-                continue
-            out.files.append((_name(att, codepage, out.notes), bytes(att.data)))
+        whole = _take(tnef, codepage, out, 0)
         out.text = _text(tnef, codepage)
     except Exception as exc:  # noqa: BLE001 - a damaged container: keep it whole
         out.notes.append(f"tnef: winmail.dat unreadable ({type(exc).__name__}); kept as sent")
         return Unpacked(notes=out.notes)
-    out.complete = len(out.files) == len(tnef.attachments) and bool(out.files or out.text)
+    out.complete = whole and bool(out.files or out.text)
     out.notes.append(f"tnef: winmail.dat unpacked: {len(out.files)} file(s)"
                      + (", message text" if out.text else "") if out.files or out.text else
                      "tnef: winmail.dat holds no file or text that can be read; kept as sent")
     return out
+
+
+def _take(tnef: TNEF, codepage: str, out: Unpacked, depth: int) -> bool:
+    """Add the files of *tnef* to *out*, and those of the Outlook messages attached in it
+    (an item forwarded "as attachment"; *depth* levels in, at most :data:`MAX_DEPTH`);
+    False when something stays inside only (an embedded message's own text, an empty or
+    unreadable item)."""
+    whole = True
+    for n, att in enumerate(tnef.attachments, 1):
+        embed = getattr(att, "embed", None)
+        if embed is not None and depth < MAX_DEPTH:
+            before = len(out.files)
+            _take(embed, embed.codepage or codepage, out, depth + 1)
+            out.notes.append(f"tnef: item {n} is an embedded Outlook message: "
+                             f"{len(out.files) - before} file(s) taken out, winmail.dat kept too")
+            whole = False  # its text and sender are only in winmail.dat
+        elif embed is not None or not att.data:
+            out.notes.append(f"tnef: item {n} is empty or an Outlook message nested too deep; "
+                             "winmail.dat kept too")
+            whole = False
+        else:
+            out.files.append((_name(att, codepage, out.notes), bytes(att.data)))
+    return whole
 
 
 def _framed(payload: bytes) -> bool:

@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import os
 import quopri
+import struct
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -697,6 +698,39 @@ def test_a_damaged_winmail_dat_is_kept_as_sent_with_the_reason(damage):
     msg = parse_message(_winmail_only(container))
     assert [(a.filename, a.payload) for a in msg.attachments] == [("winmail.dat", container)]
     assert noted(msg, "tnef", "kept as sent")
+
+
+def _attr(level: int, key: int, kind: int, data: bytes) -> bytes:
+    """One TNEF attribute, as fx.tnef writes them ([MS-OXTNEF] 2.1.3.1)."""
+    return struct.pack("<BHHI", level, key, kind, len(data)) + data + \
+        struct.pack("<H", sum(data) & 0xFFFF)
+
+
+def _embedding(container: bytes, message: bytes, subject: str) -> bytes:
+    """*container* with one more item: the Outlook message *message* (a TNEF stream)
+    attached as an item, as "forward as attachment" in rich text sends it: its display
+    name (PidTagDisplayName, UTF-16) and PidTagAttachDataObject, IID_IMessage first."""
+    obj = b"\x07\x03\x02\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x00\x00\x00\x46" + message
+    name = subject.encode("utf-16-le") + b"\x00\x00"
+    props = struct.pack("<I", 2)
+    for kind, tag, value in ((0x001F, 0x3001, name), (0x000D, 0x3701, obj)):
+        props += struct.pack("<HHII", kind, tag, 1, len(value)) + value + bytes(-len(value) % 4)
+    return container + _attr(2, 0x9002, 0x0006, struct.pack("<HIhhI", 5, 0xFFFFFFFF, -1, -1, 0)) \
+        + _attr(2, 0x9005, 0x0006, props)
+
+
+def test_an_outlook_message_attached_in_winmail_dat_gives_its_files_too():
+    """A district leader forwards a school's mail "as attachment" from Outlook in rich text:
+    the school's files come out of the embedded message; winmail.dat is kept too (the
+    forwarded mail's text and sender are only there), and the notes say so."""
+    plan, photo = PAYLOADS["活动方案-四川师范大学.docx"], PAYLOADS["参观合影1.jpg"]
+    school = fx.tnef({"活动方案.docx": plan}, "王喆老师好，附件是活动方案。")
+    container = _embedding(fx.tnef({"合影.jpg": photo}, "转发各校材料。"), school, "四川师范大学活动方案")
+    msg = parse_message(_winmail_only(container))
+    assert [(a.filename, a.payload) for a in msg.attachments] == [
+        ("合影.jpg", photo), ("活动方案.docx", plan), ("winmail.dat", container)]
+    assert msg.text == "转发各校材料。"
+    assert noted(msg, "tnef", "item 2 is an embedded Outlook message: 1 file(s) taken out")
 
 
 def test_a_winmail_dat_with_something_left_inside_is_listed_beside_what_came_out():
