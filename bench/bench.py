@@ -96,19 +96,29 @@ class Failed(Exception):
     """A measured command exited non-zero."""
 
 
-def timed(cmd: list, env: dict | None = None) -> tuple[float, float, str]:
-    """Run *cmd* under /usr/bin/time -v: (wall seconds, peak RSS MB, stdout+stderr).
-    The disk is synced first, so no run pays for the write-back of the one before."""
+def timed(cmd: list, env: dict | None = None) -> tuple[float, float, str, float]:
+    """Run *cmd* under /usr/bin/time -v: (wall seconds, peak RSS MB, stdout+stderr, busy
+    CPU-seconds of the whole machine meanwhile — the command's processes, Dovecot's, the
+    kernel's: :func:`busy`).  The disk is synced first, so no run pays for the write-back
+    of the one before."""
     os.sync()
     with tempfile.NamedTemporaryFile("r") as tf:
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), busy()
         p = subprocess.run(["/usr/bin/time", "-v", "-o", tf.name, *map(str, cmd)], check=False,
                            capture_output=True, text=True, env=env)
-        wall = time.monotonic() - t0
+        wall, cpu = time.monotonic() - t0, busy() - cpu0
         rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", tf.read())
     if p.returncode:
         raise Failed(f"{Path(cmd[0]).name} exited {p.returncode}: {(p.stdout + p.stderr).strip()[-2000:]}")
-    return wall, int(rss[1]) / 1024, p.stdout + p.stderr
+    return wall, int(rss[1]) / 1024, p.stdout + p.stderr, cpu
+
+
+def busy() -> float:
+    """CPU-seconds the machine has spent not idle since boot (all CPUs: user, nice,
+    system, interrupts; not idle, I/O wait or steal), from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as f:
+        ticks = [int(v) for v in f.readline().split()[1:]]
+    return (sum(ticks[:3]) + sum(ticks[5:7])) / os.sysconf("SC_CLK_TCK")
 
 
 def mailbot_env() -> dict:
@@ -184,12 +194,12 @@ Create Near
 Sync Pull
 SyncState *
 """)
-    wall, rss, _ = timed(["mbsync", "-q", "-c", d / "mbsyncrc", "bench"])
+    wall, rss, _, cpu = timed(["mbsync", "-q", "-c", d / "mbsyncrc", "bench"])
     n = sum(1 for sub in ("cur", "new") for _ in (d / "mirror" / folder / sub).iterdir())
     # Kept until the run ends, like every data dir: on this ext4 (no journal) a file created
     # within a minute or five of mass deletions makes the inode allocator scan the freshly freed
     # inodes (ext4 recently_deleted()), which cost the next timed command 3-5 s.
-    return {"wall": wall, "rss": rss, "count": n}
+    return {"wall": wall, "rss": rss, "count": n, "cpu": cpu}
 
 
 def intake(work: Path, folder: str, extra: str = "", where: Path | None = None) -> dict:
@@ -199,9 +209,10 @@ def intake(work: Path, folder: str, extra: str = "", where: Path | None = None) 
     cfg = write_config(where, BENCH_USER, [folder], receipts=True, extra=extra)
     # receipts on (limits at 1000, so every one is written), queued but not sent: the issue's
     # "queue receipts"; sending them is the SMTP server's pace, measured by the receipt delay
-    wall, rss, out = timed([MAILBOT, "--config", cfg, "poll", "--once", "--no-send"], mailbot_env())
+    wall, rss, out, cpu = timed([MAILBOT, "--config", cfg, "poll", "--once", "--no-send"],
+                                mailbot_env())
     m = re.search(r"收取 (\d+) 封，新登记 (\d+) 封", out)
-    return {"wall": wall, "rss": rss, "fetched": int(m[1]), "recorded": int(m[2]),
+    return {"wall": wall, "rss": rss, "cpu": cpu, "fetched": int(m[1]), "recorded": int(m[2]),
             "summary": out.strip().splitlines()[-1], "cfg": cfg,
             "data_mb": sum(f.stat().st_size for f in (where / "data").rglob("*") if f.is_file()) / 1e6}
 
@@ -385,19 +396,21 @@ def main() -> None:
                  ("mbsync mirror (IMAPS, FSync no)", f"{mb_nofsync['wall']:.1f} s", "")]
         log("mailbot poll --once: full intake ...")
         first = intake(work, f"bench{n}")  # kept: the idle polls below use its database
-        walls, rsss = [first["wall"]], [first["rss"]]
-        for _ in range(2):  # median of 3, as for mbsync, each on a fresh data dir
-            again = intake(work, f"bench{n}")
-            walls.append(again["wall"])
-            rsss.append(again["rss"])
-        full = {**first, "wall": sorted(walls)[1], "rss": max(rsss)}
+        runs = [first] + [intake(work, f"bench{n}") for _ in range(2)]  # median of 3, as for
+        walls = [r["wall"] for r in runs]  # mbsync, each on a fresh data dir
+        middle = sorted(runs, key=lambda r: r["wall"])[1]
+        full = {**first, "wall": middle["wall"], "cpu": middle["cpu"],
+                "rss": max(r["rss"] for r in runs)}
         notes.append(f"full intake: {full['summary']}; data dir afterwards {full['data_mb']:.0f} MB; "
                      f"runs {', '.join(f'{w:.1f}' for w in walls)} s")
         rows += [("mailbot poll --once, full intake (median of 3)", f"{full['wall']:.1f} s", ""),
                  ("full intake messages/s", f"{n / full['wall']:.1f}", ""),
                  ("full intake MB/s", f"{size_mb / full['wall']:.1f}", ""),
                  ("full intake peak RSS", f"{full['rss']:.0f} MB", ""),
-                 ("ratio", f"{full['wall'] / mb['wall']:.2f}", "≤ 1.0 (mailbot / mbsync)")]
+                 ("ratio", f"{full['wall'] / mb['wall']:.2f}", "≤ 1.0 (mailbot / mbsync)"),
+                 ("machine CPU busy: mbsync / full intake (median runs)",
+                  f"{mb['cpu']:.1f} / {full['cpu']:.1f} CPU-s ({full['cpu'] / mb['cpu']:.2f}×)",
+                  f"{os.cpu_count()} CPUs: {os.cpu_count() * mb['wall']:.1f} CPU-s in mbsync's time")]
         small = None
         if not args.quick:
             big = max(1, round(20000 * scale))

@@ -28,6 +28,8 @@ def test_the_benchmark_runs_end_to_end_at_a_small_count(mailstack, tmp_path):
     for figure in ("full intake messages/s", "full intake MB/s", "ratio"):
         assert float(rows[figure]) > 0, figure
     assert re.fullmatch(r"\d+ MB", rows["full intake peak RSS"])
+    assert re.fullmatch(r"[\d.]+ / [\d.]+ CPU-s \([\d.]+×\)",
+                        rows["machine CPU busy: mbsync / full intake (median runs)"])
     # the 40-mail mailbox was taken in whole, every mail recorded, by each of the three intakes
     assert "mailbox: 40 messages" in text
     assert "full intake: 收取 40 封，新登记 40 封，重复 0 封" in text
