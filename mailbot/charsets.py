@@ -355,15 +355,15 @@ def header_params(raw: bytes | None, notes: list[str] | None = None
                   ) -> tuple[str, dict[str, object]]:
     """Lowercased main value and raw parameters of a Content-Type/-Disposition value.
 
-    RFC 2231 continuations are joined (an RFC 2231 value wins over a plain
-    one of the same name); one with a segment missing is said in *notes*.  Values are latin-1 strings standing for the wire
-    bytes, or ``(charset, language, latin-1 str)`` tuples for RFC 2231; pass
-    them to :func:`decode_param`.  Never raises.
+    RFC 2231 continuations are joined (an RFC 2231 value wins over a plain one of
+    the same name; one with a segment missing is said in *notes*).  Values are latin-1
+    strings standing for the wire bytes, or ``(charset, language, latin-1 str)`` tuples
+    for RFC 2231; pass them to :func:`decode_param`.  Never raises.
     """
     if raw is None:
         return "", {}
     if notes is not None:
-        notes += [f"{name}: RFC 2231 segments missing, the rest joined" for name in missing_segments(raw)]
+        notes += [f"{n}: RFC 2231 segments missing, the rest joined" for n in missing_segments(raw)]
     view = Message()
     view["x"] = re.sub(r"\r?\n", "", raw.decode("latin-1"))
     try:
