@@ -382,7 +382,7 @@ class Recent(NamedTuple):
 
     id: int
     raw_path: str
-    files: tuple[str, ...]  # the attachments' sha256, sorted
+    files: tuple[tuple[str, bool, str, int], ...]  # (sha256, inline, content type, size), sorted
     links: frozenset[str]
     evidence: list
 
@@ -391,7 +391,8 @@ _RECENT_FROM = select(Message.id, Message.raw_path, Message.evidence).where(
     Message.sender == bindparam("sender"), Message.subject == bindparam("subject"),
     Message.received_at >= bindparam("since"), Message.parent_pk.is_(None),
     Message.status.in_(("accepted", "needs_school"))).order_by(Message.id).limit(20)
-_FILES_OF = select(Attachment.message_pk, Attachment.sha256).where(
+_FILES_OF = select(Attachment.message_pk, Attachment.sha256, Attachment.inline,
+                   Attachment.content_type, Attachment.size).where(
     Attachment.message_pk.in_(bindparam("ids", expanding=True)))
 _LINKS_OF = select(Link.message_pk, Link.url).where(
     Link.message_pk.in_(bindparam("ids", expanding=True)))
@@ -406,10 +407,10 @@ def recent_from(session: Session, sender: str | None, subject: str | None,
                                        "since": since}).all()
     if not rows:
         return []
-    files: dict[int, list[str]] = {r.id: [] for r in rows}
+    files: dict[int, list[tuple]] = {r.id: [] for r in rows}
     links: dict[int, set[str]] = {r.id: set() for r in rows}
-    for pk, sha in conn.execute(_FILES_OF, {"ids": list(files)}):
-        files[pk].append(sha)
+    for pk, *file in conn.execute(_FILES_OF, {"ids": list(files)}):
+        files[pk].append(tuple(file))
     for pk, url in conn.execute(_LINKS_OF, {"ids": list(links)}):
         links[pk].add(url)
     return [Recent(r.id, r.raw_path, tuple(sorted(files[r.id])), frozenset(links[r.id]),

@@ -36,7 +36,7 @@ def submission(m: Message, tz: ZoneInfo) -> dict:
         "status": m.status,
         "late": bool(m.late),
         "attachments": [{"filename": a.filename, "size": a.size, "sha256": a.sha256,
-                         "content_type": a.content_type, "path": a.path}
+                         "content_type": a.content_type, "path": a.path, "inline": a.inline}
                         for a in m.attachments],
         "links": [{"url": ln.url, "platform": ln.platform, "title": ln.title, "size": ln.size,
                    "expires": ln.expires, "password": ln.password} for ln in m.links],

@@ -3,8 +3,9 @@
 A school unsure whether its mail arrived sends it again (QQ Mail's "再次发送", or the
 same files attached anew): a new Message-ID and Date, new MIME boundaries, so the raw
 duplicate check does not see it.  Same sender, same subject, same text, the same files
-(by content) and the same links as a submission recorded within :data:`WINDOW_DAYS`
-before it: it is recorded as ``ignored`` ("重复发送"), with no second receipt — unless the
+(by content; inline images under :data:`DECOR_BYTES` aside: a signature's logo, which one
+client adds and another not) and the same links as a submission recorded within
+:data:`WINDOW_DAYS` before it: it is recorded as ``ignored`` ("重复发送"), with no second receipt — unless the
 sender asked to recall that one meanwhile.
 """
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from .pipeline import Context, Intake
 
 WINDOW_DAYS = 14
+DECOR_BYTES = 16 * 1024  # an inline image this small is a logo or an emoji, not material
 RECALL_RULE = "status.recall"  # the evidence a recall request leaves (mailbot.recall)
 
 
@@ -30,17 +32,25 @@ def skip_resent(ctx: Context, it: Intake) -> bool:
     if p is None or not p.sender or it.status not in receipts.RECEIPT_STATUSES or \
             it.received_at is None or it.parent_pk is not None:
         return False
-    files = tuple(sorted(stored.sha256 for _, _, stored, _ in it.files))
+    files = _material((stored.sha256, att.inline, att.content_type, stored.size)
+                      for _, att, stored, _ in it.files)
     links = frozenset(ln.url for ln in it.verdict.links) if it.verdict else frozenset()
     since = it.received_at - timedelta(days=WINDOW_DAYS)
     for earlier in db.recent_from(ctx.session, db.clean(p.sender), db.clean(p.subject), since):
-        if earlier.files == files and earlier.links == links and not _recalled(earlier) and \
+        if _material(earlier.files) == files and earlier.links == links and not _recalled(earlier) and \
                 _same_text(ctx, earlier.raw_path, p.text):
             it.status = "ignored"
             it.reason = (f"重复发送：与 #{earlier.id} 内容相同（同一发件人、主题、正文、附件和链接），"
                          f"不再发回执 {resent_of(earlier.id)}")
             return False
     return False
+
+
+def _material(files) -> tuple[str, ...]:
+    """The sha256 of the (sha256, inline, content type, size) *files* the comparison counts:
+    all but inline images under DECOR_BYTES, sorted."""
+    return tuple(sorted(sha for sha, inline, ctype, size in files
+                        if not (inline and ctype.startswith("image/") and size < DECOR_BYTES)))
 
 
 def _recalled(earlier: db.Recent) -> bool:

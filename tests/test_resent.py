@@ -61,3 +61,46 @@ def test_the_same_mail_sent_again_gets_no_second_receipt(school_desk):
     run_cli("reclassify", "--all", config=cfg)
     assert [r["status"] for r in rows(cfg)] == ["accepted", "ignored", "accepted", "accepted",
                                                 "ignored"]
+
+
+def send_with_images(stack, subject: str, body: str, files: dict[str, bytes],
+                     images: dict[str, bytes]) -> None:
+    """:func:`send`, the text also as HTML showing *images* inline (multipart/related, by
+    Content-ID), as Foxmail or Outlook send a signature's logo."""
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = SCHOOL, stack["MAILSTACK_CONTACT"], subject
+    msg["Message-ID"] = f"<{uuid.uuid4().hex}@scu.edu.cn>"
+    msg.set_content(body)
+    html = "".join(f"<p>{line}</p>" for line in body.splitlines())
+    msg.add_alternative(html + "".join(f'<img src="cid:{cid}">' for cid in images), subtype="html")
+    for cid, data in images.items():
+        msg.get_payload()[1].add_related(data, maintype="image", subtype="png", cid=f"<{cid}>")
+    for name, data in files.items():
+        msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    ctx = ssl.create_default_context(cafile=stack["MAILSTACK_CA_FILE"])
+    with smtplib.SMTP("localhost", int(stack["MAILSTACK_SMTP_PORT"])) as smtp:
+        smtp.starttls(context=ctx)
+        smtp.login(SCHOOL, stack["MAILSTACK_PASSWORD"])
+        smtp.send_message(msg)
+
+
+def test_a_signature_logo_more_or_less_does_not_make_a_copy_new(school_desk):
+    """Sent from Foxmail with the signature's small logo inline, then again from the
+    webmail without it: the same mail (no second receipt).  Inline pictures of some size
+    are material: the same text with other photos in it is a submission of its own."""
+    stack, cfg = school_desk
+    subject, body = "四川大学后勤活动方案", "您好，附件是我校活动方案，请查收。\n四川大学后勤保障部"
+    logo = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8  # 2 KB
+    photo = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 120  # 30 KB
+    send_with_images(stack, subject, body, {"活动方案.txt": PLAN}, {"logo": logo})
+    wait_contact(stack, 1)
+    run_cli("poll", "--once", config=cfg)
+    send(stack, subject, body, {"活动方案.txt": PLAN})
+    send_with_images(stack, subject, body, {"活动方案.txt": PLAN}, {"logo": logo, "photo": photo})
+    wait_contact(stack, 3)
+    run_cli("poll", "--once", config=cfg)
+    first, again, with_photo = rows(cfg)
+    assert any(a["inline"] for a in first["attachments"])
+    assert again["status"] == "ignored" and again["receipt"] is None
+    assert f"重复发送：与 #{first['id']} 内容相同" in again["status_reason"]
+    assert with_photo["status"] == "accepted" and with_photo["receipt"]
