@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import binascii
 import io
 import os
 import quopri
@@ -265,6 +266,9 @@ CLIENTS = {
                      "Apple-Mail-{uuid}", "X-Mailer: iPhone Mail (21F90)"),
     "android": client("UTF-8", "utf-8", "8bit", "b", "raw", False, "--_com.android.email_{digits}",
                       "User-Agent: Android Mail"),
+    "outlook-express": client("gb2312", "gbk", "8bit", "b", "b", False, "----=_NextPart_000_{hex4}",
+                              "X-Priority: 3",
+                              "X-Mailer: Microsoft Outlook Express 6.00.2900.5512"),
 }
 CTYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
           "pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png",
@@ -370,6 +374,10 @@ def build(spec, contact=CONTACT, seed=0) -> bytes:
         html = (f'<html><head><meta http-equiv="Content-Type" content="text/html; '
                 f'charset={cl["label"]}"></head><body>{html}</body></html>')
     atts = list(spec.get("attachments", []))
+    for name, data in spec.get("uuencode", ()):  # Outlook Express: the file inside the text
+        text += f"\n\nbegin 666 {name}\n" + "".join(
+            binascii.b2a_uu(data[i:i + 45]).decode("ascii") for i in range(0, len(data), 45)) \
+            + "`\nend\n"
     if spec.get("tnef"):  # Outlook "rich text": the files only inside winmail.dat
         atts.append(("winmail.dat", tnef(dict(spec["tnef"]), text or "")))
     alt = text is not None and html is not None
@@ -443,6 +451,10 @@ SAMPLES = [
       "川北医学院后勤管理处接力行活动方案", ["您好！我处接力行活动方案见附件，请审阅。"],
       tnef=[("川北医学院后勤管理处活动方案.docx",
              docx(plan_text("hqc@nsmc.edu.cn", "2024-07-12 09:30", "李老师 0817-3358123")))]),
+    S("plan-yibinu-outlook-express-uuencode", "hq_dangzhibu@yibinu.edu.cn", "outlook-express",
+      "2024-07-05 10:12", "宜宾学院后勤党支部接力行活动方案", ["您好！我支部活动方案见附件。"],
+      uuencode=[("宜宾学院后勤党支部活动方案.docx",
+                 docx(plan_text("hq_dangzhibu@yibinu.edu.cn", "2024-07-15 15:00", "邓老师 0831-3530123")))]),
     # -- 新闻 (news): documents, photos, inline images, a district leader's forward; a bundle --
     S("news-xhu-foxmail-rawgbk", "houqin@xhu.edu.cn", "foxmail", "2024-07-10 18:33",
       "西华大学后勤党委开展“道中华之美 美后勤之道”校史馆参观活动新闻稿",

@@ -66,6 +66,10 @@ def test_demo_submissions_arrive_decoded_and_filed(mailstack, tmp_path):
     nsmc = by_subject["川北医学院后勤管理处接力行活动方案"]
     assert (nsmc["school"], nsmc["kinds"]) == ("川北医学院", ["plan"])
     assert [a["filename"] for a in nsmc["attachments"]] == ["川北医学院后勤管理处活动方案.docx"]
+    # Outlook Express: the plan uuencoded inside the text
+    yibinu = by_subject["宜宾学院后勤党支部接力行活动方案"]
+    assert (yibinu["school"], yibinu["kinds"], yibinu["plan_missing"]) == ("宜宾学院", ["plan"], [])
+    assert [a["filename"] for a in yibinu["attachments"]] == ["宜宾学院后勤党支部活动方案.docx"]
     # auto-replies are recorded but ignored
     assert sorted(r["status"] for r in rows if r["subject"].startswith("自动回复")) == [
         "ignored", "ignored"]
