@@ -114,6 +114,15 @@ def wire(mail: EmailMessage) -> bytes:
     return mail.as_bytes(policy=mail.policy.clone(linesep="\r\n"))
 
 
+def set_bodies(mail: EmailMessage, text: str, html: str | None = None) -> None:
+    """Give *mail* its *text* and, if given, an *html* alternative, in base64 UTF-8: what
+    the content manager picks for Chinese text anyway, without encoding every body as
+    quoted-printable first to compare the two (a tenth of a receipt's cost)."""
+    mail.set_content(text, cte="base64")
+    if html is not None:
+        mail.add_alternative(html, subtype="html", cte="base64")
+
+
 def safe_subject(text: str) -> str:
     """A subject that folds and displays as written: C0/C1 controls and line/paragraph
     separators become blanks, bidi overrides are dropped, nothing looks like an encoded word."""

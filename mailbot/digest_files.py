@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from .classify.links import LARGE
-from .compose import domain, outgoing
+from .compose import domain, outgoing, set_bodies
 from .config import Config
 from .digest import KINDS, SECRETARIAT, Digest, day_zh, period_zh, question, received, short_name
 from .progress import PLAN_INCOMPLETE, mark
@@ -308,8 +308,8 @@ def digest_mail(d: Digest, cfg: Config, to: str, cc: Sequence[str],
                     auto="auto-generated")
     if cc:
         mail["Cc"] = ", ".join(cc)
-    mail.set_content(digest_text(d, cfg, override, skipped))
-    mail.add_alternative(digest_html(d, cfg, cids, override, skipped), subtype="html")
+    set_bodies(mail, digest_text(d, cfg, override, skipped),
+               digest_html(d, cfg, cids, override, skipped))
     html = mail.get_payload()[1]
     for sha, data in images.items():
         html.add_related(data, "image", "jpeg", cid=f"<{cids[sha]}>", disposition="inline")

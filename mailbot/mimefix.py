@@ -34,8 +34,7 @@ _SNIFF = 65536  # bytes of an attached file searched for a mail's header block
 _MAIL_FIELDS = frozenset({b"date", b"subject", b"message-id", b"mime-version", b"received", b"to"})
 _UNFOLD = re.compile(rb"\r?\n(?=[ \t])")
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
-_TRACE = frozenset({"received", "return-path", "delivered-to", "x-received", "arc-seal",
-                    "arc-message-signature", "arc-authentication-results", "dkim-signature"})
+_CROSS_CHECKED = frozenset({"subject", "from", "date"})  # what mail-parser is asked about
 
 
 def repair_header_block(data: bytes, notes: list[str]) -> bytes:
@@ -91,12 +90,12 @@ def looks_like_mail(data: bytes, window: int | None = _SNIFF) -> bool:
 
 def mailparser_view(msg: Message, notes: list[str]):
     """mail-parser's reading of *msg*'s header (a cross-check: subject, sender, date),
-    or None when it fails.  It is given the header fields only, without the trace
-    fields: walking the body again (it re-encodes every attachment) and parsing
-    Received lines cost more than the rest of the parse; MIME defects are
-    collected from the stdlib tree instead (see :func:`defect_names`)."""
+    or None when it fails.  It is given those three fields only: walking the body
+    again (it re-encodes every attachment), parsing Received lines and every address
+    list cost more than the rest of the parse; MIME defects are collected from the
+    stdlib tree instead (see :func:`defect_names`)."""
     head = Message()
-    head._headers = [(k, v) for k, v in msg._headers if k.lower() not in _TRACE]
+    head._headers = [(k, v) for k, v in msg._headers if k.lower() in _CROSS_CHECKED]
     head.set_payload("")
     try:
         return mailparser.MailParser(head)

@@ -21,7 +21,7 @@ from . import db, outbox
 from .classify.auto import is_daemon_address
 from .classify.links import LARGE
 from .classify.plan import FIELDS as PLAN_TEMPLATE
-from .compose import outgoing, safe_msgid, safe_subject
+from .compose import outgoing, safe_msgid, safe_subject, set_bodies
 from .config import Config, District
 from .models import BouncingAddress, Message, OutboxMail, Receipt
 from .render import render
@@ -195,8 +195,8 @@ def build_receipt(cfg: Config, r: dict, number: str, now: datetime | None = None
     mail = outgoing(cfg, r["sender"], f"[回执 {number}]{mark} {r['subject']}".strip(),
                     f"receipt-{number}{f'-u{update}' if update else ''}", now,
                     replying_to=r["message_id"])
-    mail.set_content(render("receipt/receipt.txt", override, **context))
-    mail.add_alternative(render("receipt/receipt.html", override, **context), subtype="html")
+    set_bodies(mail, render("receipt/receipt.txt", override, **context),
+               render("receipt/receipt.html", override, **context))
     return mail
 
 
@@ -286,8 +286,8 @@ def _combined(cfg: Config, address: str, items: list[dict], now: datetime) -> Em
     refs = " ".join(f"<{mid}>" for it in items if (mid := safe_msgid(it["r"]["message_id"])))
     if refs:
         mail["References"] = refs
-    mail.set_content(render("receipt/combined.txt", override, **context))
-    mail.add_alternative(render("receipt/combined.html", override, **context), subtype="html")
+    set_bodies(mail, render("receipt/combined.txt", override, **context),
+               render("receipt/combined.html", override, **context))
     return mail
 
 
@@ -338,7 +338,7 @@ def queue_too_large(session: Session, cfg: Config, message: Message, own: frozen
     mail = outgoing(cfg, message.sender, f"[邮件过大，未能接收] {r['subject']}".strip(),
                     f"too-large-{message.id}-{message.sha256[:12]}", now,
                     replying_to=r["message_id"])
-    mail.set_content(render("receipt/too_large.txt", override, **context))
+    set_bodies(mail, render("receipt/too_large.txt", override, **context))
     return outbox.enqueue(session, "notice", mail, message.id, now)
 
 
