@@ -468,6 +468,30 @@ def test_a_cut_off_plan_is_to_be_sent_again_not_looked_at_as_a_scan():
     assert damaged_evidence([photo, att("方案.docx", docx_bytes([FILLED]))]) == ()
 
 
+def test_a_damaged_plan_is_read_once_in_its_classification(monkeypatch):
+    """The cut-off .docx is opened for its text and then named as damaged: one reading
+    of each attachment serves both (a plan's PDF costs milliseconds to read)."""
+    from datetime import UTC, datetime
+
+    from mailbot import config
+    from mailbot.classify import engine
+
+    rules, campaign = engine.load_rulebook(ROOT / "rules"), \
+        config.load(ROOT / "config.example.toml").campaign
+    msg = parse_message((DATA / "plan_truncated_docx.eml").read_bytes())
+    reads: list[str] = []
+    text = documents_mod._text
+
+    def counted(data, content_type, name):
+        reads.append(name)
+        return text(data, content_type, name)
+
+    monkeypatch.setattr(documents_mod, "_text", counted)
+    verdict = engine.classify(msg, rules, campaign, datetime(2024, 6, 28, tzinfo=UTC))
+    assert [e.rule for f, e in verdict.evidence if f == "plan"] == ["plan.damaged"]
+    assert sorted(reads) == sorted(a.filename.lower() for a in msg.attachments)
+
+
 def test_a_photographed_plan_is_not_reported_as_missing_every_field():
     """A plan sent as a photo (or a scan) has no text to check: the receipt must not tell
     the school that all six fields are missing; it says the plan will be looked at by a

@@ -7,18 +7,19 @@ carries its evidence, so ``mailbot explain`` can show why.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..config import Campaign
-from ..parse import ParsedMessage
+from ..parse import Attachment, ParsedMessage
 from .auto import auto_reason
 from .credits import Credit, credits
 from .danger import DangerRules, dangerous_attachments, load_danger_rules
 from .directory import Directory, load_directory
+from .documents import read_document
 from .evidence import Evidence
 from .forwards import is_bundle, own_content
 from .kinds import KIND_ZH, KindRules, detect_kinds, load_kind_rules, may_hold_text, sender_text
@@ -29,7 +30,6 @@ from .plan import (
     PlanCheck,
     check_plan,
     damaged_evidence,
-    document_text,
     signed_contact,
 )
 from .school import identify_school
@@ -76,15 +76,29 @@ def _texts(msg: ParsedMessage, rules: KindRules) -> list[str]:
     return _read(msg, rules)[0]
 
 
-def _read(msg: ParsedMessage, rules: KindRules) -> tuple[list[str], bool]:
+class _Documents:
+    """:func:`~.documents.read_document` once per attachment in one classification (a
+    plan's PDF is read for its text, then asked whether it was damaged)."""
+
+    def __init__(self) -> None:
+        self._read: dict[int, tuple[Attachment, tuple[str, bool]]] = {}  # by id, kept alive
+
+    def __call__(self, att: Attachment) -> tuple[str, bool]:
+        if id(att) not in self._read:
+            self._read[id(att)] = (att, read_document(att))
+        return self._read[id(att)][1]
+
+
+def _read(msg: ParsedMessage, rules: KindRules, read: Callable[[Attachment], tuple[str, bool]]
+          = read_document) -> tuple[list[str], bool]:
     """:func:`_texts`, and whether an attachment that may hold the plan gave no text
     (a scan, a photo, an archive, a spreadsheet: :func:`~.kinds.may_hold_text`)."""
     texts, silent = [sender_text(msg, rules)], False
     for att in msg.attachments:
-        texts.append(text := document_text(att))
+        texts.append(text := read(att)[0])
         silent = silent or not text and may_hold_text(att, rules)
     for inner in msg.forwarded:
-        more, quiet = _read(inner, rules)
+        more, quiet = _read(inner, rules, read)
         texts, silent = texts + more, silent or quiet
     return [t for t in texts if t], silent
 
@@ -135,13 +149,14 @@ def _sender_only(msg: ParsedMessage) -> ParsedMessage:
 
 
 def _credits(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_at: datetime,
-             school: str | None) -> tuple[tuple[Credit, ...], ParsedMessage, list]:
+             school: str | None, read: Callable[[Attachment], tuple[str, bool]]
+             ) -> tuple[tuple[Credit, ...], ParsedMessage, list]:
     """A district leader's files of its schools (:mod:`.credits`), each judged alone as the
     whole mail is (kinds, plan check, lateness), *msg* without them, and the evidence."""
     year = campaign.year or received_at.year
 
     def judge(view: ParsedMessage) -> dict:
-        texts, silent = _read(view, rules.kinds)
+        texts, silent = _read(view, rules.kinds, read)
         check = check_plan(texts, year, rules.kinds.plan)
         video = video_evidence(_links(view.text, (), rules.links))
         kinds = detect_kinds(view, rules.kinds, video, len(check.found))[0]
@@ -196,11 +211,12 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
     match = identify_school(msg, rules.directory, known_senders, forwarded_by)
     links = _links(*_all_hrefs(msg), rules.links,  # all kept; a school's are shown as its
                    judged_time(msg.date, received_at).date())
-    credited, msg, said = _credits(msg, rules, campaign, received_at, match.school)
+    read = _Documents()
+    credited, msg, said = _credits(msg, rules, campaign, received_at, match.school, read)
     evidence += said
     given = {url for c in credited for url in c.links}
     video = video_evidence(tuple(ln for ln in links if ln.url not in given))
-    texts, silent = _read(msg, rules.kinds)
+    texts, silent = _read(msg, rules.kinds, read)
     plan = check_plan(texts, year, rules.kinds.plan)
     kinds, kind_ev = detect_kinds(msg, rules.kinds, video, len(plan.found))
     evidence += [("kinds", e) for e in kind_ev]
@@ -209,7 +225,7 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
         evidence += [("plan", signed)] if signed else []
     elif "plan" in kinds:
         plan = replace(plan, missing=())  # a photo or a scan: nothing to check, not all missing
-        damaged = [("plan", e) for e in damaged_evidence(msg.attachments)]  # to be sent again
+        damaged = [("plan", e) for e in damaged_evidence(msg.attachments, read)]  # to be sent again
         evidence += damaged or [("plan", Evidence(
             "plan.unreadable", "方案在读不到文字的附件里（图片、扫描件、压缩包、表格等），"
                                "模板六项未能核对，请人工查看"))]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -312,10 +312,13 @@ def _signature_line(line: str) -> bool:
         not any(word in line for word in _NOT_SIGNATURE)
 
 
-def damaged_evidence(attachments: Iterable[Attachment]) -> tuple[Evidence, ...]:
+def damaged_evidence(attachments: Iterable[Attachment],
+                     read: Callable[[Attachment], tuple[str, bool]] = read_document
+                     ) -> tuple[Evidence, ...]:
     """One ``Evidence("plan.damaged", "附件《x》无法打开…，请重新发送")`` per document
     attachment that could not be opened (cut off in transit, corrupt): unlike a scan
-    (``plan.unreadable``) no one can look at it, the school has to send it again."""
+    (``plan.unreadable``) no one can look at it, the school has to send it again.
+    *read*: :func:`~.documents.read_document`, or a reader that remembers its answers."""
     return tuple(Evidence("plan.damaged", f"附件《{a.filename or '未命名'}》无法打开"
                                           "（文件可能已损坏或不完整），请重新发送")
-                 for a in attachments if read_document(a)[1])
+                 for a in attachments if read(a)[1])
