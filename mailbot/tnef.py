@@ -68,7 +68,11 @@ def _take(tnef: TNEF, codepage: str, out: Unpacked, depth: int) -> bool:
     whole = True
     for n, att in enumerate(tnef.attachments, 1):
         embed = getattr(att, "embed", None)
-        if embed is not None and depth < MAX_DEPTH:
+        if embed is not None and not _framed(att.data):  # it too would give cut files
+            out.notes.append(f"tnef: item {n} is an embedded Outlook message cut short or "
+                             "damaged; winmail.dat kept too")
+            whole = False
+        elif embed is not None and depth < MAX_DEPTH:
             before = len(out.files)
             _take(embed, embed.codepage or codepage, out, depth + 1)
             out.notes.append(f"tnef: item {n} is an embedded Outlook message: "

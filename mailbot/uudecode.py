@@ -11,6 +11,8 @@ from __future__ import annotations
 import binascii
 import re
 
+from .charsets import clean_text
+
 _BEGIN = re.compile(r"begin [0-7]{3,4} (\S.*)")
 _UU = re.compile(r"[ -`]+")  # the characters uuencode writes
 
@@ -29,13 +31,14 @@ def take_uuencoded(text: str) -> tuple[str, list[tuple[str, bytes]]]:
     i = 0
     while i < len(lines):
         begin = _BEGIN.fullmatch(lines[i].rstrip())
-        block = _block(lines, i + 1) if begin else None
+        name = clean_text(begin.group(1)) if begin else ""  # no control characters (ESC...)
+        block = _block(lines, i + 1) if name else None
         if block is None:
             kept.append(lines[i])
             i += 1
             continue
         end, data = block
-        files.append((begin.group(1).strip(), data))
+        files.append((name, data))
         i = end + 1
     return "\n".join(kept) if files else text, files
 

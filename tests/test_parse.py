@@ -733,6 +733,20 @@ def test_an_outlook_message_attached_in_winmail_dat_gives_its_files_too():
     assert noted(msg, "tnef", "item 2 is an embedded Outlook message: 1 file(s) taken out")
 
 
+def test_an_outlook_message_cut_short_inside_winmail_dat_gives_no_cut_file():
+    """The embedded message's own framing is checked as the container's is: a message cut
+    short inside an intact winmail.dat gives no file (tnefparse would hand out a shortened
+    one as if whole); winmail.dat is kept and the notes say why."""
+    plan, photo = PAYLOADS["活动方案-四川师范大学.docx"], PAYLOADS["参观合影1.jpg"]
+    school = fx.tnef({"活动方案.docx": plan}, "王喆老师好，附件是活动方案。")
+    container = _embedding(fx.tnef({"合影.jpg": photo}, "转发各校材料。"), school[:-7],
+                           "四川师范大学活动方案")
+    msg = parse_message(_winmail_only(container))
+    assert [(a.filename, a.payload) for a in msg.attachments] == [
+        ("合影.jpg", photo), ("winmail.dat", container)]
+    assert noted(msg, "tnef", "item 2 is an embedded Outlook message cut short")
+
+
 def test_a_winmail_dat_with_something_left_inside_is_listed_beside_what_came_out():
     doc = PAYLOADS["活动方案-四川师范大学.docx"]
     container = fx.tnef({"活动方案.docx": doc, "说明.txt": b""}, "正文")

@@ -40,9 +40,20 @@ def test_two_blocks_backticks_and_lines_whose_trailing_spaces_were_dropped():
     "begin 999 a.doc\n" + "\n".join(encode(FILE)) + "\nend",    # not an octal mode
     "begin 644 \n" + "\n".join(encode(FILE)) + "\nend",          # no name
     "begin 644 a.doc\nM" + "A" * 80 + "\nend",                   # longer than its count says
+    "begin 644 \x1b\x07\n" + "\n".join(encode(FILE)) + "\nend",  # a name of control characters
 ])
 def test_what_is_not_a_whole_block_stays_text(text):
     assert take_uuencoded(text) == (text, [])
+
+
+def test_a_file_name_keeps_no_control_characters():
+    """A name in ISO-2022 from a body without a charset keeps its ESC bytes when read as
+    ASCII; the spreadsheet of a digest refuses control characters, so they are dropped."""
+    name = "方案.doc".encode("iso2022_jp_2").decode("ascii")
+    text = "\n".join(["附件", f"begin 644 {name}", *encode(b"hello"), "end"])
+    ((filed, data),) = take_uuencoded(text)[1]
+    assert data == b"hello" and filed == name.replace("\x1b", "")
+    assert filed.isprintable()
 
 
 def test_many_begin_lines_and_no_end_are_read_once():
