@@ -10,6 +10,7 @@ problem found.  Secrets are never read from the file: passwords come from
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -215,6 +216,9 @@ def _receipts(c: Checker, t: dict) -> Receipts:
                  per_hour=c.get(t, "receipts", "per_hour", int, 5),
                  per_day=c.get(t, "receipts", "per_day", int, 20),
                  template_dir=c.get(t, "receipts", "template_dir", str, ""))
+    if not re.fullmatch(r"[A-Za-z]{0,16}", r.prefix):  # replies quote it: _NUMBER reads letters
+        c.fail("receipts.prefix", f"“{r.prefix}”无效：只能用英文字母（最多 16 个），如 JLX "
+                                  "(letters only: a reply's subject must be recognised)")
     if r.per_hour < 1:
         c.fail("receipts.per_hour", "至少为 1 (must be at least 1)")
     elif r.per_day < r.per_hour:

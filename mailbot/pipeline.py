@@ -225,7 +225,8 @@ def track_bounces(ctx: Context, it: Intake) -> bool:
         return False
     if it.status == "ignored" and it.joins is None and it.parsed and is_bounce(it.parsed):
         receipts.note_bounce(ctx.session, it.raw)
-    elif it.status in receipts.RECEIPT_STATUSES or resent_of() in it.reason:  # it writes again
+    elif it.status in receipts.RECEIPT_STATUSES or resent_of() in it.reason or \
+            it.joins is not None:  # it writes again (a reply to a receipt too)
         receipts.clear_bounce(ctx.session, it.message.sender)
     return False
 
@@ -244,7 +245,7 @@ def queue_receipt(ctx: Context, it: Intake) -> bool:
 Stage = Callable[[Context, Intake], bool]
 STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, judge, join_reply, file_raw,
                              file_attachments, skip_resent, flag_recalled, record, record_parts,
-                             merge_reply, track_bounces, queue_receipt)
+                             track_bounces, merge_reply, queue_receipt)
 PART_STAGES: tuple[Stage, ...] = (fingerprint, skip_duplicate, parse, judge, file_raw,
                                   file_attachments, record, record_parts)
 

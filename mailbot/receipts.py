@@ -358,7 +358,7 @@ def queue_update(session: Session, cfg: Config, message: Message,
                           message.id, now)
 
 
-_BOUNCED = re.compile(rb"<receipt-([A-Za-z]*\d{4}-\d{4,})(?:-u\d+)?@")
+_BOUNCED = re.compile(rb"<receipt-([A-Za-z]*\d{4}-\d{4,})(?:-[uc]\d+)?@")  # updated, combined
 
 
 def note_bounce(session: Session, raw: bytes, now: datetime | None = None) -> list[str]:

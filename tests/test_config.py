@@ -44,6 +44,18 @@ def test_password_in_file_is_refused(tmp_path):
     assert all("环境变量" in m for m in e.value.problems)
 
 
+@pytest.mark.parametrize("prefix", ["SC-", "接力", "JLX 2026"])
+def test_a_receipt_prefix_a_reply_could_not_be_matched_by_is_refused(tmp_path, prefix):
+    """Replies are matched by the number in their subject ("[回执 JLX2026-0001]"), read as
+    letters then the year: any other prefix would leave every reply unrecognised."""
+    p = tmp_path / "c.toml"
+    p.write_text(f'[mailbox]\nhost="h"\nusername="u"\n[receipts]\nprefix="{prefix}"\n',
+                 encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        config.load(p)
+    assert any("receipts.prefix" in m and "英文字母" in m for m in e.value.problems)
+
+
 def test_toml_syntax_error_names_the_file(tmp_path):
     p = tmp_path / "c.toml"
     p.write_text("[mailbox\n", encoding="utf-8")

@@ -281,19 +281,44 @@ def test_a_reply_naming_the_school_in_traditional_characters_fixes_it(desk):
     assert "西南民族大学" in mails[1].get_body(("plain",)).get_content()
 
 
+def _dsn(stack, receipt, to: str, n: int = 1) -> bytes:
+    """Postfix's bounce of *receipt* (its Message-ID quoted in the returned headers)."""
+    return (f"From: MAILER-DAEMON@scgxhq.test\r\nTo: {stack['MAILSTACK_CONTACT']}\r\n"
+            f"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn{n}@scgxhq.test>"
+            "\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; "
+            "report-type=delivery-status; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain"
+            "\r\n\r\nmailbox full\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+            f"Message-ID: {receipt['Message-ID']}\r\nTo: {to}\r\n--b--\r\n").encode()
+
+
+def test_a_reply_to_a_receipt_from_a_bouncing_address_resumes_its_receipts(desk):
+    """The address wrote again (a reply joined to its submission): the updated receipt
+    goes out and the address is no longer listed as bouncing."""
+    stack, cfg = desk
+    qq = "2894561730@qq.com"
+    submit(stack, qq, "视频链接", "https://www.bilibili.com/video/BV1xx411c7mD\n小王")
+    wait_contact(stack, 1)
+    run_cli("poll", "--once", config=cfg)
+    (receipt,) = inbox(stack, qq, 1)
+    deliver(stack, _dsn(stack, receipt, qq))
+    run_cli("poll", "--once", config=cfg)
+    assert f"退信地址（暂停回执）：{qq}" in run_cli("outbox", config=cfg).stdout
+    submit(stack, qq, "Re: " + receipt["Subject"], "学校：西南民族大学",
+           {"In-Reply-To": receipt["Message-ID"], "References": receipt["Message-ID"]})
+    wait_contact(stack, 3)
+    assert "发出 1 封" in run_cli("poll", "--once", config=cfg).stdout
+    assert rows(cfg)[0]["school"] == "西南民族大学"
+    assert "退信地址" not in run_cli("outbox", config=cfg).stdout
+    assert "（更新）" in inbox(stack, qq, 2)[1]["Subject"]
+
+
 def test_bounced_receipt_pauses_the_address_until_it_writes_again(desk):
     stack, cfg = desk
     submit(stack, SCHOOL, "活动方案", "四川大学后勤活动方案")
     wait_contact(stack, 1)
     run_cli("poll", "--once", config=cfg)
     (receipt,) = inbox(stack, SCHOOL, 1)
-    dsn = (f"From: MAILER-DAEMON@scgxhq.test\r\nTo: {stack['MAILSTACK_CONTACT']}\r\n"
-           "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn1@scgxhq.test>\r\n"
-           "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;"
-           " boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nmailbox full\r\n--b\r\n"
-           "Content-Type: text/rfc822-headers\r\n\r\n"
-           f"Message-ID: {receipt['Message-ID']}\r\nTo: {SCHOOL}\r\n--b--\r\n").encode()
-    deliver(stack, dsn)
+    deliver(stack, _dsn(stack, receipt, SCHOOL))
     out = run_cli("poll", "--once", config=cfg).stdout
     assert "已忽略 1" in out and "发出" not in out
     assert f"退信地址（暂停回执）：{SCHOOL}" in run_cli("outbox", config=cfg).stdout
@@ -338,6 +363,10 @@ def test_over_the_limit_receipts_are_combined_later(mailstack, tmp_path):
     assert all(r["receipt"]["number"] in body for r in held)
     assert combined[0]["Auto-Submitted"] == "auto-replied"
     assert all(r["receipt"]["sent_at"] for r in rows(cfg_path))
+    deliver(mailstack, _dsn(mailstack, combined[0], SCHOOL))  # a combined receipt bounces too
+    wait_contact(mailstack, 5)
+    run_cli("poll", "--once", config=cfg_path)
+    assert f"退信地址（暂停回执）：{SCHOOL}" in run_cli("outbox", config=cfg_path).stdout
 
 
 def test_too_large_mail_is_quarantined_unread_and_the_sender_told(mailstack, tmp_path):
