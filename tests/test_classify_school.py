@@ -227,6 +227,25 @@ def test_other_schools_have_no_district():
     assert m.district == ""
 
 
+NOTICE = NOTICE_REPLY + "川南片区：四川轻化工大学后勤基建处 李明\n"  # a district per line
+
+
+@pytest.mark.parametrize("sender, school", [
+    ("2894561730@qq.com", None),               # a QQ box: which school, the receipt asks
+    ("hqjjc@suse.edu.cn", "四川轻化工大学"),     # a lead school: its own
+    ("hq@xhu.edu.cn", "西华大学"),
+])
+def test_the_notice_forwarded_back_with_material_names_no_school(sender, school):
+    """Schools often send their plan by forwarding the association's notice: the notice
+    names a school per district in its contacts, from none by its address — it is not
+    a school's mail, and gives none of them the material."""
+    m = identify_school(parsed(sender=sender, subject="转发：关于开展接力行的通知",
+                               body=NOTICE.replace("贺老师好，方案见附件。", "我校活动方案见附件。"),
+                               files=["活动方案.docx"]), DIRECTORY)
+    assert m.school == school
+    assert not any(e.rule == "school.forwarded" for e in m.evidence)
+
+
 def test_forward_from_lead_gives_leaders_district_to_unassigned_school():
     m = identify_school(parsed(sender="hqjjc@suse.edu.cn", forward=INNER), DIRECTORY)
     assert (m.school, m.district) == ("宜宾学院", "川南片区")

@@ -9,7 +9,8 @@ provider), (3) a school name, alias or former name written in the signature,
 subject, attachment filenames, display name, then the body (and, last, a
 school's domain label in a public-mail user name, e.g. ``cdut_houqin``), and
 (4) forwarded mail, whose original sender's school wins over a forwarding
-district lead school.  Rules (1)-(2) are skipped when the receiving server's
+district lead school (not a forwarded notice naming a school per district, see
+:func:`_a_list`).  Rules (1)-(2) are skipped when the receiving server's
 Authentication-Results say DMARC, SPF or DKIM failed for the sender's domain
 (a forged From; noted as a ``school.spoofed`` conflict).
 """
@@ -28,6 +29,7 @@ from .evidence import Evidence
 from .forwards import REPLY, split_forward
 
 MAX_DEPTH = 5          # nested forwards followed
+LIST_SCHOOLS = 3       # schools a forwarded notice names (one school's mail names one or two)
 SIGNATURE_LINES = 6    # last non-empty lines of the body taken as the signature
 _JOINERS = set("与和及同、赴到至在由为向对给致是")  # may stand right before a short alias
 _VISIT = ("前往", "参观", "走进", "来到", "走访", "考察", "赴", "到", "去")
@@ -215,7 +217,7 @@ def _identify(msg: ParsedMessage, d: Directory, known: Mapping[str, str],
     outer = cands[0][0] if cands else None
     for inner in (*msg.forwarded, *([inline] if inline else ())) if depth < MAX_DEPTH else ():
         sub, district = _identify(inner, d, known, depth + 1)
-        if sub:
+        if sub and not _a_list(sub):
             break
     else:
         return cands, None
@@ -237,6 +239,14 @@ def _identify(msg: ParsedMessage, d: Directory, known: Mapping[str, str],
         sub = [*sub, (school, Evidence("school.district", f"由{district}组长单位 {outer} 转发 → "
                                                           f"{district}"), "district")]
     return [(school, ev, "forwarded"), *sub, *cands], district
+
+
+def _a_list(cands: list[_Cand]) -> bool:
+    """Whether a forwarded mail names LIST_SCHOOLS or more schools in its own words and
+    none by its address: the association's notice (its contacts, one per district) or a
+    leader's request, forwarded back with the school's material — not the school's mail."""
+    return not any(tag in ("address", "domain", "local", "forwarded") for _, _, tag in cands) \
+        and len({school for school, _, _ in cands}) >= LIST_SCHOOLS
 
 
 def identify_school(msg: ParsedMessage, directory: Directory,
