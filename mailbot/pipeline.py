@@ -65,7 +65,8 @@ class Intake:
     verdict: Classification | None = None
     oversize: int | None = None  # the real size when only the header was read (too large)
     joins: Message | None = None  # the submission this mail replies to (via its receipt)
-    stated_school: str | None = None
+    stated_school: str | None = None  # a reply's "学校：…"
+    found_school: str | None = None  # ... or the school its own classification found
     raw_stored: Stored | None = None
     files: list[tuple[int, object, Stored, bool]] = field(default_factory=list)
     message: Message | None = None

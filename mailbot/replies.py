@@ -1,8 +1,9 @@
 """Replies to receipts: the two pipeline stages that join a reply to the submission its
 receipt was for, and add what it brings.
 
-A school answers its receipt to name its school, send what the plan lacked or a corrected
-file: the reply joins the submission (recorded itself as ``ignored``, "merged into #N"),
+A school answers its receipt to name its school ("学校：…"; or its reply's own words or
+address say it, which is not remembered for the address), send what the plan lacked or a
+corrected file: the reply joins the submission (recorded itself as ``ignored``, "merged into #N"),
 and an updated receipt goes out only when something was added.  A reply that only asks a
 question, or that delivers a kind of material the submission lacked (news photos to a
 plan), is not joined: it is a mail of its own (a question for the secretariat, or a new
@@ -45,6 +46,9 @@ def join_reply(ctx: Context, it: Intake) -> bool:
             set(it.verdict.kinds) - before:
         return False  # material of a kind not sent before: a submission of its own, dated now
     it.joins, it.stated_school = found.message, school.name if school else None
+    if school is None and found.message.school is None and it.verdict and \
+            it.verdict.school in directory.by_name:
+        it.found_school = it.verdict.school  # "我们是四川大学后勤处", or its school's mailbox
     it.status = "ignored"
     it.reason = f"回复回执 {number}，已并入 #{it.joins.id} {merged_into(it.joins.id)}"
     return False
@@ -68,6 +72,15 @@ def merge_reply(ctx: Context, it: Intake) -> bool:
             db.remember_sender(ctx.session, reply.sender, school.name, "reply")
         if ctx.desk.rules.directory.is_lead(school.name):
             credit_anew(ctx, target)
+    elif it.found_school:  # no "学校：" line, but the reply says who it is: not remembered
+        school = ctx.desk.rules.directory.by_name[it.found_school]
+        target.school, target.district = school.name, school.district or None
+        if target.status == "needs_school":
+            target.status, target.status_reason = "accepted", ""
+        why = next((e.detail for f, e in it.verdict.evidence if f == "school"), school.name)
+        target.evidence = [e for e in target.evidence if e["field"] != "school"] + [
+            {"field": "school", "rule": "school.reply",
+             "detail": f"发件人 {reply.sender} 回复回执（{why}）→ {school.name}"}]
     have = {att.sha256 for att in target.attachments}
     for att in reply.attachments:
         if att.sha256 in have:  # the same file again (the reply sent twice): nothing new

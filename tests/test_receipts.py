@@ -281,6 +281,32 @@ def test_a_reply_naming_the_school_in_traditional_characters_fixes_it(desk):
     assert "西南民族大学" in mails[1].get_body(("plain",)).get_content()
 
 
+def test_a_reply_saying_its_school_without_the_label_fixes_it_for_that_submission(desk):
+    """"我们是西南民族大学后勤处的" answers "which school?" as well as "学校：西南民族大学":
+    the submission gets the school (the evidence says how it was read) and an updated
+    receipt; the QQ address is not remembered for the school on such a reading."""
+    stack, cfg = desk
+    qq = "2894561730@qq.com"
+    submit(stack, qq, "视频链接", "https://www.bilibili.com/video/BV1xx411c7mD\n小王")
+    wait_contact(stack, 1)
+    run_cli("poll", "--once", config=cfg)
+    (receipt,) = inbox(stack, qq, 1)
+    submit(stack, qq, "Re: " + receipt["Subject"], "老师好，我们是西南民族大学后勤处的。",
+           {"In-Reply-To": receipt["Message-ID"], "References": receipt["Message-ID"]})
+    wait_contact(stack, 2)
+    assert "发出 1 封" in run_cli("poll", "--once", config=cfg).stdout
+    first, reply = rows(cfg)
+    assert (first["school"], first["status"]) == ("西南民族大学", "accepted")
+    (said,) = [e for e in first["evidence"] if e["rule"] == "school.reply"]
+    assert "回复回执（" in said["detail"] and "西南民族大学" in said["detail"]
+    assert reply["status"] == "ignored" and f"#{first['id']}" in reply["status_reason"]
+    assert "（更新）" in inbox(stack, qq, 2)[1]["Subject"]
+    submit(stack, qq, "视频链接", "https://www.bilibili.com/video/BV1GJ411x7h7\n小王")
+    wait_contact(stack, 3)
+    run_cli("poll", "--once", config=cfg)
+    assert rows(cfg)[-1]["status"] == "needs_school"
+
+
 def _dsn(stack, receipt, to: str, n: int = 1) -> bytes:
     """Postfix's bounce of *receipt* (its Message-ID quoted in the returned headers)."""
     return (f"From: MAILER-DAEMON@scgxhq.test\r\nTo: {stack['MAILSTACK_CONTACT']}\r\n"
