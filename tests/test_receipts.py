@@ -224,13 +224,20 @@ def test_no_receipt_for_corpus_bounces(tmp_path):
     assert "共 0 封" in run_cli("outbox", "--all", config=cfg).stdout
 
 
-def test_reply_with_school_fixes_it_and_the_address_is_remembered(desk):
-    stack, cfg = desk
-    qq = "2894561730@qq.com"
+def _asked_for_school(stack, cfg, qq: str):
+    """A video link from the QQ box *qq*, polled: recorded needs_school; its receipt."""
     submit(stack, qq, "视频链接", "https://www.bilibili.com/video/BV1xx411c7mD\n小王")
     wait_contact(stack, 1)
     run_cli("poll", "--once", config=cfg)
+    assert rows(cfg)[-1]["status"] == "needs_school"
     (receipt,) = inbox(stack, qq, 1)
+    return receipt
+
+
+def test_reply_with_school_fixes_it_and_the_address_is_remembered(desk):
+    stack, cfg = desk
+    qq = "2894561730@qq.com"
+    receipt = _asked_for_school(stack, cfg, qq)
     submit(stack, qq, "Re: " + receipt["Subject"],
            "学校：成都大学\n另补一个链接 https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv\n\n"
            "------------------ 原始邮件 ------------------\n> 请回复学校",
@@ -263,11 +270,7 @@ def test_a_reply_naming_the_school_in_traditional_characters_fixes_it(desk):
     text is folded with rules/traditional.toml), not only the name."""
     stack, cfg = desk
     qq = "2894561730@qq.com"
-    submit(stack, qq, "视频链接", "https://www.bilibili.com/video/BV1xx411c7mD\n小王")
-    wait_contact(stack, 1)
-    run_cli("poll", "--once", config=cfg)
-    assert rows(cfg)[0]["status"] == "needs_school"
-    (receipt,) = inbox(stack, qq, 1)
+    receipt = _asked_for_school(stack, cfg, qq)
     submit(stack, qq, "Re: " + receipt["Subject"], "學校：西南民族大學\n\n> 请回复学校",
            {"In-Reply-To": receipt["Message-ID"], "References": receipt["Message-ID"]})
     wait_contact(stack, 2)
@@ -287,10 +290,7 @@ def test_a_reply_saying_its_school_without_the_label_fixes_it_for_that_submissio
     receipt; the QQ address is not remembered for the school on such a reading."""
     stack, cfg = desk
     qq = "2894561730@qq.com"
-    submit(stack, qq, "视频链接", "https://www.bilibili.com/video/BV1xx411c7mD\n小王")
-    wait_contact(stack, 1)
-    run_cli("poll", "--once", config=cfg)
-    (receipt,) = inbox(stack, qq, 1)
+    receipt = _asked_for_school(stack, cfg, qq)
     submit(stack, qq, "Re: " + receipt["Subject"], "老师好，我们是西南民族大学后勤处的。",
            {"In-Reply-To": receipt["Message-ID"], "References": receipt["Message-ID"]})
     wait_contact(stack, 2)
@@ -322,10 +322,7 @@ def test_a_reply_to_a_receipt_from_a_bouncing_address_resumes_its_receipts(desk)
     goes out and the address is no longer listed as bouncing."""
     stack, cfg = desk
     qq = "2894561730@qq.com"
-    submit(stack, qq, "视频链接", "https://www.bilibili.com/video/BV1xx411c7mD\n小王")
-    wait_contact(stack, 1)
-    run_cli("poll", "--once", config=cfg)
-    (receipt,) = inbox(stack, qq, 1)
+    receipt = _asked_for_school(stack, cfg, qq)
     deliver(stack, _dsn(stack, receipt, qq))
     run_cli("poll", "--once", config=cfg)
     assert f"退信地址（暂停回执）：{qq}" in run_cli("outbox", config=cfg).stdout
