@@ -141,6 +141,19 @@ def test_a_leaders_list_of_its_schools_links_credits_each_line_to_its_school():
     assert credits(msg, DIRECTORY, "四川大学", lambda view: {}, urls) == ((), msg)
 
 
+def test_a_schools_links_labelled_by_kind_below_its_name_stay_its_own():
+    """"宜宾学院：" then "视频：…" and "推文：…": a link's label names no new topic, so the
+    school's run goes on; a line of text ("请查收") still ends it."""
+    msg = text_mail("各校视频及推文链接如下：\n宜宾学院：\n视频：https://b23.tv/AAA\n"
+                    "推文：https://mp.weixin.qq.com/s/BBB\n西南医科大学：\n抖音：https://v.douyin.com/CCC/\n"
+                    "请查收。\nhttps://b23.tv/DDD\n")
+    found, rest = credits(msg, DIRECTORY, LEADER, lambda view: {"kinds": ("video",)}, urls)
+    assert [(c.school, c.links) for c in found] == [
+        ("宜宾学院", ("https://b23.tv/AAA", "https://mp.weixin.qq.com/s/BBB")),
+        ("西南医科大学", ("https://v.douyin.com/CCC/",))]
+    assert "DDD" in rest.text
+
+
 def test_the_engine_credits_a_leaders_links_and_the_leader_keeps_only_its_own():
     """Helper-found case: 四川轻化工大学 lists its schools' video and WeChat links, one school a
     line, and its own last: each school is credited with the video deliverable (the

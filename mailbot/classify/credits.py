@@ -25,7 +25,9 @@ from .school import mentioned
 MIN_NAME = 4  # characters of the school name or alias a file must give
 _LINKISH = re.compile(r"(?:https?://|www\.)\S+|[\w.-]+\.[a-z]{2,6}/\S*"
                       r"|(?:提取码|密码|访问码|pwd|code)\s*[:：=]?\s*\w{0,8}", re.IGNORECASE)
-_NOISE = re.compile(r"[\s\d.,;:!?、，。；：！？()（）\-–—*•·<>\[\]【】“”\"'「」]+|链接|网址|地址|下载")
+_NOISE = re.compile(r"[\s\d.,;:!?、，。；：！？()（）\-–—*•·<>\[\]【】“”\"'「」]+|链接|网址|地址|下载"
+                    r"|视频号|视频|微信推文|推文|公众号|B站|哔哩哔哩|抖音|快手|百度网盘|网盘",
+                    re.IGNORECASE)  # a link's label ("视频：…", "推文：…") says nothing new
 
 
 @dataclass(frozen=True)
