@@ -234,14 +234,19 @@ def _asked_for_school(stack, cfg, qq: str):
     return receipt
 
 
+def _reply(stack, qq: str, receipt, body: str) -> None:
+    """*qq* answers *receipt* ("Re: [回执 …]", threaded under it)."""
+    submit(stack, qq, "Re: " + receipt["Subject"], body,
+           {"In-Reply-To": receipt["Message-ID"], "References": receipt["Message-ID"]})
+
+
 def test_reply_with_school_fixes_it_and_the_address_is_remembered(desk):
     stack, cfg = desk
     qq = "2894561730@qq.com"
     receipt = _asked_for_school(stack, cfg, qq)
-    submit(stack, qq, "Re: " + receipt["Subject"],
+    _reply(stack, qq, receipt,
            "学校：成都大学\n另补一个链接 https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv\n\n"
-           "------------------ 原始邮件 ------------------\n> 请回复学校",
-           {"In-Reply-To": receipt["Message-ID"], "References": receipt["Message-ID"]})
+           "------------------ 原始邮件 ------------------\n> 请回复学校")
     wait_contact(stack, 2)
     run_cli("poll", "--once", config=cfg)
     first, reply = rows(cfg)
@@ -271,8 +276,7 @@ def test_a_reply_naming_the_school_in_traditional_characters_fixes_it(desk):
     stack, cfg = desk
     qq = "2894561730@qq.com"
     receipt = _asked_for_school(stack, cfg, qq)
-    submit(stack, qq, "Re: " + receipt["Subject"], "學校：西南民族大學\n\n> 请回复学校",
-           {"In-Reply-To": receipt["Message-ID"], "References": receipt["Message-ID"]})
+    _reply(stack, qq, receipt, "學校：西南民族大學\n\n> 请回复学校")
     wait_contact(stack, 2)
     run_cli("poll", "--once", config=cfg)
     first, reply = rows(cfg)
@@ -291,8 +295,7 @@ def test_a_reply_saying_its_school_without_the_label_fixes_it_for_that_submissio
     stack, cfg = desk
     qq = "2894561730@qq.com"
     receipt = _asked_for_school(stack, cfg, qq)
-    submit(stack, qq, "Re: " + receipt["Subject"], "老师好，我们是西南民族大学后勤处的。",
-           {"In-Reply-To": receipt["Message-ID"], "References": receipt["Message-ID"]})
+    _reply(stack, qq, receipt, "老师好，我们是西南民族大学后勤处的。")
     wait_contact(stack, 2)
     assert "发出 1 封" in run_cli("poll", "--once", config=cfg).stdout
     first, reply = rows(cfg)
@@ -326,8 +329,7 @@ def test_a_reply_to_a_receipt_from_a_bouncing_address_resumes_its_receipts(desk)
     deliver(stack, _dsn(stack, receipt, qq))
     run_cli("poll", "--once", config=cfg)
     assert f"退信地址（暂停回执）：{qq}" in run_cli("outbox", config=cfg).stdout
-    submit(stack, qq, "Re: " + receipt["Subject"], "学校：西南民族大学",
-           {"In-Reply-To": receipt["Message-ID"], "References": receipt["Message-ID"]})
+    _reply(stack, qq, receipt, "学校：西南民族大学")
     wait_contact(stack, 3)
     assert "发出 1 封" in run_cli("poll", "--once", config=cfg).stdout
     assert rows(cfg)[0]["school"] == "西南民族大学"
