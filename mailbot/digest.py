@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from .config import Config
 from .progress import cell, complete_plan, per_school
 from .report import KIND_ZH
+from .rows import a_reply
 
 SECRETARIAT = "秘书处"
 UNASSIGNED = "未分配片区"
@@ -318,8 +319,8 @@ def build_secretariat_digest(rows: Sequence[dict], schools_by_district: Mapping[
         late=tuple(r for r in current if _accepted(r) and r.get("late")),
         needs_school=tuple(r for r in current if r.get("status") == "needs_school"),
         quarantined=tuple(r for r in current if r.get("status") == "quarantined"),
-        questions=tuple(r for r in current if r.get("status") in ("accepted", "needs_school")
-                        and question(r)),
+        questions=tuple(r for r in current if (r.get("status") in ("accepted", "needs_school")
+                                               or a_reply(r.get("status_reason"))) and question(r)),
         visits=_visits(rows, today),
         matrix=tuple(m for d, names in groups for m in _row_matrix(d, names, sent, complete)),
         totals=_totals(current),

@@ -67,6 +67,7 @@ class Intake:
     joins: Message | None = None  # the submission this mail replies to (via its receipt)
     stated_school: str | None = None  # a reply's "学校：…"
     found_school: str | None = None  # ... or the school its own classification found
+    also: tuple[Message, ...] = ()  # the other mails a combined receipt it answers listed
     raw_stored: Stored | None = None
     files: list[tuple[int, object, Stored, bool]] = field(default_factory=list)
     message: Message | None = None

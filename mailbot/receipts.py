@@ -321,6 +321,16 @@ def find_receipt(session: Session, number: str) -> Receipt | None:
     return session.scalar(select(Receipt).where(Receipt.number == number))
 
 
+def combined_with(session: Session, receipt: Receipt) -> list[Message]:
+    """The other mails the combined receipt that listed *receipt* acknowledged ([] when it
+    went out alone)."""
+    if receipt.outbox_pk is None:
+        return []
+    return list(session.scalars(select(Message).join(Receipt, Receipt.message_pk == Message.id)
+                                .where(Receipt.outbox_pk == receipt.outbox_pk,
+                                       Receipt.id != receipt.id).order_by(Message.id)))
+
+
 def queue_too_large(session: Session, cfg: Config, message: Message, own: frozenset[str],
                     now: datetime | None = None) -> int | None:
     """Tell a person their mail (written) was too large to take (never a robot, once per

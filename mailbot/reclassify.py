@@ -12,7 +12,14 @@ from .models import Link, Message
 from .parse import ParseError, parse_message
 from .pipeline import Context, parts_of
 from .receipts import RECEIPT_STATUSES
-from .rows import apply_verdict, attachment_rows, merged_credits, merged_into, resent_of
+from .rows import (
+    REPLY_ADDED,
+    apply_verdict,
+    attachment_rows,
+    merged_credits,
+    merged_into,
+    resent_of,
+)
 
 
 def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
@@ -53,7 +60,7 @@ def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
                 Message.status == "ignored",
                 Message.status_reason.contains(merged_into(msg.id))).limit(1)) is not None
             old = _additions(msg) if replied else None
-            events = [e for e in msg.evidence or () if e.get("rule") == recall.KEPT]
+            events = [e for e in msg.evidence or () if e.get("rule") in (recall.KEPT, REPLY_ADDED)]
             apply_verdict(msg, verdict, status, reason)
             msg.evidence = [*msg.evidence, *events]  # a recall request stays noted
             if old:

@@ -21,7 +21,14 @@ from .classify.school import find_school_by_name
 from .desk import verdict_for
 from .models import Attachment, Link, Message
 from .parse import ParseError, parse_message
-from .rows import answered, merged_credits, merged_into, verdict_values
+from .rows import (
+    REPLY_ADDED,
+    adds_nothing,
+    answered,
+    merged_credits,
+    merged_into,
+    verdict_values,
+)
 
 if TYPE_CHECKING:
     from .pipeline import Context, Intake
@@ -49,6 +56,8 @@ def join_reply(ctx: Context, it: Intake) -> bool:
     if school is None and found.message.school is None and it.verdict and \
             it.verdict.school in directory.by_name:
         it.found_school = it.verdict.school  # "我们是四川大学后勤处", or its school's mailbox
+    it.also = tuple(m for m in receipts.combined_with(ctx.session, found)
+                    if m.status == "needs_school" and m.sender == found.message.sender)
     it.status = "ignored"
     it.reason = f"回复回执 {number}，已并入 #{it.joins.id} {merged_into(it.joins.id)}"
     return False
@@ -62,40 +71,43 @@ def merge_reply(ctx: Context, it: Intake) -> bool:
     before = _merged_state(target)
     if it.stated_school:
         school = ctx.desk.rules.directory.by_name[it.stated_school]
-        target.school, target.district = school.name, school.district or None
-        if target.status == "needs_school":
-            target.status, target.status_reason = "accepted", ""
-        target.evidence = [e for e in target.evidence if e["field"] != "school"] + [
-            {"field": "school", "rule": "school.reply",
-             "detail": f"发件人 {reply.sender} 回复回执写明学校：{school.name}"}]
+        said = f"发件人 {reply.sender} 回复回执写明学校：{school.name}"
         if reply.sender:
             db.remember_sender(ctx.session, reply.sender, school.name, "reply")
-        if ctx.desk.rules.directory.is_lead(school.name):
-            credit_anew(ctx, target)
     elif it.found_school:  # no "学校：" line, but the reply says who it is: not remembered
         school = ctx.desk.rules.directory.by_name[it.found_school]
-        target.school, target.district = school.name, school.district or None
-        if target.status == "needs_school":
-            target.status, target.status_reason = "accepted", ""
         why = next((e.detail for f, e in it.verdict.evidence if f == "school"), school.name)
-        target.evidence = [e for e in target.evidence if e["field"] != "school"] + [
-            {"field": "school", "rule": "school.reply",
-             "detail": f"发件人 {reply.sender} 回复回执（{why}）→ {school.name}"}]
-    have = {att.sha256 for att in target.attachments}
+        said = f"发件人 {reply.sender} 回复回执（{why}）→ {school.name}"
+    if it.stated_school or it.found_school:
+        for m in (target, *it.also):  # a combined receipt's answer names them all
+            _set_school(m, school.name, school.district, said)
+        if it.stated_school and ctx.desk.rules.directory.is_lead(school.name):
+            credit_anew(ctx, target)
+    have, files = {att.sha256 for att in target.attachments}, []
     for att in reply.attachments:
         if att.sha256 in have:  # the same file again (the reply sent twice): nothing new
             continue
         have.add(att.sha256)
+        files.append(att)
         target.attachments.append(Attachment(
             position=len(target.attachments), filename=att.filename,
             content_type=att.content_type, size=att.size, sha256=att.sha256, path=att.path,
             inline=att.inline, forwarded=att.forwarded))
-    known = {ln.url for ln in target.links}
+    known, links = {ln.url for ln in target.links}, []
     for ln in (it.verdict.links if it.verdict else ()):
         if ln.url not in known:
+            known.add(ln.url)
+            links.append(ln.url)
             target.links.append(Link(position=len(target.links), url=ln.url,
                                      platform=ln.platform, title=ln.title, size=ln.size,
                                      expires=ln.expires, password=ln.password))
+    if files or links:  # what the mail itself brought stays known (a resend of it: resent.py)
+        said = [f"附件 {'、'.join(a.filename for a in files)}"] if files else []
+        target.evidence = [*target.evidence, {
+            "field": "files", "rule": REPLY_ADDED,
+            "detail": f"回复回执（#{reply.id}）补充了" + "，".join(
+                said + ([f"链接 {'、'.join(links)}"] if links else [])),
+            "added": [a.sha256 for a in files] + links}]
     target.kinds = [k for k in ("plan", "news", "video")
                     if k in target.kinds or (it.verdict and k in it.verdict.kinds)]
     if target.plan_missing and it.parsed is not None:  # the reply adds what the plan lacked
@@ -112,11 +124,20 @@ def merge_reply(ctx: Context, it: Intake) -> bool:
     ctx.session.flush()
     if _merged_state(target) != before:  # a school stated again, a file sent twice: no news
         if ctx.desk.send_receipts:
-            receipts.queue_update(ctx.session, ctx.desk.cfg, target)
+            for m in (target, *it.also):
+                receipts.queue_update(ctx.session, ctx.desk.cfg, m)
     else:  # "收到，谢谢": nothing to merge, nothing to re-acknowledge
-        reason = f"回复回执，无新增内容（#{target.id}） (reply adding nothing)"
-        db.set_status(ctx.session, reply, "ignored", reason)
+        db.set_status(ctx.session, reply, "ignored", adds_nothing(target.id))
     return False
+
+
+def _set_school(m: Message, school: str, district: str | None, said: str) -> None:
+    """*m* is *school*'s, as a reply to its receipt *said* (accepted if it lacked one)."""
+    m.school, m.district = school, district or None
+    if m.status == "needs_school":
+        m.status, m.status_reason = "accepted", ""
+    m.evidence = [e for e in m.evidence if e["field"] != "school"] + [
+        {"field": "school", "rule": "school.reply", "detail": said}]
 
 
 def _only_asks(verdict: Classification | None) -> bool:

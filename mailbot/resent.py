@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from . import db, receipts
 from .parse import ParseError, parse_message
-from .rows import resent_of
+from .rows import reply_added, resent_of
 
 if TYPE_CHECKING:
     from .pipeline import Context, Intake
@@ -37,13 +37,23 @@ def skip_resent(ctx: Context, it: Intake) -> bool:
     links = frozenset(ln.url for ln in it.verdict.links) if it.verdict else frozenset()
     since = it.received_at - timedelta(days=WINDOW_DAYS)
     for earlier in db.recent_from(ctx.session, db.clean(p.sender), db.clean(p.subject), since):
-        if _material(earlier.files) == files and earlier.links == links and not _recalled(earlier) and \
+        if _same_material(earlier, files, links) and not _recalled(earlier) and \
                 _same_text(ctx, earlier.raw_path, p.text):
             it.status = "ignored"
             it.reason = (f"重复发送：与 #{earlier.id} 内容相同（同一发件人、主题、正文、附件和链接），"
                          f"不再发回执 {resent_of(earlier.id)}")
             return False
     return False
+
+
+def _same_material(earlier: db.Recent, files: tuple[str, ...], links: frozenset[str]) -> bool:
+    """Whether *files* and *links* are those of *earlier*: all of them, or only the mail's own
+    (without what replies to its receipt added)."""
+    if _material(earlier.files) == files and earlier.links == links:
+        return True
+    added = reply_added(earlier.evidence)
+    return bool(added) and earlier.links - added == links and \
+        _material(f for f in earlier.files if f[0] not in added) == files
 
 
 def _material(files) -> tuple[str, ...]:

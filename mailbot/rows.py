@@ -110,6 +110,25 @@ def merged_into(pk: int | str = "") -> str:
     return f"(reply merged into #{pk})" if pk != "" else "(reply merged into #"
 
 
+def adds_nothing(pk: int | str) -> str:
+    """The status reason of a reply to the receipt of submission *pk* that added nothing."""
+    return f"回复回执，无新增内容（#{pk}） {_NOTHING}"
+
+
+def a_reply(reason: str | None) -> bool:
+    """Whether a mail's status reason says it answered a receipt (merged, or adding nothing)."""
+    return merged_into() in (reason or "") or _NOTHING in (reason or "")
+
+
+_NOTHING = "(reply adding nothing)"
+REPLY_ADDED = "files.reply"  # evidence naming what replies added (sha256s and URLs in "added")
+
+
+def reply_added(evidence) -> set[str]:
+    """The files (sha256) and links (URL) replies to its receipt added to a submission."""
+    return {x for e in evidence or () if e.get("rule") == REPLY_ADDED for x in e.get("added", ())}
+
+
 def resent_of(pk: int | str = "") -> str:
     """The mark a mail's status reason carries when it repeats submission *pk* (without
     *pk*: its start, common to all)."""

@@ -394,6 +394,49 @@ def test_over_the_limit_receipts_are_combined_later(mailstack, tmp_path):
     assert f"退信地址（暂停回执）：{SCHOOL}" in run_cli("outbox", config=cfg_path).stdout
 
 
+def test_a_reply_naming_the_school_to_a_combined_receipt_fixes_every_mail_it_listed(
+        mailstack, tmp_path):
+    """A QQ box sent four mails; the last two were acknowledged in one combined receipt
+    asking for the school.  "学校：成都大学" in reply to it sets the school of both (the
+    receipt's number names only the first), and each gets its updated receipt."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from mailbot import config, db, outbox, receipts
+    from mailbot.models import OutboxMail
+    qq = "2894561730@qq.com"
+    for user in (mailstack["MAILSTACK_CONTACT"], qq):
+        reset_mailbox(user)
+    cfg_path = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
+                            f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                            receipts={"per_hour": 2, "per_day": 20})
+    for i in range(4):
+        submit(mailstack, qq, f"视频链接{i}", f"https://www.bilibili.com/video/BV1xx411c7m{i}\n小王")
+    wait_contact(mailstack, 4)
+    run_cli("poll", "--once", config=cfg_path)
+    cfg = config.load(cfg_path)
+    engine = db.connect(cfg.storage.database_url)
+    with db.transaction(engine) as s:
+        assert receipts.release_held(s, cfg, datetime.now(UTC) + timedelta(hours=2)) == 1
+    assert outbox.deliver(engine, cfg, ignore_backoff=True).sent == 1
+    (combined,) = [m for m in inbox(mailstack, qq, 3) if "合并回执" in m["Subject"]]
+    held = [r for r in rows(cfg_path) if r["receipt"]["number"] in combined["Subject"]
+            or r["receipt"]["number"] in combined.get_body(("plain",)).get_content()]
+    assert len(held) == 2 and all(r["status"] == "needs_school" for r in held)
+    _reply(mailstack, qq, combined, "学校：成都大学")
+    wait_contact(mailstack, 5)
+    run_cli("poll", "--once", "--no-send", config=cfg_path)
+    by_id = {r["id"]: r for r in rows(cfg_path)}
+    for r in held:
+        assert (by_id[r["id"]]["school"], by_id[r["id"]]["status"]) == ("成都大学", "accepted")
+        assert any(e["rule"] == "school.reply" for e in by_id[r["id"]]["evidence"])
+    assert [r["status"] for r in rows(cfg_path)[:2]] == ["needs_school"] * 2  # not listed in it
+    with db.transaction(engine) as s:
+        queued = list(s.scalars(select(OutboxMail).where(OutboxMail.sent_at.is_(None))))
+    assert sorted(m.message_pk for m in queued) == sorted(r["id"] for r in held)
+
+
 def test_too_large_mail_is_quarantined_unread_and_the_sender_told(mailstack, tmp_path):
     for user in (mailstack["MAILSTACK_CONTACT"], SCHOOL):
         reset_mailbox(user)
@@ -608,6 +651,29 @@ def test_a_reply_adding_nothing_is_not_re_acknowledged_and_a_question_reaches_th
     mails = inbox(stack, SCHOOL, 2)  # the first receipt and the question's own
     assert not any("（更新）" in m["Subject"] for m in mails)
     assert any(asks["receipt"]["number"] in m["Subject"] for m in mails)
+
+
+def test_a_question_in_a_reply_naming_the_school_still_reaches_the_secretariat(desk):
+    """"学校：成都大学\n请问…？" answers the receipt's request (the school is set, the reply
+    merged) and asks something: the question is listed in the secretariat's digest all the
+    same — also when the school was already known and the reply adds nothing else."""
+    stack, cfg = desk
+    qq = "2894561730@qq.com"
+    receipt = _asked_for_school(stack, cfg, qq)
+    _reply(stack, qq, receipt, "学校：成都大学\n请问视频需要横屏拍摄吗？\n\n> 请回复学校")
+    wait_contact(stack, 2)
+    run_cli("poll", "--once", config=cfg)
+    _reply(stack, qq, receipt, "学校：成都大学\n请问推文可以晚一周发吗？")
+    wait_contact(stack, 3)
+    run_cli("poll", "--once", config=cfg)
+    first, merged, again = rows(cfg)
+    assert first["school"] == "成都大学" and first["status"] == "accepted"
+    assert merged["status"] == again["status"] == "ignored"
+    preview = cfg.parent / "preview"
+    run_cli("digest", "--secretariat", "--dry-run", str(preview), config=cfg)
+    digest = next(preview.glob("*.txt")).read_text("utf-8")
+    asked = digest.partition("== 待答复的来信提问 ==")[2]
+    assert "请问视频需要横屏拍摄吗" in asked and "请问推文可以晚一周发吗" in asked
 
 
 def test_new_material_sent_as_a_reply_to_an_old_receipt_is_a_submission_of_its_own(desk):

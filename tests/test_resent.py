@@ -92,3 +92,32 @@ def test_a_signature_logo_more_or_less_does_not_make_a_copy_new(school_desk):
     assert again["status"] == "ignored" and again["receipt"] is None
     assert f"重复发送：与 #{first['id']} 内容相同" in again["status_reason"]
     assert with_photo["status"] == "accepted" and with_photo["receipt"]
+
+
+def test_the_original_sent_again_after_a_reply_added_to_it_is_a_copy(school_desk):
+    """A reply to the receipt added a file and a link to the plan; the school then sends
+    its original mail again: still a copy of that submission (its own files and links), as
+    is the original sent together with what the reply added."""
+    stack, cfg = school_desk
+    subject, body = "四川大学后勤活动方案", "您好，附件是我校活动方案，请查收。\n四川大学后勤保障部"
+    send(stack, subject, body, {"活动方案.txt": PLAN})
+    wait_contact(stack, 1)
+    run_cli("poll", "--once", config=cfg)
+    (receipt,) = inbox(stack, SCHOOL, 1)
+    extra = "活动方案（补充）：参观路线图见附件。".encode()
+    send(stack, "Re: " + receipt["Subject"],
+         "补充路线图，另见学校网站 https://hq.scu.edu.cn/info/1034/5678.htm", {"路线图方案.txt": extra})
+    wait_contact(stack, 2)
+    run_cli("poll", "--once", config=cfg)
+    first, reply = rows(cfg)
+    assert reply["status"] == "ignored" and f"#{first['id']}" in reply["status_reason"]
+    assert len(first["attachments"]) == 2 and len(first["links"]) == 1
+    send(stack, subject, body, {"活动方案.txt": PLAN})  # the original, again
+    wait_contact(stack, 3)
+    run_cli("poll", "--once", config=cfg)
+    again = rows(cfg)[2]
+    assert again["status"] == "ignored" and f"重复发送：与 #{first['id']}" in again["status_reason"]
+    run_cli("reclassify", "--all", config=cfg)  # judged anew, it still knows what replies added
+    first = rows(cfg)[0]
+    assert [e["rule"] for e in first["evidence"]].count("files.reply") == 1
+    assert len(first["attachments"]) == 2 and rows(cfg)[2]["status"] == "ignored"
