@@ -3,8 +3,8 @@
 # they install the Debian packages, build .venv/ and start the local mail stack.
 
 # Debian's own python3 when it is 3.11 or newer: built with profile-guided optimisation and
-# LTO, it runs mailbot's Python about a quarter faster than a default self-built interpreter
-# (pyenv's, say: bench/README.md, session 15); otherwise the python3 on the PATH.
+# LTO, it runs mailbot's Python faster than a default self-built interpreter (pyenv's, say:
+# bench/README.md, session 15); otherwise the python3 on the PATH.
 PYTHON ?= $(shell /usr/bin/python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	2>/dev/null && echo /usr/bin/python3 || echo python3)
 VENV   := .venv
