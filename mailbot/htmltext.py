@@ -21,12 +21,14 @@ class _HTMLText(HTMLParser):
         "ol", "p", "pre", "section", "table", "tr", "ul"))
     SKIP = frozenset(("script", "style", "title", "template", "xml"))
 
-    def __init__(self) -> None:
+    def __init__(self, inline_links: bool = False) -> None:
         super().__init__(convert_charrefs=True)
         self.out: list[str] = []
         self.hrefs: list[str] = []
         self.seen: set[str] = set()
         self.skip = self.pre = 0
+        self.inline_links = inline_links
+        self.anchor: tuple[str, int] | None = None  # (href, where its words start in out)
 
     def handle_starttag(self, tag, attrs):
         if tag in self.SKIP:
@@ -41,8 +43,15 @@ class _HTMLText(HTMLParser):
             if href and href not in self.seen:  # a set: a list lookup was quadratic
                 self.seen.add(href)
                 self.hrefs.append(href)
+            self.anchor = (href, len(self.out)) if href.startswith(("http://", "https://")) \
+                else None
 
     def handle_endtag(self, tag):
+        if tag == "a" and self.anchor and self.inline_links:
+            href, start = self.anchor
+            if href not in "".join(self.out[start:]):  # "点击观看" -> "点击观看 https://…"
+                self.out.append(f" {href} ")
+            self.anchor = None
         if tag in self.SKIP:
             self.skip = max(0, self.skip - 1)
         elif tag in self.BLOCK:
@@ -70,9 +79,11 @@ def _defuse(html: str) -> str:
     return html[:last + 1] + html[last + 1:].replace("<!--", "&lt;!--")
 
 
-def html_to_text(html: str) -> tuple[str, tuple[str, ...]]:
-    """Return (plain text, hrefs in order, de-duplicated) of an HTML document."""
-    parser = _HTMLText()
+def html_to_text(html: str, inline_links: bool = False) -> tuple[str, tuple[str, ...]]:
+    """Return (plain text, hrefs in order, de-duplicated) of an HTML document; with
+    *inline_links*, each web link's address follows its anchor's words in the text (unless
+    they already show it)."""
+    parser = _HTMLText(inline_links)
     html = _defuse(html)
     try:
         parser.feed(html)

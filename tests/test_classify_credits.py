@@ -205,3 +205,27 @@ def test_a_schools_links_below_its_name_as_mail_clients_write_them():
         assert [(c.school, c.kinds) for c in v.credits] == [
             ("宜宾学院", ("video",)), ("西南医科大学", ("video",)), ("内江师范学院", ("video",))]
         assert v.credits[0].links == (wx,) and v.kinds == ()
+
+
+def test_a_schools_link_behind_an_anchor_in_the_leaders_html_is_its_own():
+    """"宜宾学院：<a href=…>点击观看</a>": the plain text (QQ Mail's alternative, or the
+    HTML's) says only "点击观看"; the anchor's address is that school's link all the same."""
+    from datetime import UTC, datetime
+
+    from mailbot import config
+    from mailbot.classify.engine import classify, load_rulebook
+
+    cfg = config.load(ROOT / "config.example.toml")
+    msg = EmailMessage()
+    msg["From"], msg["Subject"] = "hqjjc@suse.edu.cn", "川南片区视频汇总"
+    msg.set_content("各校视频如下：\n宜宾学院：点击观看\n西南医科大学：点击观看\n请查收。")
+    msg.add_alternative(
+        "<p>各校视频如下：</p><p>宜宾学院：<a href=\"https://b23.tv/AbCdEf1\">点击观看</a></p>"
+        "<p>西南医科大学：<a href=\"https://v.douyin.com/iRNBho6u/\">点击观看</a></p>"
+        "<p>请查收。<a href=\"https://www.suse.edu.cn/\">四川轻化工大学</a></p>", subtype="html")
+    v = classify(parse_message(msg.as_bytes()), load_rulebook(cfg.rules_dir), cfg.campaign,
+                 datetime(2024, 9, 20, tzinfo=UTC))
+    assert [(c.school, c.kinds, c.links) for c in v.credits] == [
+        ("宜宾学院", ("video",), ("https://b23.tv/AbCdEf1",)),
+        ("西南医科大学", ("video",), ("https://v.douyin.com/iRNBho6u/",))]
+    assert v.kinds == ()  # the leader itself sent no video

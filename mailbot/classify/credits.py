@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+from ..htmltext import html_to_text
 from ..parse import Attachment, ParsedMessage
 from .directory import Directory, School
 from .school import mentioned
@@ -73,7 +74,7 @@ def credited_lines(msg: ParsedMessage, directory: Directory, sender_school: str 
     out: dict[str, list[str]] = {}
     current: School | None = None
     heading = ""  # the line naming *current*, given with its first link (its words count)
-    for line in (msg.text or "").split("\n"):
+    for line in _linked_text(msg).split("\n"):
         if not line.strip():
             continue  # blank lines (an HTML mail's paragraphs) end nothing
         found = urls(line)
@@ -89,6 +90,17 @@ def credited_lines(msg: ParsedMessage, directory: Directory, sender_school: str 
             out.setdefault(school.name, []).extend([heading, line] if heading else [line])
             heading = ""
     return out
+
+
+def _linked_text(msg: ParsedMessage) -> str:
+    """*msg*'s text; but when its HTML has web links the text does not show ("宜宾学院：<a
+    href=…>点击观看</a>", QQ Mail's plain alternative saying only "点击观看"), the HTML's
+    text with each link's address after its anchor's words."""
+    text = msg.text or ""
+    if msg.html and any(h.startswith(("http://", "https://")) and h not in text
+                        for h in msg.hrefs):
+        return html_to_text(msg.html, inline_links=True)[0]
+    return text
 
 
 def _words(line: str) -> str:
@@ -134,4 +146,6 @@ def credits(msg: ParsedMessage, directory: Directory, sender_school: str | None,
     rest = tuple(a for a in msg.attachments if id(a) not in moved)
     taken = {ln for own_lines in lines.values() for ln in own_lines}
     text = "\n".join(ln for ln in (msg.text or "").split("\n") if ln not in taken)
-    return tuple(out), replace(msg, attachments=rest, text=text)
+    given = {url for c in out for url in c.links}  # an HTML anchor's too
+    return tuple(out), replace(msg, attachments=rest, text=text,
+                               hrefs=tuple(h for h in msg.hrefs if h not in given))
