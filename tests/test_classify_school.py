@@ -270,6 +270,21 @@ def test_a_bundle_is_its_own_senders_and_its_mails_keep_the_leaders_district():
     assert (alone.school, alone.district) == ("宜宾学院", "")  # not a lead school: no district
 
 
+def test_a_bundles_mail_naming_no_school_is_the_forwarding_schools_unless_a_leader_forwarded_it():
+    """西华大学 forwards two of its staff's QQ mails at once: a mail that names no school is
+    the forwarding school's (its staff's, evidence saying so); forwarded by a district lead
+    school it could be any school of the district, and stays unrecognised."""
+    staff = email("1234567@qq.com", "小王", "新闻稿", "新闻稿见附件，请查收。")
+    m = identify_school(parse_message(staff.as_bytes()), DIRECTORY, forwarded_by="西华大学")
+    assert m.school == "西华大学" and m.evidence[0].rule == "school.forwarded_by"
+    assert "西华大学" in m.evidence[0].detail
+    assert identify_school(parse_message(staff.as_bytes()), DIRECTORY,
+                           forwarded_by="四川轻化工大学").school is None
+    assert identify_school(parse_message(staff.as_bytes()), DIRECTORY).school is None
+    own = identify_school(parse_message(INNER.as_bytes()), DIRECTORY, forwarded_by="西华大学")
+    assert own.school == "宜宾学院"  # a mail that says its school keeps it
+
+
 def test_registered_address_in_directory():
     schools = tuple(replace(s, addresses=("77777@qq.com",)) if s.name == "成都大学" else s
                     for s in DIRECTORY.schools)

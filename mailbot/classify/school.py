@@ -263,7 +263,8 @@ def identify_school(msg: ParsedMessage, directory: Directory,
     and other school.  Nothing found:
     ``SchoolMatch(None, None, (), ())``.  *forwarded_by* is the school that passed *msg*
     on in a bundle: a district lead school's district is its schools' when they have
-    none of their own, as with a single forward.
+    none of their own, as with a single forward; another school's is the school of a
+    mail that names none (its own staff's, forwarded together).
     """
     cands, district = _identify(msg, directory, known_senders, 0)
     if cands and forwarded_by and district is None and directory.is_lead(forwarded_by) and \
@@ -272,6 +273,9 @@ def identify_school(msg: ParsedMessage, directory: Directory,
         cands = [*cands, (cands[0][0], Evidence(
             "school.district", f"由{district}组长单位 {forwarded_by} 汇总转来 → {district}"),
             "district")]
+    if not cands and forwarded_by in directory.by_name and not directory.is_lead(forwarded_by):
+        cands = [(forwarded_by, Evidence("school.forwarded_by", f"由 {forwarded_by} 汇总转来，"
+                                         f"原邮件未写明学校 → {forwarded_by}"), "forwarded_by")]
     spoof = _spoof_evidence(msg, directory, known_senders)
     if not cands:
         return SchoolMatch(None, None, (), (spoof,)) if spoof else NO_MATCH
