@@ -285,6 +285,26 @@ def test_a_bundles_mail_naming_no_school_is_the_forwarding_schools_unless_a_lead
     assert own.school == "宜宾学院"  # a mail that says its school keeps it
 
 
+def test_a_leaders_request_forwarded_by_an_unknown_box_names_no_school():
+    """A QQ box forwards its district leader's request ("转发：关于报送接力行新闻稿的通知")
+    with its own news: it may be any school the leader wrote to (or the leader's own staff),
+    so no school is taken — the receipt asks — and the evidence says why.  A known box, or a
+    forward of a school that leads no district, is judged as before."""
+    request = email("hqjjc@suse.edu.cn", "川南片区组长", "关于报送接力行新闻稿的通知",
+                    "请各校报送新闻稿。\n\n四川轻化工大学后勤基建处")
+    for msg in (parsed(subject="转发：关于报送接力行新闻稿的通知", body=LEADER_REPLY,
+                       files=["新闻稿.docx"]),
+                parsed(subject="转发：关于报送接力行新闻稿的通知", forward=request,
+                       files=["新闻稿.docx"])):
+        m = identify_school(msg, DIRECTORY)
+        assert (m.school, m.evidence) == (None, ())
+        assert [e.rule for e in m.conflicts] == ["school.forwarded_lead"]
+        assert "四川轻化工大学" in m.conflicts[0].detail
+    known = identify_school(parsed(subject="转发：关于报送接力行新闻稿的通知", forward=request),
+                            DIRECTORY, {"hq2024@qq.com": "宜宾学院"})
+    assert known.school == "宜宾学院"
+
+
 def test_registered_address_in_directory():
     schools = tuple(replace(s, addresses=("77777@qq.com",)) if s.name == "成都大学" else s
                     for s in DIRECTORY.schools)

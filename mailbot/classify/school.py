@@ -226,6 +226,10 @@ def _identify(msg: ParsedMessage, d: Directory, known: Mapping[str, str],
     quoted = inner is inline and REPLY.match(_norm(msg.subject))  # a reply's quote, no forward
     if quoted and outer is None:  # the notice or a leader's request replied to: not the sender's
         return [], None
+    if outer is None and d.is_lead(school):  # the leader's own staff, or one of its schools
+        return [(school, Evidence("school.forwarded_lead", f"转发的是片区组长单位 {school} 的"
+                                  f"邮件（{who}），发件人未写明自己的学校，可能是组长单位转给"
+                                  "各校的通知 → 待确认"), "undecided")], None
     if outer is None:
         return [(school, ev, "forwarded"), *sub], district
     if outer == school or not d.is_lead(outer) or quoted:
@@ -277,6 +281,8 @@ def identify_school(msg: ParsedMessage, directory: Directory,
         cands = [(forwarded_by, Evidence("school.forwarded_by", f"由 {forwarded_by} 汇总转来，"
                                          f"原邮件未写明学校 → {forwarded_by}"), "forwarded_by")]
     spoof = _spoof_evidence(msg, directory, known_senders)
+    if cands and cands[0][2] == "undecided":
+        return SchoolMatch(None, None, (), (cands[0][1],) + ((spoof,) if spoof else ()))
     if not cands:
         return SchoolMatch(None, None, (), (spoof,)) if spoof else NO_MATCH
     win, seen, evidence, conflicts = cands[0][0], set(), [], []
