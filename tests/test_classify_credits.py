@@ -229,3 +229,30 @@ def test_a_schools_link_behind_an_anchor_in_the_leaders_html_is_its_own():
         ("宜宾学院", ("video",), ("https://b23.tv/AbCdEf1",)),
         ("西南医科大学", ("video",), ("https://v.douyin.com/iRNBho6u/",))]
     assert v.kinds == ()  # the leader itself sent no video
+
+
+def test_a_leader_forwarding_one_schools_mail_and_attaching_others_files_credits_each():
+    """四川轻化工大学 forwards 宜宾学院's news (the mail is 宜宾学院's) and attaches
+    西南医科大学's plan and 内江师范学院's photo besides: those two files are credited to their
+    schools, not taken for 宜宾学院's; a file naming 宜宾学院 stays with its mail."""
+    from datetime import UTC, datetime
+
+    from mailbot import config
+    from mailbot.classify.engine import classify, load_rulebook
+
+    cfg = config.load(ROOT / "config.example.toml")
+    inner = EmailMessage()
+    inner["From"], inner["Subject"] = "hq_dangzhibu@yibinu.edu.cn", "宜宾学院新闻稿"
+    inner.set_content("新闻稿见正文：我校后勤党支部参观校史馆。\n宜宾学院后勤党支部")
+    msg = EmailMessage()
+    msg["From"], msg["Subject"] = "hqjjc@suse.edu.cn", "转发：宜宾学院新闻稿"
+    msg.set_content("转发宜宾学院新闻稿，另附两校材料。")
+    msg.add_attachment(inner)
+    for name in ("西南医科大学活动方案.docx", "内江师范学院照片.jpg", "宜宾学院照片2.jpg"):
+        msg.add_attachment(b"PK\x03\x04", maintype="application", subtype="octet-stream",
+                           filename=name)
+    v = classify(parse_message(msg.as_bytes()), load_rulebook(cfg.rules_dir), cfg.campaign,
+                 datetime(2024, 9, 20, tzinfo=UTC))
+    assert v.school == "宜宾学院"
+    assert [(c.school, c.files) for c in v.credits] == [
+        ("西南医科大学", ("西南医科大学活动方案.docx",)), ("内江师范学院", ("内江师范学院照片.jpg",))]

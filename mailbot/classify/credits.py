@@ -45,17 +45,17 @@ class Credit:
     late: bool = False
 
 
-def credited_files(msg: ParsedMessage, directory: Directory, sender_school: str | None
-                   ) -> dict[str, list[Attachment]]:
+def credited_files(msg: ParsedMessage, directory: Directory, sender_school: str | None,
+                   keep: str | None = None) -> dict[str, list[Attachment]]:
     """School -> the attachments of *msg* (not inline) credited to it, in the mail's order;
-    empty unless *sender_school* leads a district."""
+    empty unless *sender_school* leads a district.  Files naming *keep* stay in the mail."""
     if not directory.is_lead(sender_school):
         return {}
     district = directory.by_name[sender_school].district
     out: dict[str, list[Attachment]] = {}
     for att in msg.attachments:
         named = {s.name: s for s in _named(att.filename, directory)}
-        if att.inline or len(named) != 1 or sender_school in named:
+        if att.inline or len(named) != 1 or sender_school in named or keep in named:
             continue
         (school,) = named.values()
         if school.district in ("", None, district):
@@ -64,10 +64,11 @@ def credited_files(msg: ParsedMessage, directory: Directory, sender_school: str 
 
 
 def credited_lines(msg: ParsedMessage, directory: Directory, sender_school: str | None,
-                   urls: Callable[[str], list[str]]) -> dict[str, list[str]]:
+                   urls: Callable[[str], list[str]], keep: str | None = None
+                   ) -> dict[str, list[str]]:
     """School -> the lines of *msg*'s text holding links credited to it (see the module
     docstring), in the text's order; *urls(line)* gives a line's links.  Empty unless
-    *sender_school* leads a district."""
+    *sender_school* leads a district; *keep*'s lines stay in the mail."""
     if not directory.is_lead(sender_school):
         return {}
     district = directory.by_name[sender_school].district
@@ -85,7 +86,7 @@ def credited_lines(msg: ParsedMessage, directory: Directory, sender_school: str 
         elif not found or _words(line):
             current = None  # a line of text that names nobody ends the school's links
         school = current
-        if found and school and school.name != sender_school and \
+        if found and school and school.name not in (sender_school, keep) and \
                 school.district in ("", None, district):
             out.setdefault(school.name, []).extend([heading, line] if heading else [line])
             heading = ""
@@ -120,15 +121,16 @@ Judge = Callable[[ParsedMessage], dict]
 
 
 def credits(msg: ParsedMessage, directory: Directory, sender_school: str | None, judge: Judge,
-            urls: Callable[[str], list[str]] = lambda line: []
+            urls: Callable[[str], list[str]] = lambda line: [], keep: str | None = None
             ) -> tuple[tuple[Credit, ...], ParsedMessage]:
     """The credits of *msg* (see the module docstring) and *msg* without their files and
     the lines of their links.  *judge(view)* gives the :class:`Credit` fields ``kinds``,
     ``plan_missing``, ``plan_info`` and ``late`` of a mail holding one school's files
     alone, and its lines as text, without subject (the leader's words are about all of
-    them); *urls(line)* gives the links of a line of text."""
-    found = credited_files(msg, directory, sender_school)
-    lines = credited_lines(msg, directory, sender_school, urls)
+    them); *urls(line)* gives the links of a line of text.  *keep*: the school whose mail
+    the leader forwarded (the mail is that school's; its files and links stay in it)."""
+    found = credited_files(msg, directory, sender_school, keep)
+    lines = credited_lines(msg, directory, sender_school, urls, keep)
     if not found and not lines:
         return (), msg
     lead = directory.by_name[sender_school]

@@ -32,7 +32,7 @@ from .plan import (
     damaged_evidence,
     signed_contact,
 )
-from .school import identify_school
+from .school import SchoolMatch, identify_school
 
 
 @dataclass(frozen=True)
@@ -148,11 +148,23 @@ def _sender_only(msg: ParsedMessage) -> ParsedMessage:
     return replace(msg, subject="", text="", html="", hrefs=(), attachments=(), forwarded=())
 
 
+def _lead(msg: ParsedMessage, rules: RuleBook, known: Mapping[str, str],
+          match: SchoolMatch) -> str | None:
+    """The district lead school that sent *msg*: the school found, or — when a school's mail
+    it forwarded won — the sender's own (by its address), when either leads a district."""
+    d = rules.directory
+    if d.is_lead(match.school) or not match.evidence or match.evidence[0].rule != "school.forwarded":
+        return match.school
+    sender = identify_school(_sender_only(msg), d, known).school
+    return sender if d.is_lead(sender) else match.school
+
+
 def _credits(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_at: datetime,
-             school: str | None, read: Callable[[Attachment], tuple[str, bool]]
-             ) -> tuple[tuple[Credit, ...], ParsedMessage, list]:
-    """A district leader's files of its schools (:mod:`.credits`), each judged alone as the
-    whole mail is (kinds, plan check, lateness), *msg* without them, and the evidence."""
+             school: str | None, read: Callable[[Attachment], tuple[str, bool]],
+             keep: str | None = None) -> tuple[tuple[Credit, ...], ParsedMessage, list]:
+    """A district leader's (*school*'s) files of its schools (:mod:`.credits`) but *keep*'s
+    (the school whose mail it forwarded), each judged alone as the whole mail is (kinds, plan
+    check, lateness), *msg* without them, and the evidence."""
     year = campaign.year or received_at.year
 
     def judge(view: ParsedMessage) -> dict:
@@ -167,7 +179,7 @@ def _credits(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
                 "plan_missing": () if _unreadable(check, texts, silent, rules.kinds) else check.missing}
 
     credited, rest = credits(msg, rules.directory, school, judge,
-                             lambda line: [ln.url for ln in _links(line, (), rules.links)])
+                             lambda line: [ln.url for ln in _links(line, (), rules.links)], keep)
     evidence = [("credits", Evidence("credit", f"{_credited(c)}指明是{c.school}的，组长单位代交 → "
                  f"记入{c.school}（{'、'.join(KIND_ZH[k] for k in c.kinds) or '类别未识别'}）"
                  + ("，逾期" if c.late else ""))) for c in credited]
@@ -212,7 +224,8 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
     links = _links(*_all_hrefs(msg), rules.links,  # all kept; a school's are shown as its
                    judged_time(msg.date, received_at).date())
     read = _Documents()
-    credited, msg, said = _credits(msg, rules, campaign, received_at, match.school, read)
+    credited, msg, said = _credits(msg, rules, campaign, received_at,
+                                   _lead(msg, rules, known_senders, match), read, match.school)
     evidence += said
     given = {url for c in credited for url in c.links}
     video = video_evidence(tuple(ln for ln in links if ln.url not in given))
