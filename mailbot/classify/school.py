@@ -60,9 +60,13 @@ class _Mention(NamedTuple):
 def _standalone(text: str, i: int, name: str) -> bool:
     """A name counts unless glued into a longer word (rules: schools.toml header)."""
     prev, nxt = text[i - 1:i], text[i + len(name):i + len(name) + 1]
-    if name.isascii():
-        return not (prev and prev.isascii() and (prev.isalnum() or prev in "@._-/")) and \
-            not (nxt and nxt.isascii() and (nxt.isalnum() or nxt in "@_-"))
+    if name.isascii():  # "SWPU_新闻稿.docx", "新闻稿-CUIT": a "_" or "-" beside Chinese text
+        before, after = text[i - 2:i - 1], text[i + len(name) + 1:i + len(name) + 2]
+        glued_before = prev and prev.isascii() and (prev.isalnum() or prev in "@._-/") and \
+            not (prev in "_-" and before and not before.isascii())
+        glued_after = nxt and nxt.isascii() and (nxt.isalnum() or nxt in "@_-") and \
+            not (nxt in "_-" and after and not after.isascii())
+        return not glued_before and not glued_after
     if name.endswith("大学") and nxt in ("生", "城"):   # 四川大学生运动会, 成都大学城
         return False
     return len(name) > 3 or not _CJK.match(prev) or prev in _JOINERS
