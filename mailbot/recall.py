@@ -48,11 +48,11 @@ def flag_recalled(ctx: Context, it: Intake) -> bool:
     when = it.received_at.astimezone(ZoneInfo(ctx.desk.cfg.campaign.timezone)).strftime("%Y-%m-%d %H:%M")
     asked = f"发件人于 {when} 发来撤回请求，希望撤回"
     for recent in found:  # several under that subject: which one is meant, a person decides
-        _flag(ctx.session, recent.id, f"{asked}这封邮件（“{subject}”），请人工确认是否作废"
+        _flag(ctx.session, recent.id, None, f"{asked}这封邮件（“{subject}”），请人工确认是否作废"
               + ("；同一主题的还有 " + "、".join(f"#{r.id}" for r in found if r is not recent)
                  if len(found) > 1 else ""))
     for reply, target in replies:
-        _flag(ctx.session, target, f"{asked}其回复 #{reply}（“{subject}”，已并入本件），"
+        _flag(ctx.session, target, reply, f"{asked}其回复 #{reply}（“{subject}”，已并入本件），"
                                    "请人工确认并入的内容是否作废")
     numbers = "、".join([f"#{r.id}" for r in found] +
                        [f"#{target}（回复 #{reply}）" for reply, target in replies])
@@ -75,7 +75,9 @@ def merged_replies(session: Session, sender: str | None, subject: str | None,
             if (m := _MERGED.search(reason or ""))]
 
 
-def _flag(session: Session, pk: int, detail: str) -> None:
+def _flag(session: Session, pk: int, reply: int | None, detail: str) -> None:
+    """Note the recall request on submission *pk* (of its *reply* merged into it, if given)."""
     target = db.get_message(session, pk)
     if target is not None:
-        target.evidence = [*target.evidence, {"field": "status", "rule": KEPT, "detail": detail}]
+        target.evidence = [*target.evidence, {"field": "status", "rule": KEPT, "detail": detail,
+                                              **({"reply": reply} if reply else {})}]

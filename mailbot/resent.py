@@ -64,9 +64,9 @@ def _material(files) -> tuple[str, ...]:
 
 
 def _recalled(earlier: db.Recent) -> bool:
-    """Whether the sender asked to recall *earlier* (mailbot.recall): sent again after that,
-    the mail stands on its own, acknowledged."""
-    return any(e.get("rule") == RECALL_RULE for e in earlier.evidence)
+    """Whether the sender asked to recall *earlier* itself (mailbot.recall; not a reply merged
+    into it): sent again after that, the mail stands on its own, acknowledged."""
+    return any(e.get("rule") == RECALL_RULE and not e.get("reply") for e in earlier.evidence)
 
 
 def _same_text(ctx: Context, raw_path: str, text: str) -> bool:

@@ -89,3 +89,9 @@ def test_a_recalled_reply_flags_the_submission_it_was_merged_into(school_desk):
     assert not any(e["rule"] == "status.recall" for e in reply["evidence"])
     run_cli("reclassify", "--all", config=cfg)  # an event, kept through reclassify
     assert [e["rule"] for e in rows(cfg)[0]["evidence"]].count("status.recall") == 1
+    send(stack, "四川大学后勤活动方案", "活动方案见附件。\n四川大学后勤保障部",  # the plan
+         {"活动方案.txt": "一、活动背景：弘扬传统文化".encode()})  # itself again: still a copy
+    wait_contact(stack, 4)
+    run_cli("poll", "--once", config=cfg)
+    again = rows(cfg)[-1]
+    assert again["status"] == "ignored" and f"重复发送：与 #{plan['id']}" in again["status_reason"]
