@@ -322,13 +322,10 @@ def find_receipt(session: Session, number: str) -> Receipt | None:
 
 
 def combined_with(session: Session, receipt: Receipt) -> list[Message]:
-    """The other mails the combined receipt that listed *receipt* acknowledged ([] when it
-    went out alone)."""
-    if receipt.outbox_pk is None:
-        return []
-    return list(session.scalars(select(Message).join(Receipt, Receipt.message_pk == Message.id)
-                                .where(Receipt.outbox_pk == receipt.outbox_pk,
-                                       Receipt.id != receipt.id).order_by(Message.id)))
+    """The other mails the combined receipt listing *receipt* acknowledged ([]: it went alone)."""
+    return [] if receipt.outbox_pk is None else list(session.scalars(
+        select(Message).join(Receipt, Receipt.message_pk == Message.id).where(
+            Receipt.outbox_pk == receipt.outbox_pk, Receipt.id != receipt.id).order_by(Message.id)))
 
 
 def queue_too_large(session: Session, cfg: Config, message: Message, own: frozenset[str],

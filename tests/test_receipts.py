@@ -359,28 +359,43 @@ def test_bounced_receipt_pauses_the_address_until_it_writes_again(desk):
     assert len(inbox(stack, SCHOOL, 2)) == 2
 
 
-def test_over_the_limit_receipts_are_combined_later(mailstack, tmp_path):
-    from datetime import UTC, datetime, timedelta
-
-    from mailbot import config, db, outbox, receipts
-    for user in (mailstack["MAILSTACK_CONTACT"], SCHOOL):
+def _four_mails_two_receipts(stack, tmp_path, sender: str, subject: str, body: str):
+    """*sender* sends four mails (*subject* and *body* numbered) to a mailbot allowing two
+    receipts an hour; polled: (config path, the poll's output)."""
+    for user in (stack["MAILSTACK_CONTACT"], sender):
         reset_mailbox(user)
-    cfg_path = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
+    cfg_path = write_config(tmp_path / "c.toml", stack, tmp_path / "data",
                             f"sqlite:///{tmp_path / 'db.sqlite3'}",
                             receipts={"per_hour": 2, "per_day": 20})
     for i in range(4):
-        submit(mailstack, SCHOOL, f"新闻稿{i}", "四川大学后勤新闻稿。" * 5)
-    wait_contact(mailstack, 4)
-    assert "发出 2 封" in run_cli("poll", "--once", config=cfg_path).stdout
-    held = [r for r in rows(cfg_path) if r["receipt"] and not r["receipt"]["sent_at"]]
-    assert len(held) == 2
+        submit(stack, sender, subject.format(i), body.format(i))
+    wait_contact(stack, 4)
+    return cfg_path, run_cli("poll", "--once", config=cfg_path).stdout
+
+
+def _combine_held(cfg_path: Path, check_hour: bool = False):
+    """Two hours on, the held receipts go out combined; the database engine."""
+    from datetime import UTC, datetime, timedelta
+
+    from mailbot import config, db, outbox, receipts
     cfg = config.load(cfg_path)
     engine = db.connect(cfg.storage.database_url)
-    with db.transaction(engine) as s:
-        assert receipts.release_held(s, cfg) == 0          # still within the hour
+    if check_hour:
+        with db.transaction(engine) as s:
+            assert receipts.release_held(s, cfg) == 0          # still within the hour
     with db.transaction(engine) as s:
         assert receipts.release_held(s, cfg, datetime.now(UTC) + timedelta(hours=2)) == 1
     assert outbox.deliver(engine, cfg, ignore_backoff=True).sent == 1
+    return engine
+
+
+def test_over_the_limit_receipts_are_combined_later(mailstack, tmp_path):
+    cfg_path, out = _four_mails_two_receipts(mailstack, tmp_path, SCHOOL, "新闻稿{}",
+                                             "四川大学后勤新闻稿。" * 5)
+    assert "发出 2 封" in out
+    held = [r for r in rows(cfg_path) if r["receipt"] and not r["receipt"]["sent_at"]]
+    assert len(held) == 2
+    _combine_held(cfg_path, check_hour=True)
     mails = inbox(mailstack, SCHOOL, 3)  # in arrival order: Postfix may deliver them in any
     combined = [m for m in mails if "合并回执" in m["Subject"]]
     assert len(mails) == 3 and len(combined) == 1 and "等 2 封] 合并回执" in combined[0]["Subject"]
@@ -399,27 +414,14 @@ def test_a_reply_naming_the_school_to_a_combined_receipt_fixes_every_mail_it_lis
     """A QQ box sent four mails; the last two were acknowledged in one combined receipt
     asking for the school.  "学校：成都大学" in reply to it sets the school of both (the
     receipt's number names only the first), and each gets its updated receipt."""
-    from datetime import UTC, datetime, timedelta
-
     from sqlalchemy import select
 
-    from mailbot import config, db, outbox, receipts
+    from mailbot import db
     from mailbot.models import OutboxMail
     qq = "2894561730@qq.com"
-    for user in (mailstack["MAILSTACK_CONTACT"], qq):
-        reset_mailbox(user)
-    cfg_path = write_config(tmp_path / "c.toml", mailstack, tmp_path / "data",
-                            f"sqlite:///{tmp_path / 'db.sqlite3'}",
-                            receipts={"per_hour": 2, "per_day": 20})
-    for i in range(4):
-        submit(mailstack, qq, f"视频链接{i}", f"https://www.bilibili.com/video/BV1xx411c7m{i}\n小王")
-    wait_contact(mailstack, 4)
-    run_cli("poll", "--once", config=cfg_path)
-    cfg = config.load(cfg_path)
-    engine = db.connect(cfg.storage.database_url)
-    with db.transaction(engine) as s:
-        assert receipts.release_held(s, cfg, datetime.now(UTC) + timedelta(hours=2)) == 1
-    assert outbox.deliver(engine, cfg, ignore_backoff=True).sent == 1
+    cfg_path, _ = _four_mails_two_receipts(mailstack, tmp_path, qq, "视频链接{}",
+                                           "https://www.bilibili.com/video/BV1xx411c7m{}\n小王")
+    engine = _combine_held(cfg_path)
     (combined,) = [m for m in inbox(mailstack, qq, 3) if "合并回执" in m["Subject"]]
     held = [r for r in rows(cfg_path) if r["receipt"]["number"] in combined["Subject"]
             or r["receipt"]["number"] in combined.get_body(("plain",)).get_content()]
