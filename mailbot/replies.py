@@ -68,7 +68,7 @@ def merge_reply(ctx: Context, it: Intake) -> bool:
     target, reply = it.joins, it.message
     if target is None or reply is None or not it.created:
         return False
-    before = _merged_state(target)
+    before = {m.id: _merged_state(m) for m in (target, *it.also)}
     if it.stated_school:
         school = ctx.desk.rules.directory.by_name[it.stated_school]
         said = f"发件人 {reply.sender} 回复回执写明学校：{school.name}"
@@ -102,11 +102,11 @@ def merge_reply(ctx: Context, it: Intake) -> bool:
                                      platform=ln.platform, title=ln.title, size=ln.size,
                                      expires=ln.expires, password=ln.password))
     if files or links:  # what the mail itself brought stays known (a resend of it: resent.py)
-        said = [f"附件 {'、'.join(a.filename for a in files)}"] if files else []
+        added = ([f"附件 {'、'.join(a.filename for a in files)}"] if files else []) + \
+            ([f"链接 {'、'.join(links)}"] if links else [])
         target.evidence = [*target.evidence, {
             "field": "files", "rule": REPLY_ADDED,
-            "detail": f"回复回执（#{reply.id}）补充了" + "，".join(
-                said + ([f"链接 {'、'.join(links)}"] if links else [])),
+            "detail": f"回复回执（#{reply.id}）补充了" + "，".join(added),
             "added": [a.sha256 for a in files] + links}]
     target.kinds = [k for k in ("plan", "news", "video")
                     if k in target.kinds or (it.verdict and k in it.verdict.kinds)]
@@ -122,11 +122,10 @@ def merge_reply(ctx: Context, it: Intake) -> bool:
         target.credits = merged_credits(target.credits or [],
                                         verdict_values(it.verdict, "", "")[0]["credits"])
     ctx.session.flush()
-    if _merged_state(target) != before:  # a school stated again, a file sent twice: no news
-        if ctx.desk.send_receipts:
-            for m in (target, *it.also):
-                receipts.queue_update(ctx.session, ctx.desk.cfg, m)
-    else:  # "收到，谢谢": nothing to merge, nothing to re-acknowledge
+    changed = [m for m in (target, *it.also) if _merged_state(m) != before[m.id]]
+    for m in changed if ctx.desk.send_receipts else ():  # each mail the reply changed
+        receipts.queue_update(ctx.session, ctx.desk.cfg, m)
+    if not changed:  # "收到，谢谢", a school stated again, a file sent twice: no news
         db.set_status(ctx.session, reply, "ignored", adds_nothing(target.id))
     return False
 
