@@ -49,7 +49,7 @@ class _HTMLText(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "a" and self.anchor and self.inline_links:
             href, start = self.anchor
-            if href not in "".join(self.out[start:]):  # "点击观看" -> "点击观看 https://…"
+            if href.rstrip("/") not in "".join(self.out[start:]):  # "点击观看" -> "点击观看 https://…"
                 self.out.append(f" {href} ")
             self.anchor = None
         if tag in self.SKIP:

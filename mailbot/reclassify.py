@@ -56,9 +56,10 @@ def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
             verdict, status, reason = verdict_for(db.KnownSenders(s), desk, parsed,
                                                   db.aware(msg.received_at),
                                                   forwarded_by=_forwarded_by(s, msg))
-            replied = s.scalar(select(Message.id).where(
-                Message.status == "ignored",
-                Message.status_reason.contains(merged_into(msg.id))).limit(1)) is not None
+            replied = any(e.get("rule") == "school.reply" for e in msg.evidence or ()) or \
+                s.scalar(select(Message.id).where(  # (a combined receipt's answer names no id)
+                    Message.status == "ignored",
+                    Message.status_reason.contains(merged_into(msg.id))).limit(1)) is not None
             old = _additions(msg) if replied else None
             events = [e for e in msg.evidence or () if e.get("rule") in (recall.KEPT, REPLY_ADDED)]
             apply_verdict(msg, verdict, status, reason)

@@ -256,3 +256,54 @@ def test_a_leader_forwarding_one_schools_mail_and_attaching_others_files_credits
     assert v.school == "宜宾学院"
     assert [(c.school, c.files) for c in v.credits] == [
         ("西南医科大学", ("西南医科大学活动方案.docx",)), ("内江师范学院", ("内江师范学院照片.jpg",))]
+
+
+def test_a_leaders_html_anchors_leave_the_leader_only_its_own():
+    """The lines of an HTML mail credited to a school leave the leader's text too (the
+    leader's own file is judged without them); an anchor showing its own address (a
+    trailing "/" more in the href) is one link, not two."""
+    from datetime import UTC, datetime
+
+    from mailbot import config
+    from mailbot.classify.engine import classify, load_rulebook
+
+    cfg = config.load(ROOT / "config.example.toml")
+    rules = load_rulebook(cfg.rules_dir)
+    news = EmailMessage()
+    news["From"], news["Subject"] = "hqjjc@suse.edu.cn", "川南片区材料"
+    news.set_content("请查收宜宾学院的新闻稿：点击阅读\n附件是我校的材料。")
+    news.add_alternative("<div>请查收宜宾学院的新闻稿：<a href=\"https://mp.weixin.qq.com/s/AAAA1111\">"
+                         "点击阅读</a></div><div>附件是我校的材料。</div>", subtype="html")
+    news.add_attachment(b"PK\x03\x04", maintype="application", subtype="octet-stream",
+                        filename="材料.docx")
+    video = EmailMessage()
+    video["From"], video["Subject"] = "hqjjc@suse.edu.cn", "川南片区视频"
+    video.set_content("宜宾学院：https://v.douyin.com/iRNBho6u\n签名")
+    video.add_alternative("<p>宜宾学院：<a href=\"https://v.douyin.com/iRNBho6u/\">"
+                          "https://v.douyin.com/iRNBho6u</a></p><p>签名</p>", subtype="html")
+    when = datetime(2024, 9, 20, tzinfo=UTC)
+    v = classify(parse_message(news.as_bytes()), rules, cfg.campaign, when)
+    assert [c.school for c in v.credits] == ["宜宾学院"] and v.kinds == ()
+    v = classify(parse_message(video.as_bytes()), rules, cfg.campaign, when)
+    assert [(c.school, len(c.links)) for c in v.credits] == [("宜宾学院", 1)] and v.kinds == ()
+
+
+def test_a_schools_mail_a_leader_forwards_inline_keeps_its_own_links():
+    """A leader forwards 宜宾学院's mail inline (QQ Mail's "原始邮件" block); the school's
+    own words name a partner school beside its video: the video stays 宜宾学院's."""
+    from datetime import UTC, datetime
+
+    from mailbot import config
+    from mailbot.classify.engine import classify, load_rulebook
+
+    cfg = config.load(ROOT / "config.example.toml")
+    msg = EmailMessage()
+    msg["From"], msg["Subject"] = "hqjjc@suse.edu.cn", "转发：宜宾学院接力行视频"
+    msg.set_content("请查收宜宾学院的材料。\n\n------------------ 原始邮件 ------------------\n"
+                    "发件人: \"宜宾学院后勤处\"<hq_dangzhibu@yibinu.edu.cn>;\n"
+                    "发送时间: 2024年9月18日(星期三) 上午10:00\n"
+                    "收件人: \"川南片区\"<hqjjc@suse.edu.cn>;\n主题: 宜宾学院接力行视频\n\n"
+                    "您好，我校与内江师范学院后勤联合拍摄的视频：https://b23.tv/AbCdEf1\n宜宾学院后勤处\n")
+    v = classify(parse_message(msg.as_bytes()), load_rulebook(cfg.rules_dir), cfg.campaign,
+                 datetime(2024, 9, 20, tzinfo=UTC))
+    assert (v.school, v.kinds, v.credits) == ("宜宾学院", ("video",), ())

@@ -412,8 +412,9 @@ def test_over_the_limit_receipts_are_combined_later(mailstack, tmp_path):
 def test_a_reply_naming_the_school_to_a_combined_receipt_fixes_every_mail_it_listed(
         mailstack, tmp_path):
     """A QQ box sent four mails; the last two were acknowledged in one combined receipt
-    asking for the school.  "学校：成都大学" in reply to it sets the school of both (the
-    receipt's number names only the first), and each gets its updated receipt."""
+    asking for the school.  A reply saying the school ("我们是成都大学后勤保障处的") sets the
+    school of both (the receipt's number names only the first), each gets its updated
+    receipt, and reclassify keeps the school of both (the address is not remembered)."""
     from sqlalchemy import select
 
     from mailbot import db
@@ -426,13 +427,16 @@ def test_a_reply_naming_the_school_to_a_combined_receipt_fixes_every_mail_it_lis
     held = [r for r in rows(cfg_path) if r["receipt"]["number"] in combined["Subject"]
             or r["receipt"]["number"] in combined.get_body(("plain",)).get_content()]
     assert len(held) == 2 and all(r["status"] == "needs_school" for r in held)
-    _reply(mailstack, qq, combined, "学校：成都大学")
+    _reply(mailstack, qq, combined, "我们是成都大学后勤保障处的，视频见上。")
     wait_contact(mailstack, 5)
     run_cli("poll", "--once", "--no-send", config=cfg_path)
     by_id = {r["id"]: r for r in rows(cfg_path)}
     for r in held:
         assert (by_id[r["id"]]["school"], by_id[r["id"]]["status"]) == ("成都大学", "accepted")
         assert any(e["rule"] == "school.reply" for e in by_id[r["id"]]["evidence"])
+    run_cli("reclassify", "--all", config=cfg_path)
+    by_id = {r["id"]: r for r in rows(cfg_path)}
+    assert [by_id[r["id"]]["school"] for r in held] == ["成都大学", "成都大学"]
     assert [r["status"] for r in rows(cfg_path)[:2]] == ["needs_school"] * 2  # not listed in it
     with db.transaction(engine) as s:
         queued = list(s.scalars(select(OutboxMail).where(OutboxMail.sent_at.is_(None))))

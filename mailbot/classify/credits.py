@@ -147,7 +147,7 @@ def credits(msg: ParsedMessage, directory: Directory, sender_school: str | None,
     moved = {id(a) for files in found.values() for a in files}
     rest = tuple(a for a in msg.attachments if id(a) not in moved)
     taken = {ln for own_lines in lines.values() for ln in own_lines}
-    text = "\n".join(ln for ln in (msg.text or "").split("\n") if ln not in taken)
-    given = {url for c in out for url in c.links}  # an HTML anchor's too
+    text = "\n".join(ln for ln in _linked_text(msg).split("\n") if ln not in taken)
+    given = {url.rstrip("/") for c in out for url in c.links}  # an HTML anchor's too
     return tuple(out), replace(msg, attachments=rest, text=text,
-                               hrefs=tuple(h for h in msg.hrefs if h not in given))
+                               hrefs=tuple(h for h in msg.hrefs if h.rstrip("/") not in given))

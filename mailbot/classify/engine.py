@@ -151,9 +151,12 @@ def _sender_only(msg: ParsedMessage) -> ParsedMessage:
 def _lead(msg: ParsedMessage, rules: RuleBook, known: Mapping[str, str],
           match: SchoolMatch) -> str | None:
     """The district lead school that sent *msg*: the school found, or — when a school's mail
-    it forwarded won — the sender's own (by its address), when either leads a district."""
+    it forwarded as an attachment won — the sender's own (by its address), when either leads
+    a district.  (Forwarded inline, the school's own words are in the text, its files in the
+    mail's: all of it stays that school's.)"""
     d = rules.directory
-    if d.is_lead(match.school) or not match.evidence or match.evidence[0].rule != "school.forwarded":
+    if d.is_lead(match.school) or not msg.forwarded or not match.evidence or \
+            match.evidence[0].rule != "school.forwarded":
         return match.school
     sender = identify_school(_sender_only(msg), d, known).school
     return sender if d.is_lead(sender) else match.school
@@ -227,8 +230,8 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
     credited, msg, said = _credits(msg, rules, campaign, received_at,
                                    _lead(msg, rules, known_senders, match), read, match.school)
     evidence += said
-    given = {url for c in credited for url in c.links}
-    video = video_evidence(tuple(ln for ln in links if ln.url not in given))
+    given = {url.rstrip("/") for c in credited for url in c.links}  # an anchor's "…/" too
+    video = video_evidence(tuple(ln for ln in links if ln.url.rstrip("/") not in given))
     texts, silent = _read(msg, rules.kinds, read)
     plan = check_plan(texts, year, rules.kinds.plan)
     kinds, kind_ev = detect_kinds(msg, rules.kinds, video, len(plan.found))
