@@ -64,6 +64,7 @@ def connect(url: str) -> Engine:
         raise StorageError(f"数据库地址无效 (bad database URL) {url}: {e}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "handle_error", _stuck_read_only)
     try:
         with _migrating(url):
             if not _at_head(engine):
@@ -76,6 +77,14 @@ def connect(url: str) -> Engine:
         raise StorageError(f"数据库结构升级失败，数据库未改动 (schema upgrade failed) "
                            f"{engine.url!r}: {getattr(e, 'orig', None) or e}") from None
     return engine
+
+
+def _stuck_read_only(ctx) -> None:
+    """An SQLite connection opened while its database could not be written (made read-only,
+    immutable) stays read-only once it can again: treated as lost, it and the pool's others
+    are dropped, and the next use opens the database anew."""
+    if "readonly database" in str(ctx.original_exception):
+        ctx.is_disconnect = True
 
 
 # The newest migration: the schema is up to date when alembic_version holds it.  Read off

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from . import db, digest_run, retention
 from .config import Config
 from .desk import Desk, build_desk
-from .errors import MailbotError, MailServerError, StorageError
+from .errors import MailbotError, MailServerError
 from .imap import ImapMailbox
 from .outbox import deliver
 from .poll import connect, poll_and_record, remember_error
@@ -160,8 +160,6 @@ class Daemon:
             if isinstance(e, MailServerError):  # a database failure keeps the connection
                 with self.imap_lock:
                     self.drop_connection()
-            if isinstance(e, StorageError):  # an SQLite connection that met a read-only
-                self.engine.dispose()  # database stays read-only: the next try opens anew
             # poll_and_record keeps its own; a connection that failed first must show too
             remember_error(self.engine, {"at": datetime.now(UTC).isoformat(), "error": str(e)})
             log.warning("poll failed, retrying in %.0f s: %s", self.poll_backoff.failed(), e)
@@ -192,7 +190,6 @@ class Daemon:
                 release_held(s, self.cfg)
             report = deliver(self.engine, self.cfg)
         except MailbotError as e:  # the database (SMTP failures come back as "deferred")
-            self.engine.dispose()  # as after a failed poll
             log.warning("send failed, retrying at the next run: %s", e)
             return
         except Exception:  # a bug: keep the daemon, say where

@@ -185,3 +185,33 @@ def test_postgresql_restarted_in_the_middle_of_intake(mailstack, tmp_path, clust
     assert unseen(mailstack) == []
     assert "poll failed" in text and "数据库或数据目录出错" in text and "Traceback" not in text
     print(f"PostgreSQL stopped after {at_stop} of {count} mails were recorded")
+
+
+def test_a_connection_opened_while_the_database_was_read_only_is_not_kept(tmp_path, chattr):
+    """SQLite opens a database it cannot write read-only, and such a connection stays so
+    after the file is writable again: one opened during the outage (another thread held
+    the first) must not be pooled and fail every other write from then on."""
+    from mailbot import db
+    dbdir = tmp_path / "db"
+    dbdir.mkdir()
+    engine = db.connect(f"sqlite:///{dbdir / 'mailbot.sqlite3'}")
+
+    def write(value: str) -> bool:
+        try:
+            with db.transaction(engine) as s:
+                db.set_state(s, "probe", {"v": value})
+        except Exception:  # noqa: BLE001 - the outage's refusal
+            return False
+        return True
+
+    assert write("before")
+    held = engine.connect()  # the other thread's connection, open through the outage
+    locked = [p for p in (dbdir / "mailbot.sqlite3", dbdir / "mailbot.sqlite3-wal")
+              if p.exists()] + [dbdir]
+    immutable(locked, True)
+    try:
+        assert not write("during")  # on a second connection, opened read-only
+    finally:
+        held.close()
+        immutable(locked, False)
+    assert [write(f"after {i}") for i in range(4)] == [True] * 4
