@@ -74,16 +74,18 @@ def per_school(rows: list[dict]) -> list[dict]:
             out.append(r)
             continue
         moved, files = {f for c in credits for f in c["files"]}, r.get("attachments") or []
-        given, links = {u for c in credits for u in c.get("links", ())}, r.get("links") or []
+        given = {u.rstrip("/") for c in credits for u in c.get("links", ())}  # an anchor's
+        links = r.get("links") or []  # href may end in a "/" its shown address has not
         own = {**r, "attachments": [a for a in files if a["filename"] not in moved],
-               "links": [ln for ln in links if ln["url"] not in given], "credits": []}
+               "links": [ln for ln in links if ln["url"].rstrip("/") not in given], "credits": []}
         if own.get("kinds") or own["attachments"] or own.get("links"):
             out.append(own)
         for c in credits:
             out.append({**r, "school": c["school"], "district": c["district"],
                         "kinds": list(c["kinds"]), "plan_missing": list(c["plan_missing"]),
                         "attachments": [a for a in files if a["filename"] in c["files"]],
-                        "links": [ln for ln in links if ln["url"] in c.get("links", ())],
+                        "links": [ln for ln in links if ln["url"].rstrip("/") in
+                                  {u.rstrip("/") for u in c.get("links", ())}],
                         "plan_info": dict(c.get("plan_info") or {}),
                         "late": bool(c.get("late")), "credited_by": r.get("school"),
                         "credits": []})

@@ -286,6 +286,12 @@ def test_a_leaders_html_anchors_leave_the_leader_only_its_own():
     assert [c.school for c in v.credits] == ["宜宾学院"] and v.kinds == ()
     v = classify(parse_message(video.as_bytes()), rules, cfg.campaign, when)
     assert [(c.school, len(c.links)) for c in v.credits] == [("宜宾学院", 1)] and v.kinds == ()
+    from mailbot.progress import per_school
+    from mailbot.rows import verdict_values
+    values, links = verdict_values(v, "accepted", "")
+    row = {**values, "id": 1, "links": links, "attachments": [], "subject": "", "sender": ""}
+    by_school = {r["school"]: r for r in per_school([row])}
+    assert list(by_school) == ["宜宾学院"] and len(by_school["宜宾学院"]["links"]) == 1
 
 
 def test_a_schools_mail_a_leader_forwards_inline_keeps_its_own_links():

@@ -119,8 +119,13 @@ def _all_hrefs(msg: ParsedMessage) -> tuple[str, str]:
 
 
 def _links(text: str, hrefs, rules: LinkRules, sent: date | None = None) -> tuple[Link, ...]:
-    """The deliverable links of *text* and *hrefs* (*sent*: the day expiries count from)."""
-    return tuple(ln for ln in find_links(text, hrefs, rules, sent) if _deliverable(ln))
+    """The deliverable links of *text* and *hrefs* (*sent*: the day expiries count from), one
+    of each address (an anchor's href may end in a "/" the text's copy has not)."""
+    found = {}
+    for ln in find_links(text, hrefs, rules, sent):
+        if _deliverable(ln):
+            found.setdefault(ln.url.rstrip("/"), ln)
+    return tuple(found.values())
 
 
 def _credited(c: Credit) -> str:
