@@ -24,16 +24,16 @@ def same_store(engine: Engine, root: Path, remember: bool = True) -> None:
     and digests would all be empty.  The data dir remembers its database by an id kept in
     both (``.database-id``), written with *remember* (a poll) when it has none yet."""
     marker = root / ".database-id"
+    try:  # read first: a marker is written only once its id is committed, so the database
+        known = marker.read_text("ascii").strip()  # read next has it (read the other way
+    except FileNotFoundError:  # round, a poll starting meanwhile looked like another database)
+        known = ""
+    except (OSError, UnicodeDecodeError) as e:
+        raise StorageError(f"无法读取 {marker}：{e}") from None
     with db.transaction(engine) as s:
         state = db.first_state(s, "database", {"id": uuid.uuid4().hex}) if remember else \
             db.get_state(s, "database")
         ident, fresh = (state or {}).get("id", ""), not db.has_messages(s)
-    try:
-        known = marker.read_text("ascii").strip()
-    except FileNotFoundError:
-        known = ""
-    except (OSError, UnicodeDecodeError) as e:
-        raise StorageError(f"无法读取 {marker}：{e}") from None
     if known and known != ident and fresh:
         raise StorageError(
             f"数据目录 {root} 已用于另一个数据库，当前数据库里还没有任何邮件：是否更换了数据库或把地址写错了"
