@@ -279,3 +279,28 @@ def test_client_sends_imap_id_when_offered(setup):
     before = log.read_bytes().count(b"name=mailbot") if log.exists() else 0
     run_cli("poll", "--once", config=cfg)
     assert log.read_bytes().count(b"name=mailbot") > before
+
+
+def test_a_command_run_while_a_poll_pairs_a_new_data_dir_is_not_refused(tmp_path):
+    """A command (`submissions`) reads the pairing while the daemon's first poll makes it:
+    the poll commits the database's id and writes the data dir's marker just after the
+    command read the database.  The command must not take the fresh pair for a data dir
+    of another database."""
+    from sqlalchemy import event
+
+    from mailbot import db
+    from mailbot.pairing import same_store
+    url, root = f"sqlite:///{tmp_path / 'db.sqlite3'}", tmp_path / "data"
+    root.mkdir()
+    command, daemon = db.connect(url), db.connect(url)
+    polled = []
+
+    @event.listens_for(command, "after_cursor_execute")
+    def poll_meanwhile(conn, cursor, statement, *args):
+        if "app_state" in statement and not polled:
+            polled.append(True)
+            same_store(daemon, root)  # commits the id, then writes the marker
+
+    same_store(command, root, remember=False)
+    assert polled and (root / ".database-id").is_file()
+    same_store(command, root, remember=False)  # and afterwards, of course
