@@ -240,15 +240,21 @@ def _reply(stack, qq: str, receipt, body: str) -> None:
            {"In-Reply-To": receipt["Message-ID"], "References": receipt["Message-ID"]})
 
 
+def _answered(stack, cfg: Path, qq: str, receipt, body: str, mails: int) -> str:
+    """*qq* answers *receipt* with *body*; once the contact mailbox holds *mails*, polled:
+    the poll's output."""
+    _reply(stack, qq, receipt, body)
+    wait_contact(stack, mails)
+    return run_cli("poll", "--once", config=cfg).stdout
+
+
 def test_reply_with_school_fixes_it_and_the_address_is_remembered(desk):
     stack, cfg = desk
     qq = "2894561730@qq.com"
     receipt = _asked_for_school(stack, cfg, qq)
-    _reply(stack, qq, receipt,
-           "学校：成都大学\n另补一个链接 https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv\n\n"
-           "------------------ 原始邮件 ------------------\n> 请回复学校")
-    wait_contact(stack, 2)
-    run_cli("poll", "--once", config=cfg)
+    _answered(stack, cfg, qq, receipt,
+              "学校：成都大学\n另补一个链接 https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv\n\n"
+              "------------------ 原始邮件 ------------------\n> 请回复学校", 2)
     first, reply = rows(cfg)
     assert (first["school"], first["district"], first["status"]) == ("成都大学", "成都第二片区",
                                                                      "accepted")
@@ -276,9 +282,7 @@ def test_a_reply_naming_the_school_in_traditional_characters_fixes_it(desk):
     stack, cfg = desk
     qq = "2894561730@qq.com"
     receipt = _asked_for_school(stack, cfg, qq)
-    _reply(stack, qq, receipt, "學校：西南民族大學\n\n> 请回复学校")
-    wait_contact(stack, 2)
-    run_cli("poll", "--once", config=cfg)
+    _answered(stack, cfg, qq, receipt, "學校：西南民族大學\n\n> 请回复学校", 2)
     first, reply = rows(cfg)
     assert (first["school"], first["status"]) == ("西南民族大学", "accepted")
     assert any(e["rule"] == "school.reply" for e in first["evidence"])
@@ -295,9 +299,7 @@ def test_a_reply_saying_its_school_without_the_label_fixes_it_for_that_submissio
     stack, cfg = desk
     qq = "2894561730@qq.com"
     receipt = _asked_for_school(stack, cfg, qq)
-    _reply(stack, qq, receipt, "老师好，我们是西南民族大学后勤处的。")
-    wait_contact(stack, 2)
-    assert "发出 1 封" in run_cli("poll", "--once", config=cfg).stdout
+    assert "发出 1 封" in _answered(stack, cfg, qq, receipt, "老师好，我们是西南民族大学后勤处的。", 2)
     first, reply = rows(cfg)
     assert (first["school"], first["status"]) == ("西南民族大学", "accepted")
     (said,) = [e for e in first["evidence"] if e["rule"] == "school.reply"]
@@ -329,9 +331,7 @@ def test_a_reply_to_a_receipt_from_a_bouncing_address_resumes_its_receipts(desk)
     deliver(stack, _dsn(stack, receipt, qq))
     run_cli("poll", "--once", config=cfg)
     assert f"退信地址（暂停回执）：{qq}" in run_cli("outbox", config=cfg).stdout
-    _reply(stack, qq, receipt, "学校：西南民族大学")
-    wait_contact(stack, 3)
-    assert "发出 1 封" in run_cli("poll", "--once", config=cfg).stdout
+    assert "发出 1 封" in _answered(stack, cfg, qq, receipt, "学校：西南民族大学", 3)
     assert rows(cfg)[0]["school"] == "西南民族大学"
     assert "退信地址" not in run_cli("outbox", config=cfg).stdout
     assert "（更新）" in inbox(stack, qq, 2)[1]["Subject"]
@@ -666,12 +666,8 @@ def test_a_question_in_a_reply_naming_the_school_still_reaches_the_secretariat(d
     stack, cfg = desk
     qq = "2894561730@qq.com"
     receipt = _asked_for_school(stack, cfg, qq)
-    _reply(stack, qq, receipt, "学校：成都大学\n请问视频需要横屏拍摄吗？\n\n> 请回复学校")
-    wait_contact(stack, 2)
-    run_cli("poll", "--once", config=cfg)
-    _reply(stack, qq, receipt, "学校：成都大学\n请问推文可以晚一周发吗？")
-    wait_contact(stack, 3)
-    run_cli("poll", "--once", config=cfg)
+    _answered(stack, cfg, qq, receipt, "学校：成都大学\n请问视频需要横屏拍摄吗？\n\n> 请回复学校", 2)
+    _answered(stack, cfg, qq, receipt, "学校：成都大学\n请问推文可以晚一周发吗？", 3)
     first, merged, again = rows(cfg)
     assert first["school"] == "成都大学" and first["status"] == "accepted"
     assert merged["status"] == again["status"] == "ignored"
