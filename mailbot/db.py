@@ -396,15 +396,17 @@ class Recent(NamedTuple):
     evidence: list
 
 
+_RECENT = (Message.sender == bindparam("sender"), Message.subject == bindparam("subject"),
+           Message.received_at >= bindparam("since"), Message.parent_pk.is_(None),
+           Message.status.in_(("accepted", "needs_school")))
 _RECENT_FROM = select(Message.id, Message.raw_path, Message.evidence).where(
-    Message.sender == bindparam("sender"), Message.subject == bindparam("subject"),
-    Message.received_at >= bindparam("since"), Message.parent_pk.is_(None),
-    Message.status.in_(("accepted", "needs_school"))).order_by(Message.id).limit(20)
+    *_RECENT).order_by(Message.id).limit(20)
+_RECENT_IDS = select(Message.id).where(*_RECENT).order_by(Message.id).limit(20)
+# the same parameters as _RECENT_FROM: compiled once (a list of ids would expand every call)
 _FILES_OF = select(Attachment.message_pk, Attachment.sha256, Attachment.inline,
                    Attachment.content_type, Attachment.size).where(
-    Attachment.message_pk.in_(bindparam("ids", expanding=True)))
-_LINKS_OF = select(Link.message_pk, Link.url).where(
-    Link.message_pk.in_(bindparam("ids", expanding=True)))
+    Attachment.message_pk.in_(_RECENT_IDS))
+_LINKS_OF = select(Link.message_pk, Link.url).where(Link.message_pk.in_(_RECENT_IDS))
 
 
 def recent_from(session: Session, sender: str | None, subject: str | None,
@@ -412,15 +414,15 @@ def recent_from(session: Session, sender: str | None, subject: str | None,
     """Submissions from *sender* with *subject* received since *since*, oldest first (an
     index on the sender keeps this a seek: every mail asks, nearly always in vain)."""
     conn = session.connection()
-    rows = conn.execute(_RECENT_FROM, {"sender": sender, "subject": subject or "",
-                                       "since": since}).all()
+    asked = {"sender": sender, "subject": subject or "", "since": since}
+    rows = conn.execute(_RECENT_FROM, asked).all()
     if not rows:
         return []
     files: dict[int, list[tuple]] = {r.id: [] for r in rows}
     links: dict[int, set[str]] = {r.id: set() for r in rows}
-    for pk, *file in conn.execute(_FILES_OF, {"ids": list(files)}):
+    for pk, *file in conn.execute(_FILES_OF, asked):
         files[pk].append(tuple(file))
-    for pk, url in conn.execute(_LINKS_OF, {"ids": list(links)}):
+    for pk, url in conn.execute(_LINKS_OF, asked):
         links[pk].add(url)
     return [Recent(r.id, r.raw_path, tuple(sorted(files[r.id])), frozenset(links[r.id]),
                    r.evidence or []) for r in rows]
