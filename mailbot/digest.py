@@ -6,8 +6,11 @@ districts plus the mail that needs a person (待确认学校, 已隔离).
 
 Rules, in one place:
 
-* the period is half-open ``[start, end)`` on ``received_at`` (start None = from
-  the beginning), so consecutive digests never show a message twice;
+* the period is half-open ``[start, end)`` on when mailbot recorded the mail, a minute
+  back (:data:`SETTLE`; ``received_at`` for a row without ``recorded_at``), start None =
+  from the beginning: consecutive digests never show a message twice, and a mail that
+  arrived before a digest but was recorded after it (the mailbox unreachable, the daemon
+  down, an import) is in the next one;
 * a row belongs to a district when its ``district`` is that district, or when it
   has no district and its school is one of the district's schools;
 * "sent" (missing list, matrix) means an *accepted* message of that kind received
@@ -17,8 +20,8 @@ Rules, in one place:
   ``days_left`` = due date minus today in the campaign time zone (negative = 已截止);
 * a bundle (a leader's mail forwarding several schools' mails) is listed only for what it
   delivers itself: its forwarded mails are rows of their own schools (``part_of``);
-* visits come from accepted plans of every district (others may join) with
-  ``visit_date`` >= today; one per (school, date), the latest plan wins.
+* visits come from accepted plans of every district (others may join): one per school,
+  its latest plan's (a revised plan moves the visit), shown while ``visit_date`` >= today.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from .rows import a_reply
 SECRETARIAT = "秘书处"
 UNASSIGNED = "未分配片区"
 KINDS = ("plan", "news", "video")
+SETTLE = timedelta(minutes=1)  # a mail recorded as a digest reads (its recorded_at taken a
+# moment before its commit) is listed by the next digest, not lost between the two
 TOTAL_KEYS = ("messages", "accepted", "needs_school", "ignored", "quarantined", "files", "links")
 
 
@@ -74,7 +79,7 @@ class Visit:
     contact: str
     phone: str
     submission_id: int
-    uid: str = ""  # the calendar event's: the submission's id, and the school if credited
+    uid: str = ""  # the calendar event's: one per school (:func:`_uid`)
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,17 @@ class Digest:
     def items(self) -> tuple[dict, ...]:
         """Every item of the sections, in section order."""
         return tuple(r for s in self.sections for r in s.items)
+
+    @property
+    def news(self) -> bool:
+        """Whether the period brought anything for its reader: material, or for the
+        secretariat mail that waits for a person (no school, quarantined, a question)."""
+        return bool(self.items or self.needs_school or self.quarantined or self.questions)
+
+    @property
+    def chasing(self) -> bool:
+        """Whether some school has yet to send a deliverable now open (or a complete plan)."""
+        return any(m.schools or m.incomplete for m in self.missing)
 
 
 # -- wording shared by the templates and the mail (digest_files) --
@@ -137,8 +153,15 @@ def _accepted(row: dict) -> bool:
     return row.get("status") == "accepted"
 
 
+def listed(row: dict) -> datetime:
+    """The moment that places *row* in a digest's period (see the module's rules)."""
+    if row.get("recorded_at"):
+        return datetime.fromisoformat(row["recorded_at"]) + SETTLE
+    return received(row)
+
+
 def _in(period: Period, rows: Sequence[dict]) -> list[dict]:
-    return sorted((r for r in rows if period.contains(received(r))),
+    return sorted((r for r in rows if period.contains(listed(r))),
                   key=lambda r: (received(r), r["id"]))
 
 
@@ -209,34 +232,34 @@ def _missing(schools: Sequence[str], sent: Mapping[str, set[str]], cfg: Config,
     return tuple(out)
 
 
-def _uid(row: dict) -> str:
-    """The row's id; for a school credited with a leader's files, the id and that school."""
-    if not row.get("credited_by"):
-        return str(row["id"])
-    return f"{row['id']}-{hashlib.sha256((row.get('school') or '').encode()).hexdigest()[:12]}"
+def _uid(school: str) -> str:
+    """The calendar event of *school*'s visit: one per school, kept by every later plan."""
+    return hashlib.sha256(school.encode()).hexdigest()[:12]
 
 
 def _visits(rows: Sequence[dict], today: date) -> tuple[Visit, ...]:
-    found: dict[tuple[str, str], Visit] = {}
-    for r in sorted(rows, key=lambda r: (received(r), r["id"])):
-        info = r.get("plan_info") or {}
-        day = info.get("visit_date") or ""
-        if not (_accepted(r) and "plan" in (r.get("kinds") or ()) and day):
-            continue
+    latest: dict[str, dict] = {}  # a school's latest accepted plan giving a date: a revised
+    for r in sorted(rows, key=lambda r: (received(r), r["id"])):  # plan moves the visit
+        if _accepted(r) and "plan" in (r.get("kinds") or ()) and \
+                (r.get("plan_info") or {}).get("visit_date"):
+            latest[r.get("school") or ""] = r
+    found = []
+    for school, r in latest.items():
+        info = r["plan_info"]
+        day = info["visit_date"]
         try:
             if date.fromisoformat(day) < today:
                 continue
         except ValueError:
             continue
-        school = r.get("school") or ""
         phone = info.get("phone") or ""
         contact = (info.get("contact") or "").replace(phone, " ").strip(" ，,、；;：:") if phone \
             else info.get("contact") or ""  # "王喆 028-87600512": the phone is given apart
-        found[(school, day)] = Visit(date=day, time=info.get("visit_time") or "",
-                                     place=info.get("place") or "", host_school=school,
-                                     contact=contact, phone=phone, submission_id=r["id"],
-                                     uid=_uid(r))
-    return tuple(sorted(found.values(), key=lambda v: (v.date, v.time, v.host_school)))
+        found.append(Visit(date=day, time=info.get("visit_time") or "",
+                           place=info.get("place") or "", host_school=school,
+                           contact=contact, phone=phone, submission_id=r["id"],
+                           uid=_uid(school)))
+    return tuple(sorted(found, key=lambda v: (v.date, v.time, v.host_school)))
 
 
 def _row_matrix(district: str, schools: Sequence[str], sent: Mapping[str, set[str]],

@@ -64,6 +64,11 @@ def _item(r: dict, tz: ZoneInfo, thumbs: Mapping[str, str]) -> dict:
             "credited_by": r.get("credited_by") or ""}
 
 
+def title(d: Digest) -> str:
+    """What a digest is called, in its subject, its body and its workbook's name."""
+    return "全省材料汇总" if d.is_secretariat else f"{d.audience}材料汇总"
+
+
 def _context(d: Digest, cfg: Config, thumbs: Mapping[str, str],
              not_attached: Sequence[dict]) -> dict:
     tz = _tz(cfg)
@@ -76,7 +81,7 @@ def _context(d: Digest, cfg: Config, thumbs: Mapping[str, str],
         "d": d, "campaign": cfg.campaign.name or short_name(cfg), "notice": cfg.campaign.notice,
         "period": period_zh(d.period, tz), "secretariat": cfg.secretariat,
         "leader": next((x for x in cfg.districts if x.name == d.audience), None),
-        "title": "全省材料汇总" if d.audience == SECRETARIAT else f"{d.audience}材料汇总",
+        "title": title(d),
         "sections": [{"school": s.school, "entries": [_item(r, tz, thumbs) for r in s.items]}
                      for s in d.sections],
         "missing": [{"name": m.kind_name, "schools": "、".join(m.schools),
@@ -177,6 +182,9 @@ def _sheet(wb, title: str, head: Sequence[str], rows: Sequence[Sequence]) -> Non
         cell.font = Font(bold=True)
     for row in rows:
         ws.append(list(row))
+        for cell in ws[ws.max_row]:  # text a sender wrote ("=HYPERLINK(…)" as a subject or a
+            if cell.data_type == "f":  # file name) stays text, never a live formula
+                cell.data_type = "s"
     for i, name in enumerate(head, 1):
         widest = max([_width(name), *(_width(r[i - 1]) for r in rows)])
         ws.column_dimensions[ws.cell(1, i).column_letter].width = min(max(widest + 2, 8), 60)
@@ -235,7 +243,8 @@ def visits_ics(d: Digest, cfg: Config) -> bytes:
     cal.add("x-wr-calname", f"{short_name(cfg)}近期活动")
     for v in d.visits:
         ev = Event()
-        ev.add("uid", f"visit-{v.uid or v.submission_id}@mailbot")
+        ev.add("uid", f"visit-{v.uid or v.submission_id}@mailbot")  # a moved visit: the same
+        ev.add("sequence", v.submission_id)  # event, a higher sequence (its later plan's id)
         ev.add("dtstamp", d.period.end.astimezone(UTC))
         day = date.fromisoformat(v.date)
         if v.time:
@@ -303,7 +312,7 @@ def digest_mail(d: Digest, cfg: Config, to: str, cc: Sequence[str],
     cids = {sha: f"thumb-{sha[:16]}@{domain(cfg)}" for sha in images}
     files, skipped = _files(d, read, attach_limit)
     end = d.period.end.astimezone(tz)
-    mail = outgoing(cfg, to, f"【{short_name(cfg)}】{d.audience}材料汇总 {period_zh(d.period, tz)}",
+    mail = outgoing(cfg, to, f"【{short_name(cfg)}】{title(d)} {period_zh(d.period, tz)}",
                     local_id or f"digest-{_slug(d, cfg)}-{end:%Y%m%d%H%M}", now or d.period.end,
                     auto="auto-generated")
     if cc:
@@ -316,7 +325,7 @@ def digest_mail(d: Digest, cfg: Config, to: str, cc: Sequence[str],
     stamp = end.date().isoformat()
     mail.add_attachment(xlsx_summary(d), maintype="application",
                         subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        filename=f"{d.audience}材料汇总-{stamp}.xlsx")
+                        filename=f"{title(d)}-{stamp}.xlsx")
     if d.visits:
         mail.add_attachment(visits_ics(d, cfg), maintype="text", subtype="calendar",
                             filename=f"{d.audience}近期活动-{stamp}.ics",

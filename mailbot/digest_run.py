@@ -65,8 +65,13 @@ def _recipient(cfg: Config, audience: str) -> str:
 
 
 def run(engine: Engine, cfg: Config, names: list[str], now: datetime | None = None,
-        outdir: Path | None = None, only_if_new: bool = True) -> list[Outcome]:
-    """Write (``outdir``) or queue the digests of *names* for the period since their last one."""
+        outdir: Path | None = None, only_if_new: bool = True, remind: bool = False
+        ) -> list[Outcome]:
+    """Write (``outdir``) or queue the digests of *names* for the period since their last one.
+
+    With *only_if_new*, an audience whose period brought nothing (:attr:`Digest.news`) gets
+    no mail — unless *remind* (a deadline is near) and some school is still missing
+    something (:attr:`Digest.chasing`)."""
     now = now or datetime.now(UTC)
     tz = ZoneInfo(cfg.campaign.timezone)
     store = FileStore(cfg.storage.data_dir)
@@ -87,7 +92,7 @@ def run(engine: Engine, cfg: Config, names: list[str], now: datetime | None = No
         if not to:
             outcomes.append(Outcome(name, "no address"))
             continue
-        if only_if_new and last and not digest.items:
+        if only_if_new and last and not digest.news and not (remind and digest.chasing):
             outcomes.append(Outcome(name, "nothing new"))
             continue
         start = period.start.astimezone(UTC).strftime("%Y%m%d%H%M%S") if period.start else "first"

@@ -101,6 +101,13 @@ def reminder_times(cfg: Config, now: datetime) -> list[datetime]:
     return sorted(out)
 
 
+def reminder_day(cfg: Config, now: datetime) -> bool:
+    """Whether *now* falls on a reminder day (:func:`reminder_times`, campaign time zone)."""
+    today = now.astimezone(ZoneInfo(cfg.campaign.timezone)).date()
+    return any(p.due and p.due - timedelta(days=cfg.digest.reminder_days_before) == today
+               for p in cfg.campaign.phases)
+
+
 def last_slot(cfg: Config, now: datetime) -> datetime:
     """The most recent weekly digest time at or before *now*."""
     tz = ZoneInfo(cfg.campaign.timezone)
@@ -204,13 +211,15 @@ class Daemon:
             log.info("send: sent=%d failed=%d", report.sent, report.failed)
 
     def digest_job(self) -> None:
-        """Queue the digests due (each audience once per period) and send them."""
+        """Queue the digests due (each audience once per period) and send them; on a
+        reminder day one goes even with nothing new while a school is missing something."""
         if self.stopping.is_set():
             return
         names = digest_run.audiences(self.cfg)
         try:
             with db.storage_errors("生成简报失败 (digest failed)"):
-                outcomes = digest_run.run(self.engine, self.cfg, names)
+                outcomes = digest_run.run(self.engine, self.cfg, names,
+                                          remind=reminder_day(self.cfg, datetime.now(UTC)))
         except MailbotError as e:  # the next run (or `mailbot digest`) catches up
             log.error("digest failed: %s", e)
             return

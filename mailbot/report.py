@@ -5,7 +5,7 @@ subject, received_at, school, district, kinds, status, late, attachments
 [{filename, size, sha256, content_type, path}], links [{url, platform}],
 plan_missing, receipt (null or {number, sent_at}); extensions since: status_reason,
 sender_name, source, raw_path, sent_at, plan_info, evidence, files_removed_at, part_of,
-credits [{school, district, kinds, files, plan_missing, plan_info}].
+credits [{school, district, kinds, files, plan_missing, plan_info}], recorded_at.
 Also here: the retention summary for people.
 """
 
@@ -56,6 +56,7 @@ def submission(m: Message, tz: ZoneInfo) -> dict:
         "part_of": m.parent_pk,  # the bundle it was forwarded in (None: it came on its own)
         "credits": [{**c, "links": c.get("links", [])}  # a leader's files and links of its
                     for c in m.credits or ()],  # schools (links: since session 9)
+        "recorded_at": _iso(m.recorded_at, tz),  # when mailbot recorded it (digests list by it)
     }
 
 

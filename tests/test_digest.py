@@ -6,7 +6,7 @@ import email
 import io
 import struct
 import warnings
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from email import policy
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -198,8 +198,8 @@ def test_one_leader_mail_credited_to_two_schools_is_one_mail_with_a_row_each(cfg
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx_summary(d)))["明细"]
     assert [sheet.cell(n, 2).value for n in range(2, sheet.max_row + 1)] == [
         "西南医科大学", "西南医科大学", "宜宾学院"]
-    uids = [str(e["uid"]) for e in icalendar.Calendar.from_ical(visits_ics(d, cfg)).walk("VEVENT")]
-    assert len(uids) == len(set(uids)) == 2 and all(u.startswith("visit-32-") for u in uids)
+    events = icalendar.Calendar.from_ical(visits_ics(d, cfg)).walk("VEVENT")
+    assert len({str(e["uid"]) for e in events}) == 2 and [e["sequence"] for e in events] == [32, 32]
 
 
 @pytest.mark.parametrize("name, kind, missing", [
@@ -356,7 +356,7 @@ def test_ics(cfg):
     events = list(cal.walk("VEVENT"))
     assert len(events) == 2
     assert events[0]["dtstart"].dt == datetime(2024, 7, 10, 14, 30, tzinfo=TZ)
-    assert str(events[0]["uid"]) == "visit-1@mailbot"
+    assert str(events[0]["uid"]).startswith("visit-") and events[0]["sequence"] == 1
     assert str(events[0]["summary"]) == "四川师范大学博物馆（校史馆）参观"
     assert events[1]["dtstart"].dt == date(2024, 7, 20)
     assert str(events[1]["location"]) == "宜宾学院校史馆"
@@ -545,3 +545,68 @@ def test_a_mail_that_only_asks_is_listed_for_the_secretariat_to_answer(cfg):
     assert "== 待答复的来信提问 ==" in text
     assert "西南财经大学：西南财经大学（请问新闻稿发给片区组长还是秘书处？）" in text
     assert "待答复的来信提问" not in digest_text(mine, cfg)
+
+
+def test_a_mail_recorded_after_a_digest_is_in_the_next_one_however_old(cfg):
+    """四川师范大学's plan arrived on 6-30 but was recorded only on 7-9 (the mailbox was
+    unreachable): the digest of the week it was recorded lists it; the week it arrived in,
+    digested before it was recorded, did not."""
+    late = row(40, "四川师范大学", CD1, at(6, 30), ["plan"],
+               recorded_at=datetime(2024, 7, 9, 8, 0, tzinfo=TZ).isoformat())
+    first = Period(datetime(2024, 6, 24, tzinfo=TZ), WEEK.start)
+    assert [r["id"] for r in district(cfg, period=first, rows=[late]).items] == []
+    nxt = Period(WEEK.end, datetime(2024, 7, 15, tzinfo=TZ))
+    assert [r["id"] for r in district(cfg, period=nxt, rows=[late]).items] == [40]
+    # recorded in the last minute before a digest: the next one lists it, not both
+    edge = {**late, "recorded_at": datetime(2024, 7, 14, 23, 59, 30, tzinfo=TZ).isoformat()}
+    after = Period(nxt.end, datetime(2024, 7, 22, tzinfo=TZ))
+    assert [[r["id"] for r in district(cfg, period=p, rows=[edge]).items]
+            for p in (nxt, after)] == [[], [40]]
+
+
+def test_the_secretariat_hears_of_mail_waiting_for_it_and_reminders_go_while_schools_owe(cfg):
+    from mailbot.jobs import reminder_day
+    quiet = Period(at(7, 20), at(7, 21))
+    nothing = district(cfg, period=quiet)
+    assert not nothing.news and nothing.chasing  # 成都体育学院 owes news, among others
+    waiting = row(41, None, None, at(7, 20, 12), ["news"], status="needs_school")
+    s = build_secretariat_digest([*ROWS, waiting], SCHOOLS, cfg, quiet, NOW)
+    assert s.items == () and s.news and [r["id"] for r in s.needs_school] == [41]
+    days = [p.due - timedelta(days=cfg.digest.reminder_days_before)
+            for p in cfg.campaign.phases if p.due]
+    assert days and all(reminder_day(cfg, datetime.combine(d, time(9), TZ)) for d in days)
+    assert not reminder_day(cfg, datetime.combine(days[0] + timedelta(days=1), time(9), TZ))
+
+
+def test_a_revised_plan_moves_the_visit_on_the_calendar(cfg):
+    revised = row(42, "四川师范大学", CD1, at(7, 6), ["plan"],
+                  plan_info=visit("2024-07-17", "09:30", "四川师范大学成龙校区"))
+    before = {v.host_school: v for v in district(cfg).visits}["四川师范大学"]
+    d = district(cfg, rows=[*ROWS, revised])
+    moved = [v for v in d.visits if v.host_school == "四川师范大学"]
+    assert [(v.date, v.submission_id) for v in moved] == [("2024-07-17", 42)]
+    old, new = (next(e for e in icalendar.Calendar.from_ical(visits_ics(x, cfg)).walk("VEVENT")
+                     if "四川师范大学" in str(e["summary"])) for x in (district(cfg), d))
+    assert str(old["uid"]) == str(new["uid"]) and new["sequence"] > old["sequence"]
+    assert before.date == "2024-07-10"
+    # moved into the past (or the first plan's date passed): no visit is shown
+    gone = row(43, "四川师范大学", CD1, at(7, 7), ["plan"], plan_info=visit("2024-07-05"))
+    assert "四川师范大学" not in [v.host_school for v in district(cfg, rows=[*ROWS, gone]).visits]
+
+
+def test_what_senders_wrote_stays_text_in_the_workbook(cfg):
+    trap = row(44, "西南财经大学", CD1, at(7, 4), ["news"], subject='=HYPERLINK("http://x.cn","点")',
+               attachments=[att("=1+1.jpg", "a/photo.jpg", "image/jpeg", "t" * 64)])
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_summary(district(cfg, rows=[*ROWS, trap]))))["明细"]
+    cells = [c for r in sheet.iter_rows(min_row=2) for c in r if str(c.value).startswith("=")]
+    assert {c.value for c in cells} >= {'=HYPERLINK("http://x.cn","点")', "=1+1.jpg"} and \
+        all(c.data_type == "s" for c in cells)
+
+
+def test_the_secretariat_digest_has_one_name(cfg):
+    mail = digest_mail(secretariat(cfg), cfg, "344523819@qq.com", [], read)
+    body = mail.get_body(("plain",)).get_content()
+    xlsx = next(p.get_filename() for p in mail.iter_attachments())
+    assert "全省材料汇总" in str(mail["Subject"]) and "全省材料汇总" in body and \
+        xlsx.startswith("全省材料汇总-")
+    assert "秘书处材料汇总" not in str(mail["Subject"]) + body + xlsx

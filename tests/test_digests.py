@@ -5,16 +5,22 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import ssl
 import tomllib
 import zipfile
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 
 import icalendar
 import openpyxl
 import pytest
 from conftest import ROOT, deliver, reset_mailbox, run_cli, write_config
+from imapclient import IMAPClient
 from test_receipts import inbox, submit, wait_contact
+
+from mailbot import config, db, digest, digest_run, outbox
 
 pytestmark = pytest.mark.mailstack
 LEADS = {"成都第一片区": "houqin@sicnu.edu.cn", "川南片区": "hqjjc@suse.edu.cn"}
@@ -87,6 +93,41 @@ def test_each_leader_gets_one_digest_of_exactly_its_schools(desk, tmp_path):
     again = run_cli("digest", "--send", config=cfg).stdout
     assert "已排队发送" not in again and "没有新材料" in again
     assert len(inbox(stack, LEADS["成都第一片区"], 2, timeout=2)) == 1
+
+
+def test_a_mail_that_arrived_before_a_digest_but_was_recorded_after_it_is_in_the_next(desk):
+    """The mailbox was unreachable: 四川大学's video (arrived yesterday) is recorded after
+    today's digest went out, and the next digest lists it; a reminder day with nothing new
+    still reaches the leader whose school owes something, not the one whose schools don't."""
+    stack, cfg_path = desk
+    cfg = config.load(cfg_path)
+    engine = db.connect(cfg.storage.database_url)
+    submit(stack, "houqin@scu.edu.cn", "四川大学后勤活动方案", "活动方案见正文。四川大学后勤党委")
+    wait_contact(stack, 1)
+    run_cli("poll", "--once", config=cfg_path)
+    now = datetime.now(UTC) + digest.SETTLE  # the plan, recorded a moment ago, is in this one
+    names = digest_run.audiences(cfg)
+    assert {o.result for o in digest_run.run(engine, cfg, names, now=now)} == {"queued"}
+    old = EmailMessage()
+    old["From"], old["To"] = "houqin@scu.edu.cn", stack["MAILSTACK_CONTACT"]
+    old["Subject"], old["Date"] = "四川大学后勤视频", format_datetime(now - timedelta(days=1))
+    old["Message-ID"] = "<yesterday@scu.edu.cn>"
+    old.set_content("https://www.bilibili.com/video/BV1xx411c7mD\n四川大学后勤党委")
+    ctx = ssl.create_default_context(cafile=stack["MAILSTACK_CA_FILE"])
+    with IMAPClient("localhost", port=int(stack["MAILSTACK_IMAPS_PORT"]), ssl_context=ctx) as c:
+        c.login(stack["MAILSTACK_CONTACT"], stack["MAILSTACK_PASSWORD"])
+        c.append("INBOX", old.as_bytes(), msg_time=now - timedelta(days=1))
+    run_cli("poll", "--once", config=cfg_path)
+    later = now + timedelta(minutes=5)
+    outcomes = {o.audience: o.result for o in digest_run.run(engine, cfg, names, now=later)}
+    assert outcomes["成都第一片区"] == "queued" and outcomes["川南片区"] == "nothing new"
+    outbox.deliver(engine, cfg, ignore_backoff=True)  # queued as due at *later*
+    second = inbox(stack, LEADS["成都第一片区"], 2)[-1].get_body(("plain",)).get_content()
+    assert "四川大学后勤视频" in second and "四川大学后勤活动方案" not in second
+    reminded = {o.audience: o.result for o in digest_run.run(
+        engine, cfg, names, now=later + timedelta(days=1), remind=True)}
+    assert reminded["川南片区"] == "queued"  # 宜宾学院 has sent nothing
+    assert reminded["成都第一片区"] == "queued"  # 四川师范大学 (the leader) has not either
 
 
 def test_export_zip_and_xlsx(desk, tmp_path):
