@@ -65,13 +65,17 @@ class Spans:
 
     def decode_base64(self, start: int, end: int) -> bytes | bytearray | None:
         """Base64-decode ``buf[start:end]``; None when pybase64 refuses it (bad
-        padding), so the caller falls back to the stdlib's lenient decoder.
+        padding) or padding is followed by more data, so the caller falls back to the
+        stdlib's lenient decoder (and to :func:`~mailbot.mimefix.base64_pieces`).
 
         In memory: one call, characters outside the alphabet skipped as the
         stdlib does.  On an mmap with *drop*: window by window into a bytearray,
         and only clean base64 (alphabet, line ends, final padding) is taken.
         """
         if self.drop is None:
+            pad = self.buf.find(b"=", start, end)  # padding before more data: pieces joined
+            if pad != -1 and bytes(self.buf[pad:end]).translate(None, b"= \t\r\n"):
+                return None  # (mimefix.base64_pieces); pybase64 would decode them as garbage
             try:
                 return pybase64.b64decode(memoryview(self.buf)[start:end], validate=False)
             except (binascii.Error, ValueError):

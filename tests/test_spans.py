@@ -121,12 +121,18 @@ def test_not_a_mail_is_still_refused(text):
         parse_message(text.encode())
 
 
-@pytest.mark.parametrize("size", [3_000, 400_000])
-def test_a_body_sent_as_padded_pieces_one_after_another_decodes_whole(size):
+@pytest.mark.parametrize("size", [3_000, 30_000, 400_000])
+@pytest.mark.parametrize("mid_line", [False, True])
+def test_a_body_sent_as_padded_pieces_one_after_another_decodes_whole(size, mid_line):
     """Some gateways and phone clients join base64 chunks as they are, each with its own
-    padding; the stdlib stops at the first '=' and would file a cut file without a word."""
+    padding, at a line's end or inside one; the stdlib stops at the first '=' and would file
+    a cut file without a word, pybase64 (a large body) a garbled one."""
     pieces = [os.urandom(size + 1), os.urandom(size + 2), os.urandom(7)]
     body = b"".join(base64.encodebytes(p) for p in pieces)
+    if mid_line:
+        flat = b"".join(base64.b64encode(p) for p in pieces)
+        body = b"".join(flat[i:i + 76] + b"\r\n" for i in range(0, len(flat), 76))
+        assert any(b"=" in line.rstrip(b"=") for line in body.splitlines())
     assert body.count(b"=") >= 3
     assert parse_message(_mail(body)).attachments[0].payload == b"".join(pieces)
 
