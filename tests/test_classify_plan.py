@@ -290,6 +290,40 @@ def test_docx_with_merged_cells_lists_each_cell_once():
     assert document_text(att("a.docx", out.getvalue())) == "活动地点\t校史馆"
 
 
+def test_docx_text_typed_with_track_changes_or_in_content_controls_is_read():
+    """Word's 修订 mode wraps what was typed in w:ins; templates put fields in content
+    controls (w:sdt) and Word tags a Chinese date as a smart tag: their text counts, what
+    was deleted (w:del) does not."""
+    lines = ["一、活动背景：组织党员参观学习", "二、活动组织：后勤党委", "三、活动时间：2024年7月5日 14:30",
+             "四、活动地点：校史馆", "五、活动流程：参观、座谈", "六、活动联系人及电话：李明 13812345678"]
+    with zipfile.ZipFile(io.BytesIO(docx_bytes(lines))) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    xml = parts["word/document.xml"].decode()
+    run = "<w:r><w:t>{}</w:t></w:r>"
+
+    def para(text):  # python-docx wrote each line as one paragraph with one run
+        return f"<w:p>{run.format(text)}</w:p>"
+    assert all(para(x) in xml for x in lines)
+    xml = xml.replace(para(lines[0]), '<w:sdt><w:sdtPr><w:alias w:val="背景"/></w:sdtPr>'
+                      f"<w:sdtContent>{para(lines[0])}</w:sdtContent></w:sdt>")
+    xml = xml.replace(para(lines[2]), "<w:p>" + run.format("三、活动时间：") + '<w:smartTag w:uri='
+                      '"urn:schemas-microsoft-com:office:smarttags" w:element="chsdate">'
+                      "<w:smartTagPr/>" + run.format("2024年7月5日") + "</w:smartTag>"
+                      + run.format(" 14:30") + "</w:p>")
+    for x in lines[3:]:
+        xml = xml.replace(para(x), f'<w:p><w:ins w:id="1" w:author="张三">{run.format(x)}</w:ins>'
+                          '<w:del w:id="2" w:author="张三"><w:r><w:delText>旧地点</w:delText>'
+                          "</w:r></w:del></w:p>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, xml.encode() if name == "word/document.xml" else data)
+    text = document_text(att("活动方案.docx", out.getvalue()))
+    assert text.split("\n") == lines
+    result = check_plan([text], 2024)
+    assert result.missing == () and result.visit_date == "2024-07-05"
+
+
 def test_wps_file_that_is_really_docx_is_sniffed():
     payload = docx_bytes([FILLED])
     assert check_plan([document_text(att("方案.wps", payload, "application/kswps"))],

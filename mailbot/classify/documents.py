@@ -248,13 +248,19 @@ def _head(z: zipfile.ZipFile, name: str) -> bytes:
         return member.read(MAX_XML)
 
 
+_DOCX_LIFT = ("ins", "moveTo", "sdt", "sdtContent", "smartTag", "customXml")
+_DOCX_DROP = ("del", "moveFrom", "sdtPr", "sdtEndPr", "smartTagPr", "customXmlPr")
+
+
 def _docx_text(xml: bytes) -> str:
     """The text of a .docx's main part *xml*, read with python-docx's own element classes
     (opening the whole package as ``docx.Document`` does — every part, relationship and
     style — took half the time and is not needed for the text)."""
     from docx.document import Document
     from docx.oxml import parse_xml
+    from docx.oxml.ns import qn
     from docx.table import Table
+    from lxml import etree
 
     def cell_text(cell) -> list[str]:
         lines = [p.text for p in cell.paragraphs]
@@ -276,8 +282,14 @@ def _docx_text(xml: bytes) -> str:
                 out.append("\t".join(" ".join(c) for c in cells))
         return out
 
+    root = parse_xml(xml)
+    # python-docx reads paragraphs and tables, runs and hyperlinks, as direct children only:
+    # text typed with 修订 on (w:ins, w:moveTo), in content controls (w:sdt), smart tags
+    # (a chsdate date) or custom XML is lifted into place; deleted text and properties go
+    etree.strip_elements(root, *(qn(f"w:{t}") for t in _DOCX_DROP), with_tail=False)
+    etree.strip_tags(root, *(qn(f"w:{t}") for t in _DOCX_LIFT))
     lines = []
-    for block in Document(parse_xml(xml), None).iter_inner_content():
+    for block in Document(root, None).iter_inner_content():
         lines += rows(block) if isinstance(block, Table) else [block.text]
     return "\n".join(lines)
 
