@@ -318,7 +318,7 @@ def digest(obj: _Obj, district: str | None, secretariat: bool, outdir: Path | No
 def export(obj: _Obj, district: str | None, xlsx_path: Path | None, zip_path: Path | None) -> None:
     """Export what was received: --xlsx FILE (summary workbook) or --zip FILE (files)."""
     from . import digest_run
-    from .digest import SETTLE, Period
+    from .digest import Period
     from .digest_files import xlsx_summary
     from .export import export_zip
     from .filing import FileStore
@@ -329,7 +329,7 @@ def export(obj: _Obj, district: str | None, xlsx_path: Path | None, zip_path: Pa
     with db.transaction(engine) as s:
         rows = [submission(m, ZoneInfo(cfg.campaign.timezone)) for m in db.submissions(s)]
     now = datetime.now(UTC)
-    d = digest_run.build(cfg, name, rows, Period(None, now + SETTLE), now)  # all recorded
+    d = digest_run.build(cfg, name, rows, Period(None, now), now)
     if xlsx_path:
         xlsx_path.write_bytes(xlsx_summary(d))
         click.echo(f"已导出汇总表 {xlsx_path}（材料 {len(d.items)} 封"

@@ -6,11 +6,13 @@ districts plus the mail that needs a person (待确认学校, 已隔离).
 
 Rules, in one place:
 
-* the period is half-open ``[start, end)`` on when mailbot recorded the mail, a minute
-  back (:data:`SETTLE`; ``received_at`` for a row without ``recorded_at``), start None =
-  from the beginning: consecutive digests never show a message twice, and a mail that
-  arrived before a digest but was recorded after it (the mailbox unreachable, the daemon
-  down, an import) is in the next one;
+* the period is half-open ``[start, end)`` on when mailbot recorded the mail
+  (``recorded_at``; ``received_at`` for a row without it), start None = from the
+  beginning: consecutive digests never show a message twice, and a mail that arrived
+  before a digest but was recorded after it (the mailbox unreachable, the daemon down, an
+  import) is in the next one.  A mail recorded in the :data:`SETTLE` before ``start`` that
+  the previous digest did not see (committed as it read: ``Period.seen`` holds the ids it
+  saw then) is in this one;
 * a row belongs to a district when its ``district`` is that district, or when it
   has no district and its school is one of the district's schools;
 * "sent" (missing list, matrix) means an *accepted* message of that kind received
@@ -40,8 +42,8 @@ from .rows import a_reply
 SECRETARIAT = "秘书处"
 UNASSIGNED = "未分配片区"
 KINDS = ("plan", "news", "video")
-SETTLE = timedelta(minutes=1)  # a mail recorded as a digest reads (its recorded_at taken a
-# moment before its commit) is listed by the next digest, not lost between the two
+SETTLE = timedelta(minutes=1)  # longer than any intake transaction: a mail's recorded_at is
+# taken a moment before its commit, which a digest reading then does not see yet
 TOTAL_KEYS = ("messages", "accepted", "needs_school", "ignored", "quarantined", "files", "links")
 
 
@@ -49,9 +51,19 @@ TOTAL_KEYS = ("messages", "accepted", "needs_school", "ignored", "quarantined", 
 class Period:
     start: datetime | None
     end: datetime
+    seen: frozenset[int] = frozenset()  # rows the previous digest saw in its last SETTLE
 
     def contains(self, moment: datetime) -> bool:
         return (self.start is None or moment >= self.start) and moment < self.end
+
+    def lists(self, row: dict) -> bool:
+        """Whether *row* is new in this period (see the module's rules)."""
+        if not row.get("recorded_at"):
+            return self.contains(received(row))
+        moment = datetime.fromisoformat(row["recorded_at"])
+        if self.start is not None and self.start - SETTLE <= moment < self.start:
+            return row["id"] not in self.seen
+        return self.contains(moment)
 
 
 @dataclass(frozen=True)
@@ -153,15 +165,15 @@ def _accepted(row: dict) -> bool:
     return row.get("status") == "accepted"
 
 
-def listed(row: dict) -> datetime:
-    """The moment that places *row* in a digest's period (see the module's rules)."""
-    if row.get("recorded_at"):
-        return datetime.fromisoformat(row["recorded_at"]) + SETTLE
-    return received(row)
+def settling(rows: Sequence[dict], end: datetime) -> list[int]:
+    """The ids of *rows* recorded in the :data:`SETTLE` before *end* (``Period.seen`` of the
+    digest after the one ending at *end*)."""
+    return sorted({r["id"] for r in rows if r.get("recorded_at") and
+                   end - SETTLE <= datetime.fromisoformat(r["recorded_at"]) < end})
 
 
 def _in(period: Period, rows: Sequence[dict]) -> list[dict]:
-    return sorted((r for r in rows if period.contains(listed(r))),
+    return sorted((r for r in rows if period.lists(r)),
                   key=lambda r: (received(r), r["id"]))
 
 

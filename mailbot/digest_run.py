@@ -21,7 +21,14 @@ from sqlalchemy.exc import IntegrityError
 from . import db
 from .classify.engine import load_rulebook
 from .config import Config, resolve_file, roster_file
-from .digest import SECRETARIAT, Digest, Period, build_district_digest, build_secretariat_digest
+from .digest import (
+    SECRETARIAT,
+    Digest,
+    Period,
+    build_district_digest,
+    build_secretariat_digest,
+    settling,
+)
 from .digest_files import digest_html, digest_mail, digest_text, visits_ics, xlsx_summary
 from .errors import MailbotError
 from .filing import FileStore
@@ -81,8 +88,10 @@ def run(engine: Engine, cfg: Config, names: list[str], now: datetime | None = No
     outcomes = []
     for name in names:
         with db.transaction(engine) as s:
-            last = db.get_state(s, _state_key(name)).get("end")
-        period = Period(datetime.fromisoformat(last) if last else None, now)
+            state = db.get_state(s, _state_key(name))
+        last = state.get("end")
+        period = Period(datetime.fromisoformat(last) if last else None, now,
+                        frozenset(state.get("seen", ())))
         digest = build(cfg, name, rows, period, now)
         if outdir is not None:
             _write(outdir, digest, cfg, override)
@@ -102,7 +111,8 @@ def run(engine: Engine, cfg: Config, names: list[str], now: datetime | None = No
         try:
             with db.transaction(engine) as s:
                 enqueue(s, "digest", mail, None, now)
-                db.set_state(s, _state_key(name), {"end": now.isoformat()})
+                db.set_state(s, _state_key(name), {"end": now.isoformat(),
+                                                   "seen": settling(rows, now)})
             outcomes.append(Outcome(name, "queued"))
         except IntegrityError:
             outcomes.append(Outcome(name, "already queued"))
