@@ -296,3 +296,35 @@ def test_bad_rules_are_reported(tmp_path):
     bad.write_text("[[platform]]\nname = \"douyin\"\npatterns = ['''(''']\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="douyin"):
         load_link_rules(bad)
+
+
+def test_a_link_in_the_mail_a_reply_quotes_is_not_the_repliers():
+    """成都文理学院 replies to its leader's reminder, which cites 宜宾学院's article (plain
+    text and HTML anchor): the reply sends a plan, not a video."""
+    from datetime import UTC, datetime
+    from email.message import EmailMessage
+
+    from mailbot import config
+    from mailbot.classify.engine import classify, load_rulebook
+    cfg = config.load(ROOT / "config.example.toml")
+    rules = load_rulebook(cfg.rules_dir)
+    when = datetime(2024, 7, 8, 3, 0, tzinfo=UTC)
+    v = classify(parse_message((DATA / "reply_quotes_another_schools_article.eml").read_bytes()),
+                 rules, cfg.campaign, when)
+    assert (v.school, v.kinds, v.links) == ("成都文理学院", ("plan",), ())
+    article = "https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv"
+    msg = EmailMessage()
+    msg["From"], msg["To"] = "2345678@qq.com", "344523819@qq.com"
+    msg["Subject"] = "Re: 关于报送接力行材料的提醒"
+    msg.set_content("我校推文：https://mp.weixin.qq.com/s/OwnArticle123\n成都文理学院后勤处\n\n"
+                    f"On Mon, 8 Jul 2024 at 09:21 <hqjjc@suse.edu.cn> wrote:\n> 宜宾学院 {article}\n")
+    msg.add_alternative(f'<p>我校<a href="https://mp.weixin.qq.com/s/OwnArticle123">推文</a></p>'
+                        f'<p>成都文理学院后勤处</p><div>On Mon, 8 Jul 2024 at 09:21 &lt;hqjjc@suse.edu.cn&gt;'
+                        f' wrote:<blockquote><a href="{article}">宜宾学院推文</a></blockquote></div>',
+                        subtype="html")
+    v = classify(parse_message(msg.as_bytes()), rules, cfg.campaign, when)
+    assert [ln.url for ln in v.links] == ["https://mp.weixin.qq.com/s/OwnArticle123"]
+    forwarded = msg.get("Subject").replace("Re:", "转发：")
+    msg.replace_header("Subject", forwarded)  # a forward keeps what it passes on
+    assert article in [ln.url for ln in classify(parse_message(msg.as_bytes()), rules,
+                                                 cfg.campaign, when).links]

@@ -412,3 +412,27 @@ def test_a_short_name_is_not_swallowed_by_a_shorter_one(written, school):
     """成工贸 is not 成工 (成都工业学院), 川大锦城学院 not 川大: the longer name wins."""
     m = identify_school(parsed(subject=f"{written}后勤新闻稿"), DIRECTORY)
     assert m.school == school, m
+
+
+@pytest.mark.parametrize("quote", [
+    ("\n\n发自我的iPhone\n\n> 在 2024年7月8日，09:21，川南片区组长 <hqjjc@suse.edu.cn> 写道：\n> \n"
+    "> 各位老师：请按时报送。\n> \n> 四川轻化工大学后勤处\n> 王老师 0813-5505123\n"),
+    ("\n\nOn Mon, 8 Jul 2024 at 09:21, 川南片区组长 <hqjjc@suse.edu.cn> wrote:\n"
+    "> 各位老师：请按时报送。\n> 四川轻化工大学后勤处\n")])
+def test_a_replys_quote_without_a_header_block_names_no_school(quote):
+    """iPhone Mail, Gmail and Thunderbird quote with "在…写道：" / "On … wrote:" and ">" lines,
+    no 发件人/主题 block: the leader's school in the quote is not the replier's."""
+    from mailbot.classify.kinds import load_kind_rules
+    kinds = load_kind_rules(ROOT / "rules" / "kinds.toml")
+    msg = parsed(sender="2345678@qq.com", subject="回复：关于报送接力行新闻稿的通知",
+                 body="老师好，我校新闻稿及照片见附件，请查收。" + quote)
+    assert identify_school(msg, DIRECTORY, quote=kinds).school is None
+    signed = parsed(sender="2345678@qq.com", subject="回复：关于报送接力行新闻稿的通知",
+                    body="老师好，新闻稿见附件。\n宜宾学院后勤党支部" + quote)
+    assert identify_school(signed, DIRECTORY, quote=kinds).school == "宜宾学院"
+    real = parse_message((DATA / "reply_iphone_quotes_leader.eml").read_bytes())
+    assert identify_school(real, DIRECTORY, quote=kinds).school is None
+    # not a reply: a line of underscores opens the signature, which names the school
+    plain = parsed(sender="2345678@qq.com", subject="新闻稿及照片",
+                   body="新闻稿见附件。\n\n____________________\n四川大学后勤保障部 王老师")
+    assert identify_school(plain, DIRECTORY, quote=kinds).school == "四川大学"

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..config import Campaign
+from ..htmltext import html_to_text
 from ..parse import Attachment, ParsedMessage
 from .auto import auto_reason
 from .credits import Credit, credits
@@ -22,7 +23,15 @@ from .directory import Directory, load_directory
 from .documents import read_document
 from .evidence import Evidence
 from .forwards import is_bundle, own_content
-from .kinds import KIND_ZH, KindRules, detect_kinds, load_kind_rules, may_hold_text, sender_text
+from .kinds import (
+    KIND_ZH,
+    KindRules,
+    detect_kinds,
+    load_kind_rules,
+    may_hold_text,
+    sender_text,
+    unquoted,
+)
 from .links import Link, LinkRules, find_links, load_link_rules, video_evidence
 from .phase import judged_time, lateness
 from .plan import (
@@ -109,8 +118,16 @@ def plan_fields(msg: ParsedMessage, rules: RuleBook, year: int) -> PlanCheck:
     return check_plan(_texts(msg, rules.kinds), year, rules.kinds.plan)
 
 
-def _all_hrefs(msg: ParsedMessage) -> tuple[str, str]:
+def _all_hrefs(msg: ParsedMessage, quote: KindRules | None = None) -> tuple[str, list[str]]:
+    """The text and anchors links are read from: the mail's own and its forwarded mails';
+    with *quote*, not the mail a reply quotes (a leader's reminder citing another school's
+    article is not the replier's video)."""
     text, hrefs = msg.text, list(msg.hrefs)
+    if quote is not None and (own := unquoted(text, msg.subject, quote)) != text:
+        text = own
+        if hrefs and msg.html:  # an anchor counts where its address shows in the own part
+            shown = unquoted(html_to_text(msg.html, inline_links=True)[0], msg.subject, quote)
+            hrefs = [h for h in hrefs if h in shown or h in own]
     for inner in msg.forwarded:
         t, h = _all_hrefs(inner)
         text += "\n" + t
@@ -215,7 +232,7 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
     danger = () if trusted else dangerous_attachments(msg, rules.danger)
     if auto or danger:
         match = identify_school(_sender_only(msg) if auto else msg, rules.directory,
-                                known_senders)
+                                known_senders, quote=rules.kinds)
         evidence = [("school", e) for e in match.evidence]
         if auto:
             status, reason, why = "ignored", auto, (Evidence("status.auto", auto),)
@@ -228,8 +245,8 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
     evidence: list[tuple[str, Evidence]] = [("parts", Evidence(
         "bundle", f"汇总邮件：转来 {bundle} 封邮件，逐封登记为各自学校的材料"))] if bundle else []
     year = campaign.year or received_at.year
-    match = identify_school(msg, rules.directory, known_senders, forwarded_by)
-    links = _links(*_all_hrefs(msg), rules.links,  # all kept; a school's are shown as its
+    match = identify_school(msg, rules.directory, known_senders, forwarded_by, rules.kinds)
+    links = _links(*_all_hrefs(msg, rules.kinds), rules.links,  # all kept; a school's are shown as its
                    judged_time(msg.date, received_at).date())
     read = _Documents()
     credited, msg, said = _credits(msg, rules, campaign, received_at,

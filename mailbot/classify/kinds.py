@@ -144,6 +144,18 @@ def own_text(text: str, rules: KindRules, keep_quoted: bool = False) -> str:
     return text
 
 
+def unquoted(text: str, subject: str, rules: KindRules) -> str:
+    """*text* (as sent, not folded) of a reply ("回复：", "Re:") without what it quotes: cut at
+    the first quote marker, ">" lines dropped.  What names the sender's school or link must
+    be the sender's own words (iPhone, Gmail, Thunderbird quote "在…写道："); any other mail
+    is kept whole (a line of underscores may open a signature, a forward quotes a school)."""
+    if not rules.reply_subject.match(subject or ""):
+        return text
+    cut = min((m.start() for rx in rules.quote_markers if (m := rx.search(text))),
+              default=len(text))
+    return "\n".join(x for x in text[:cut].split("\n") if not x.lstrip().startswith(">"))
+
+
 def sender_text(msg: ParsedMessage, rules: KindRules) -> str:
     """``msg.text`` without what it quotes (see :func:`own_text`); a "转发："
     mail keeps the mail it forwards inline.  Give this, not ``msg.text``, to

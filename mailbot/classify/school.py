@@ -27,6 +27,7 @@ from ..parse import ParsedMessage
 from .directory import _CJK, Directory, School, _norm, _suffixes
 from .evidence import Evidence
 from .forwards import REPLY, split_forward
+from .kinds import KindRules, unquoted
 
 MAX_DEPTH = 5          # nested forwards followed
 LIST_SCHOOLS = 3       # schools a forwarded notice names (one school's mail names one or two)
@@ -214,13 +215,14 @@ def _own_candidates(msg: ParsedMessage, own: str, d: Directory,
 
 
 def _identify(msg: ParsedMessage, d: Directory, known: Mapping[str, str],
-              depth: int) -> tuple[list[_Cand], str | None]:
+              depth: int, quote: KindRules | None = None) -> tuple[list[_Cand], str | None]:
     """Candidates, the winner first, and a district overriding the directory's (or None)."""
     own, inline = split_forward(msg.text)
+    own = unquoted(own, msg.subject, quote) if quote else own
     cands = _own_candidates(msg, own, d, known)
     outer = cands[0][0] if cands else None
     for inner in (*msg.forwarded, *([inline] if inline else ())) if depth < MAX_DEPTH else ():
-        sub, district = _identify(inner, d, known, depth + 1)
+        sub, district = _identify(inner, d, known, depth + 1, quote)
         if sub and not _a_list(sub):
             break
     else:
@@ -259,7 +261,7 @@ def _a_list(cands: list[_Cand]) -> bool:
 
 def identify_school(msg: ParsedMessage, directory: Directory,
                     known_senders: Mapping[str, str] = {},
-                    forwarded_by: str | None = None) -> SchoolMatch:
+                    forwarded_by: str | None = None, quote: KindRules | None = None) -> SchoolMatch:
     """Decide which school *msg* comes from (order: see the module docstring).
 
     ``known_senders`` maps lower-cased confirmed addresses to school names.  A
@@ -272,9 +274,10 @@ def identify_school(msg: ParsedMessage, directory: Directory,
     ``SchoolMatch(None, None, (), ())``.  *forwarded_by* is the school that passed *msg*
     on in a bundle: a district lead school's district is its schools' when they have
     none of their own, as with a single forward; another school's is the school of a
-    mail that names none (its own staff's, forwarded together).
+    mail that names none (its own staff's, forwarded together).  *quote* (the kinds rules'
+    quote markers) keeps a reply's quote from naming the sender's school.
     """
-    cands, district = _identify(msg, directory, known_senders, 0)
+    cands, district = _identify(msg, directory, known_senders, 0, quote)
     if cands and forwarded_by and district is None and directory.is_lead(forwarded_by) and \
             not getattr(directory.by_name.get(cands[0][0]), "district", None):
         district = directory.by_name[forwarded_by].district
