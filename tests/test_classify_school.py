@@ -309,6 +309,31 @@ def test_a_leaders_request_forwarded_by_an_unknown_box_names_no_school():
     assert known.school == "宜宾学院"
 
 
+def test_a_leader_forwarding_one_mail_that_names_no_school_is_not_credited_with_it():
+    """The 川南 leader (suse.edu.cn) forwards one QQ box's news that names no school, as an
+    attachment or inline: it is some school's of the district, not the leader's own — no
+    school is taken (the receipt asks), as for a bundle's such mail.  Its own staff's mail
+    (a suse.edu.cn address) stays the leader's; a reply quoting a box is not a forward."""
+    staff = email("2345678@qq.com", "小王", "新闻稿", "王老师好，我校接力行新闻稿见附件。",
+                  files=["新闻稿.docx"])
+    inline = ("转发一所学校的新闻稿，请查收。\n\n---------- 转发的邮件 ----------\n"
+              "发件人：小王 <2345678@qq.com>\n主题：新闻稿\n\n王老师好，我校接力行新闻稿见附件。")
+    for msg in (parsed(sender="hqjjc@suse.edu.cn", subject="转发：新闻稿", forward=staff,
+                       body="转发一所学校的新闻稿，请查收。"),
+                parsed(sender="hqjjc@suse.edu.cn", subject="转发：新闻稿", body=inline,
+                       files=["新闻稿.docx"])):
+        m = identify_school(msg, DIRECTORY)
+        assert m.school is None and [e.rule for e in m.conflicts] == ["school.lead_forwarded"]
+        assert "四川轻化工大学" in m.conflicts[0].detail and "2345678@qq.com" in m.conflicts[0].detail
+    colleague = email("wang@suse.edu.cn", "小王", "新闻稿", "新闻稿见附件。", files=["新闻稿.docx"])
+    own = parsed(sender="hqjjc@suse.edu.cn", subject="转发：新闻稿", forward=colleague)
+    assert identify_school(own, DIRECTORY).school == "四川轻化工大学"
+    reply = parsed(sender="hqjjc@suse.edu.cn", subject="回复：新闻稿", body=inline)
+    assert identify_school(reply, DIRECTORY).school == "四川轻化工大学"
+    other = parsed(sender="hq@xhu.edu.cn", subject="转发：新闻稿", forward=staff)
+    assert identify_school(other, DIRECTORY).school == "西华大学"  # leads no district
+
+
 def test_registered_address_in_directory():
     schools = tuple(replace(s, addresses=("77777@qq.com",)) if s.name == "成都大学" else s
                     for s in DIRECTORY.schools)

@@ -26,7 +26,7 @@ from typing import NamedTuple
 from ..parse import ParsedMessage
 from .directory import _CJK, Directory, School, _norm, _suffixes
 from .evidence import Evidence
-from .forwards import REPLY, split_forward
+from .forwards import REPLY, is_bundle, split_forward
 from .kinds import KindRules, unquoted
 
 MAX_DEPTH = 5          # nested forwards followed
@@ -221,11 +221,20 @@ def _identify(msg: ParsedMessage, d: Directory, known: Mapping[str, str],
     own = unquoted(own, msg.subject, quote) if quote else own
     cands = _own_candidates(msg, own, d, known)
     outer = cands[0][0] if cands else None
+    nameless = None  # a forwarded mail from someone else naming no school at all
     for inner in (*msg.forwarded, *([inline] if inline else ())) if depth < MAX_DEPTH else ():
         sub, district = _identify(inner, d, known, depth + 1, quote)
         if sub and not _a_list(sub):
             break
+        if not sub and nameless is None and inner.sender and \
+                _school_of_address(inner.sender, d, known) != outer:
+            nameless = inner
     else:
+        if d.is_lead(outer) and nameless is not None and not is_bundle(msg) and not (
+                nameless is inline and REPLY.match(_norm(msg.subject))):
+            return [(outer, Evidence("school.lead_forwarded", f"片区组长单位 {outer} 转发了 "
+                                     f"{nameless.sender} 的邮件，原邮件未写明学校，不计为组长单位"
+                                     "自己的材料 → 待确认"), "undecided")], None
         return cands, None
     school, who = sub[0][0], inner.sender or inner.sender_name or "（地址不详）"
     ev = Evidence("school.forwarded", f"转发邮件的原发件人 {who} → {school}")
@@ -249,6 +258,15 @@ def _identify(msg: ParsedMessage, d: Directory, known: Mapping[str, str],
         sub = [*sub, (school, Evidence("school.district", f"由{district}组长单位 {outer} 转发 → "
                                                           f"{district}"), "district")]
     return [(school, ev, "forwarded"), *sub, *cands], district
+
+
+def _school_of_address(address: str, d: Directory, known: Mapping[str, str]) -> str | None:
+    """The school an address belongs to: confirmed, or by its domain (None: a public box)."""
+    address = address.lower()
+    if address in known:
+        return known[address]
+    domain = address.rpartition("@")[2]
+    return next((s.name for suffix in _suffixes(domain) if (s := d.by_domain.get(suffix))), None)
 
 
 def _a_list(cands: list[_Cand]) -> bool:
