@@ -29,6 +29,7 @@ Rules, in one place:
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -37,7 +38,7 @@ from zoneinfo import ZoneInfo
 from .config import Config
 from .progress import cell, complete_plan, per_school
 from .report import KIND_ZH
-from .rows import a_reply
+from .rows import a_reply, merged_into
 
 SECRETARIAT = "秘书处"
 UNASSIGNED = "未分配片区"
@@ -107,6 +108,7 @@ class Digest:
     matrix: tuple[tuple[str, str, dict[str, bool]], ...]
     totals: dict[str, int] = field(default_factory=dict)
     questions: tuple[dict, ...] = ()  # mail that only asks something: the secretariat answers
+    updated: tuple[dict, ...] = ()  # earlier submissions a reply completed in the period
     roster: bool = True  # the districts' member schools are known (a roster was imported):
     # without it only the schools that wrote are counted, and none is "all sent"
 
@@ -123,7 +125,8 @@ class Digest:
     def news(self) -> bool:
         """Whether the period brought anything for its reader: material, or for the
         secretariat mail that waits for a person (no school, quarantined, a question)."""
-        return bool(self.items or self.needs_school or self.quarantined or self.questions)
+        return bool(self.items or self.updated or self.needs_school or self.quarantined
+                    or self.questions)
 
     @property
     def chasing(self) -> bool:
@@ -163,6 +166,20 @@ def received(row: dict) -> datetime:
 
 def _accepted(row: dict) -> bool:
     return row.get("status") == "accepted"
+
+
+_MERGED = re.compile(re.escape(merged_into()) + r"(\d+)\)")
+
+
+def _updated(period: Period, rows: Sequence[dict], mine: Sequence[dict],
+             shown: Sequence[dict]) -> tuple[dict, ...]:
+    """The accepted submissions of *mine* that a reply to their receipt, recorded in
+    *period* among *rows*, added files or links to or gave their school — as they stand
+    now; not those *shown* as new anyway."""
+    targets = {int(m.group(1)) for r in rows if period.lists(r)
+               and (m := _MERGED.search(r.get("status_reason") or ""))}
+    new = {r["id"] for r in shown}
+    return tuple(r for r in mine if r["id"] in targets - new and _accepted(r) and r.get("school"))
 
 
 def settling(rows: Sequence[dict], end: datetime) -> list[int]:
@@ -315,6 +332,7 @@ def build_district_digest(district: str, rows: Sequence[dict], schools_of_distri
         missing=_missing(schools, sent, cfg, today, complete),
         late=tuple(r for r in current if _accepted(r) and r.get("late")),
         needs_school=(), quarantined=(), visits=_visits(rows, today),
+        updated=_updated(period, rows, mine, current),
         matrix=_row_matrix(district, schools, sent, complete),
         totals=_totals(current),
         roster=len(set(schools_of_district)) > 1)
@@ -356,7 +374,7 @@ def build_secretariat_digest(rows: Sequence[dict], schools_by_district: Mapping[
         quarantined=tuple(r for r in current if r.get("status") == "quarantined"),
         questions=tuple(r for r in current if (r.get("status") in ("accepted", "needs_school")
                                                or a_reply(r.get("status_reason"))) and question(r)),
-        visits=_visits(rows, today),
+        visits=_visits(rows, today), updated=_updated(period, rows, rows, current),
         matrix=tuple(m for d, names in groups for m in _row_matrix(d, names, sent, complete)),
         totals=_totals(current),
         roster=any(len(set(names)) > 1 for names in schools_by_district.values()))

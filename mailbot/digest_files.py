@@ -92,6 +92,7 @@ def _context(d: Digest, cfg: Config, thumbs: Mapping[str, str],
                               else "今天截止" if m.days_left == 0 else f"剩余 {m.days_left} 天")}
                     for m in d.missing],
         "late": [_item(r, tz, {}) for r in d.late],
+        "updated": [_item(r, tz, {}) for r in d.updated],
         "needs_school": [_item(r, tz, {}) for r in d.needs_school],
         "questions": [{**_item(r, tz, {}), "question": question(r)} for r in d.questions],
         "quarantined": [_item(r, tz, {}) for r in d.quarantined],

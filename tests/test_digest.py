@@ -620,3 +620,32 @@ def test_the_secretariat_digest_has_one_name(cfg):
     assert "全省材料汇总" in str(mail["Subject"]) and "全省材料汇总" in body and \
         xlsx.startswith("全省材料汇总-")
     assert "秘书处材料汇总" not in str(mail["Subject"]) + body + xlsx
+
+
+def test_a_leader_is_told_how_many_mails_were_accepted_not_of_mails_it_never_sees(cfg):
+    d = district(cfg, CN)  # 宜宾学院's plan, 西南医科大学's ignored mail, a quarantined one
+    assert (d.totals["messages"], d.totals["accepted"]) == (3, 1)
+    for text in (digest_text(d, cfg), digest_html(d, cfg, {})):
+        assert "已受理邮件 1 封；" in text and "邮件 3 封" not in text
+    assert "邮件 7 封：已受理 4，待确认学校 1，已忽略 1，已隔离 1；" in digest_text(secretariat(cfg), cfg)
+
+
+def test_a_reply_completing_an_earlier_submission_shows_it_updated(cfg):
+    """四川师范大学's plan (#1, digested before) gets the missing 活动流程 and a photo by a
+    reply to its receipt this week: the leader and the secretariat see #1 as it stands now."""
+    from mailbot.rows import merged_into
+    done = {**ROWS[0], "recorded_at": at(6, 28).isoformat(), "plan_missing": [],
+            "attachments": [att("修订方案.docx", "a/news.docx", "application/x", "r" * 64)]}
+    reply = row(45, None, None, at(7, 3), [], status="ignored", sender="12345@qq.com",
+                status_reason=f"回复回执 JLX2024-0001，已并入 #1 {merged_into(1)}",
+                recorded_at=at(7, 3).isoformat())
+    rows = [done, *ROWS[1:], reply]
+    d = district(cfg, rows=rows)
+    assert [r["id"] for r in d.updated] == [1] and d.news
+    text = digest_text(d, cfg)
+    assert "== 本期更新" in text and "四川师范大学" in text.partition("== 本期更新")[2]
+    assert "本期更新" in digest_html(d, cfg, {})
+    assert [r["id"] for r in build_secretariat_digest(rows, SCHOOLS, cfg, WEEK, NOW).updated] == [1]
+    assert district(cfg, CN, rows=rows).updated == ()  # not 川南's
+    later = Period(WEEK.end, datetime(2024, 7, 15, tzinfo=TZ))
+    assert district(cfg, period=later, rows=rows).updated == ()  # that reply was last week
