@@ -204,6 +204,20 @@ def test_plan_fields_make_a_plan_of_an_anonymous_docx():
     assert kinds_of(mail("请问模板第三项怎么填？"), fields=3) == ("plan",)  # a body-only plan
 
 
+def test_a_byline_in_a_document_named_and_sent_with_no_word_of_its_kind_makes_news():
+    """"接力行材料" with 材料.docx: its text "通讯员：张三" is a news story's byline.  A plan
+    document naming who writes the news ("宣传报道：宣传科供稿") stays a plan only."""
+    msg = mail("接力行材料", attachments=[("材料.docx", DOCX)])
+    story = "接力行活动走进四川大学博物馆\n（通讯员：张三 摄影：李四）"
+    kinds, evidence = detect_kinds(msg, RULES, documents=[story])
+    assert kinds == ("news",) and any("通讯员" in e.detail for e in evidence)
+    assert detect_kinds(msg, RULES, documents=["报名表"])[0] == ()
+    plan = "活动流程：参观、座谈\n宣传报道：宣传科供稿"
+    assert detect_kinds(msg, RULES, (), 6, documents=[plan])[0] == ("plan",)
+    named = mail("接力行活动方案", attachments=[("方案.docx", DOCX)])
+    assert detect_kinds(named, RULES, documents=[plan])[0] == ("plan",)
+
+
 @pytest.mark.parametrize("quote", [
     "------------------ 原始邮件 ------------------\n" + QUOTE_HEAD,         # QQ Mail
     "-----原始邮件-----\n" + QUOTE_HEAD,                                       # Outlook (zh)

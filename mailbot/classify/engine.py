@@ -256,7 +256,7 @@ def classify(msg: ParsedMessage, rules: RuleBook, campaign: Campaign, received_a
     video = video_evidence(tuple(ln for ln in links if ln.url.rstrip("/") not in given))
     texts, silent = _read(msg, rules.kinds, read)
     plan = check_plan(texts, year, rules.kinds.plan)
-    kinds, kind_ev = detect_kinds(msg, rules.kinds, video, len(plan.found))
+    kinds, kind_ev = detect_kinds(msg, rules.kinds, video, len(plan.found), texts)
     evidence += [("kinds", e) for e in kind_ev]
     if "plan" in kinds and not _unreadable(plan, texts, silent, rules.kinds):
         plan, signed = signed_contact(plan, sender_text(msg, rules.kinds))

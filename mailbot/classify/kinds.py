@@ -307,7 +307,8 @@ def _scan(msg: ParsedMessage, rules: KindRules, where: str, seen: _Seen) -> None
 
 
 def detect_kinds(msg: ParsedMessage, rules: KindRules, video_links: Sequence[Evidence] = (),
-                 plan_fields_found: int = 0) -> tuple[tuple[str, ...], tuple[Evidence, ...]]:
+                 plan_fields_found: int = 0, documents: Sequence[str] = ()
+                 ) -> tuple[tuple[str, ...], tuple[Evidence, ...]]:
     """Kinds ``msg`` delivers, in the order ("plan", "news", "video"), with evidence.
 
     A kind needs something delivered.  Decided by content: photos → news,
@@ -320,7 +321,9 @@ def detect_kinds(msg: ParsedMessage, rules: KindRules, video_links: Sequence[Evi
     what content remains: documents whose names tell nothing, a long body
     (plan or news only), photos (plan if the words say plan, not news).
     Keywords of a "回复：" or question subject are used only when the body
-    names nothing.  Announcements and questions with nothing attached → ().
+    names nothing.  Documents whose names and mail tell nothing are news when the text of
+    one (*documents*) carries a byline.  Announcements and questions with nothing
+    attached → ().
     """
     seen = _Seen(video_links=video_links)
     _scan(msg, rules, "", seen)
@@ -346,6 +349,10 @@ def detect_kinds(msg: ParsedMessage, rules: KindRules, video_links: Sequence[Evi
         evidence.append(Evidence("kind.unnamed", f"{'、'.join(seen.unnamed[:3])} 的名称看不出类型，"
                                  f"按来信所说 → {'、'.join(KIND_ZH[k] for k in KINDS if k in said)}"))
     found |= (said if seen.unnamed else set()) | seen.in_body
+    if not found and seen.unnamed and (mark := next(  # documents named and sent with no word
+            (m for t in documents if (m := _find(t, rules.news_marks))), None)):
+        found.add("news")  # of their kind: a 供稿/摄影 byline inside makes them news (never
+        evidence.append(Evidence("kind.body", f"附件文档含署名“{mark}” → 新闻"))  # beside a plan)
     kinds = tuple(k for k in KINDS if k in found)
     evidence = [e for k, e, _ in words if k in found] + evidence
     notes = [Evidence("kind.ignored", f"{e.detail}（信中没有相应的附件、链接或内容，不计）")
