@@ -33,9 +33,15 @@ class SmtpRefused(MailServerError):
         self.code = code
 
 
+_THROTTLED = re.compile(r"frequency|too many|rate limit|limit exceeded|try again later|频率|稍后",
+                        re.IGNORECASE)  # QQ's "550 Connection frequency limited", and the like
+
+
 def is_permanent(error: MailServerError) -> bool:
-    """True for a 5xx refusal of the message or its recipient (not of our login)."""
-    return isinstance(error, SmtpRefused) and 500 <= error.code < 600 and error.code != 535
+    """True for a 5xx refusal of the message or its recipient (not of our login, and not a
+    server saying we send too often: that passes, so the mail waits and is tried again)."""
+    return isinstance(error, SmtpRefused) and 500 <= error.code < 600 and error.code != 535 \
+        and not _THROTTLED.search(str(error))
 
 
 def _explain(code: int, text: str) -> str:
