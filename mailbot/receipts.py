@@ -90,7 +90,9 @@ def _deadlines(cfg: Config, today: date, delivered: Collection[str] = ()) -> lis
         if p.kind in delivered:
             continue
         name = p.name or KIND_ZH.get(p.kind, p.kind)
-        if p.due and p.due >= today:
+        if p.due and p.due >= today and p.opens and p.opens > today:  # news: after 七一 only
+            out.append(f"{name}：{p.opens:%Y年%-m月%-d日}起、{p.due:%Y年%-m月%-d日}前报送")
+        elif p.due and p.due >= today:
             out.append(f"{name}：{p.due:%Y年%-m月%-d日}前报送")
         elif p.opens and p.opens > today:
             out.append(f"{name}：{p.opens:%Y年%-m月%-d日}起报送")

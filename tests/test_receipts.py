@@ -765,3 +765,19 @@ def test_two_processes_sending_at_once_send_each_receipt_once(mailstack, tmp_pat
     got = inbox(mailstack, SCHOOL, count + 1, timeout=2)
     subjects = [m["Subject"] for m in got]
     assert len(subjects) == count and len(set(subjects)) == count
+
+
+def test_the_schedule_says_when_a_deliverable_opens_as_well_as_when_it_is_due():
+    """In June the news (after 七一) is not yet open: the receipt says from when and until
+    when; once open, only until when; past due, nothing."""
+    from datetime import date
+
+    from mailbot import config
+    from mailbot.receipts import _deadlines
+    cfg = config.load(ROOT / "config.example.toml")
+    june = _deadlines(cfg, date(2024, 6, 28))
+    assert any(x.endswith("：2024年7月1日起、2024年10月31日前报送") for x in june)
+    july = _deadlines(cfg, date(2024, 7, 2))
+    assert not any("7月1日起" in x for x in july) and \
+        any(x.endswith("：2024年10月31日前报送") for x in july)
+    assert _deadlines(cfg, date(2024, 11, 1)) == []
