@@ -14,6 +14,7 @@ from .pipeline import Context, parts_of
 from .receipts import RECEIPT_STATUSES
 from .rows import (
     REPLY_ADDED,
+    a_reply,
     apply_verdict,
     attachment_rows,
     merged_credits,
@@ -41,15 +42,18 @@ def reclassify(engine: Engine, desk: Desk, ids: list[int] | None = None,
     for pk in targets:
         with db.transaction(engine) as s:
             msg = s.get(Message, pk)
-            if msg.status == "ignored" and any(
-                    mark in (msg.status_reason or "") for mark in (merged_into(), resent_of())):
-                counts["unchanged"] += 1  # what it added lives on in the submission it joined;
-                continue  # a mail sent again stays the copy it is
+            if msg.status == "ignored" and (a_reply(msg.status_reason) or
+                                            resent_of() in (msg.status_reason or "")):
+                counts["unchanged"] += 1  # what a reply added lives on in the submission it
+                continue  # joined (or it added nothing); a mail sent again stays the copy it is
             try:
                 raw = desk.store.path(msg.raw_path).read_bytes()
                 parsed = parse_message(raw)
             except (ParseError, OSError):
                 counts["unreadable"] += 1
+                continue
+            if msg.size > len(raw):  # too large: only its header was kept, as quarantined
+                counts["unchanged"] += 1
                 continue
             before = (msg.status, msg.school, msg.district, list(msg.kinds), msg.late,
                       [{**c, "links": c.get("links", [])} for c in msg.credits or ()])  # as now

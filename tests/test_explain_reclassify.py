@@ -85,3 +85,24 @@ def test_a_broken_rules_file_is_one_clear_error(tmp_path):
     proc = run_cli("reclassify", config=cfg, check=False)
     assert proc.returncode == 2 and "links.toml" in proc.stderr and "TOML 语法错误" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_reprocessing_keeps_a_mail_too_large_to_take_quarantined(tmp_path):
+    """Only the header of a 2 MB mail was kept (max_message_mb = 1): reprocessing has
+    nothing to judge, so it stays quarantined, as release refuses it."""
+    cfg = write_config(tmp_path / "c.toml", None, tmp_path / "data",
+                       f"sqlite:///{tmp_path / 'db.sqlite3'}", max_message_mb=1)
+    big = EmailMessage()
+    big["From"], big["To"], big["Subject"] = "houqin@scu.edu.cn", "contact@scgxhq.test", "四川大学新闻"
+    big["Message-ID"] = "<big@scu.edu.cn>"
+    big.set_content("新闻稿及照片见附件。四川大学后勤保障部")
+    big.add_attachment(bytes(range(256)) * 8192, maintype="image", subtype="jpeg",
+                       filename="合影.jpg")
+    (tmp_path / "big.eml").write_bytes(big.as_bytes())
+    run_cli("import", str(tmp_path / "big.eml"), config=cfg)
+    (row,) = json.loads(run_cli("submissions", "--json", config=cfg).stdout)
+    assert row["status"] == "quarantined" and "邮件过大" in row["status_reason"]
+    run_cli("quarantine", "reprocess", str(row["id"]), config=cfg)
+    run_cli("reclassify", "--all", config=cfg)
+    (after,) = json.loads(run_cli("submissions", "--json", config=cfg).stdout)
+    assert (after["status"], after["status_reason"]) == (row["status"], row["status_reason"])

@@ -657,6 +657,9 @@ def test_a_reply_adding_nothing_is_not_re_acknowledged_and_a_question_reaches_th
     mails = inbox(stack, SCHOOL, 2)  # the first receipt and the question's own
     assert not any("（更新）" in m["Subject"] for m in mails)
     assert any(asks["receipt"]["number"] in m["Subject"] for m in mails)
+    run_cli("reclassify", "--all", config=cfg)  # the thanks stays what it is: no submission
+    assert [(r["status"], r["status_reason"]) for r in rows(cfg)] == \
+        [(r["status"], r["status_reason"]) for r in (first, thanks, asks)]
 
 
 def test_a_question_in_a_reply_naming_the_school_still_reaches_the_secretariat(desk):

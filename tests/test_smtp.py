@@ -28,8 +28,8 @@ def test_qq_authorization_code_error_is_explained():
     assert "授权码" in _explain(535, text)
     assert not is_permanent(SmtpRefused(_explain(535, text), 535))
     assert is_permanent(SmtpRefused("x", 550)) and not is_permanent(SmtpRefused("x", 451))
-    for said in ("Connection frequency limited. http://service.mail.qq.com/detail/0/1", "Too many "
-                 "messages, try again later"):  # QQ and others throttling us: not the mail's fault
+    for said in ("Connection frequency limited. http://service.mail.qq.com/detail/0/1",
+                 "Too many messages, try again later"):  # QQ and others throttling us
         assert not is_permanent(SmtpRefused(_explain(550, said), 550))
 
 
