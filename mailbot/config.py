@@ -156,7 +156,12 @@ def _storage(c: Checker, t: dict) -> Storage:
 def _campaign(c: Checker, t: dict) -> Campaign:
     c.unknown(t, "campaign", _fields(Campaign))
     phases = []
-    for i, p in enumerate(t.get("phases", [])):
+    items = t.get("phases", [])
+    if not isinstance(items, list) or not all(isinstance(p, dict) for p in items):
+        c.fail("campaign.phases", "应写成 [[campaign.phases]] 表数组，每个阶段一个 "
+               "(expected an array of tables)")
+        items = []
+    for i, p in enumerate(items):
         prefix = f"campaign.phases[{i}]"
         c.unknown(p, prefix, _fields(Phase))
         phases.append(Phase(

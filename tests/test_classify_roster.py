@@ -268,3 +268,10 @@ def test_a_conflict_is_blamed_on_the_file_that_makes_it(tmp_path):
     with pytest.raises(DirectoryError) as alone:
         load_directory(schools)
     assert [p.split(": ", 1)[0] for p in alone.value.problems] == [str(schools)]
+
+
+def test_an_entry_written_as_a_single_table_is_one_clear_error(tmp_path):
+    roster = tmp_path / "roster.toml"
+    roster.write_text('[entry]\nschool = "宜宾学院"\naddresses = ["a@qq.com"]\n', encoding="utf-8")
+    with pytest.raises(DirectoryError, match=r"\[\[entry\]\] 表数组"):
+        load_directory(RULES, roster)

@@ -93,3 +93,17 @@ def test_addresses_mail_is_sent_to_are_checked(tmp_path):
     assert [m.split(": ")[1] for m in bad] == ["districts[0].email", "districts[1].email",
                                                 "digest.cc"], bad
     assert "houqin@sicnu.edu.cn 张老师" in bad[0] and "name@example.edu.cn" in bad[0]
+
+
+def test_a_phase_written_as_a_single_table_is_one_clear_error(tmp_path):
+    """[campaign.phases] instead of [[campaign.phases]]: said in one sentence, no traceback."""
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    assert "[[campaign.phases]]" in text
+    first = text.index("[[campaign.phases]]")
+    single = text[:first] + "[campaign.phases]" + text[first + len("[[campaign.phases]]"):]
+    single = single.replace("[[campaign.phases]]", "[[campaign.extra]]")  # reported apart
+    p = tmp_path / "c.toml"
+    p.write_text(single, encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        config.load(p)
+    assert "campaign.phases" in str(e.value) and "[[campaign.phases]]" in str(e.value)

@@ -284,7 +284,10 @@ def apply_roster(schools: dict[str, School], data: dict) -> list[str]:
     names = {norm(n): s.name for s in schools.values()
              for n in (s.name, *s.aliases, *s.former_names)}
     problems = []
-    for i, entry in enumerate(data.get("entry", []), 1):
+    entries = data.get("entry", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        return ["entry 应写成 [[entry]] 表数组，每所学校一个 (expected an array of tables)"]
+    for i, entry in enumerate(entries, 1):
         where = f"第 {i} 个 [[entry]]"
         school = schools.get(names.get(norm(entry.get("school", "")), ""))
         adds = entry.get("addresses", [])
