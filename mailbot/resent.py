@@ -6,7 +6,8 @@ duplicate check does not see it.  Same sender, same subject, same text, the same
 (by content; inline images under :data:`DECOR_BYTES` aside: a signature's logo, which one
 client adds and another not) and the same links as a submission recorded within
 :data:`WINDOW_DAYS` before it: it is recorded as ``ignored`` ("重复发送"), with no second receipt — unless the
-sender asked to recall that one meanwhile.
+sender asked to recall that one meanwhile, or that one's receipt was refused for good (no
+receipt came: that is why it was sent again).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def skip_resent(ctx: Context, it: Intake) -> bool:
     since = it.received_at - timedelta(days=WINDOW_DAYS)
     for earlier in db.recent_from(ctx.session, db.clean(p.sender), db.clean(p.subject), since):
         if _same_material(earlier, files, links) and not _recalled(earlier) and \
-                _same_text(ctx, earlier.raw_path, p.text):
+                _same_text(ctx, earlier.raw_path, p.text) and \
+                not receipts.receipt_failed(ctx.session, earlier.id):  # sent again as no
+            # receipt came (it was refused): this one is acknowledged
             it.status = "ignored"
             it.reason = (f"重复发送：与 #{earlier.id} 内容相同（同一发件人、主题、正文、附件和链接），"
                          f"不再发回执 {resent_of(earlier.id)}")

@@ -121,3 +121,28 @@ def test_the_original_sent_again_after_a_reply_added_to_it_is_a_copy(school_desk
     first = rows(cfg)[0]
     assert [e["rule"] for e in first["evidence"]].count("files.reply") == 1
     assert len(first["attachments"]) == 2 and rows(cfg)[2]["status"] == "ignored"
+
+
+def test_a_mail_sent_again_because_its_receipt_was_refused_is_acknowledged(school_desk):
+    """The first receipt was refused for good (its outbox row failed): the school, hearing
+    nothing, sends the mail again — that one is recorded and acknowledged, not a copy."""
+    from sqlalchemy import update
+
+    from mailbot import config, db
+    from mailbot.models import OutboxMail
+    stack, cfg = school_desk
+    subject, body = "四川大学后勤活动方案", "您好，附件是我校活动方案，请查收。\n四川大学后勤保障部"
+    send(stack, subject, body, {"活动方案.txt": PLAN})
+    wait_contact(stack, 1)
+    run_cli("poll", "--once", "--no-send", config=cfg)
+    engine = db.connect(config.load(cfg).storage.database_url)
+    with db.transaction(engine) as s:  # what a permanent SMTP refusal leaves
+        assert s.execute(update(OutboxMail).values(status="failed")).rowcount == 1
+    send(stack, subject, body, {"活动方案.txt": PLAN})
+    wait_contact(stack, 2)
+    run_cli("poll", "--once", config=cfg)
+    first, again = rows(cfg)
+    assert first["status"] == again["status"] == "accepted" and again["receipt"], \
+        again["status_reason"]
+    (receipt,) = inbox(stack, SCHOOL, 1)
+    assert again["receipt"]["number"] in receipt["Subject"]
