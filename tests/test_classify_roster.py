@@ -275,3 +275,16 @@ def test_an_entry_written_as_a_single_table_is_one_clear_error(tmp_path):
     roster.write_text('[entry]\nschool = "宜宾学院"\naddresses = ["a@qq.com"]\n', encoding="utf-8")
     with pytest.raises(DirectoryError, match=r"\[\[entry\]\] 表数组"):
         load_directory(RULES, roster)
+
+
+def test_a_lead_school_column_is_not_the_schools(tmp_path):
+    """A district sheet "片区 | 组长单位 | 成员学校 | 联系人 | 邮箱": each row is its member
+    school's, not the lead school's (whose name "单位" also holds)."""
+    path = xlsx(tmp_path / "片区名单.xlsx", [
+        ["片区", "组长单位", "成员学校", "联系人", "邮箱"],
+        ["川南片区", "四川轻化工大学", "宜宾学院", "张老师", "yb_hq@qq.com"],
+        ["川南片区", "四川轻化工大学", "西南医科大学", "李老师", "swmu_hq@163.com"],
+    ])
+    rows, problems, _ = read_roster(path, DIRECTORY)
+    assert problems == [] and [(r.school, r.addresses) for r in rows] == [
+        ("宜宾学院", ("yb_hq@qq.com",)), ("西南医科大学", ("swmu_hq@163.com",))]

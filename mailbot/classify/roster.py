@@ -29,8 +29,10 @@ from .school import find_school_by_name
 # Column headers accepted (lower-cased, blanks, "*" and bracketed notes removed);
 # a header containing one of these words counts.  Checked in this order, so that
 # "联系人邮箱" is the e-mail column and "学校联系人" the contact column.  A phone column is
-# recognised only so that "联系人电话" is not taken for the contact (roster.toml keeps no phone).
+# recognised only so that "联系人电话" is not taken for the contact (roster.toml keeps no phone),
+# a lead school's only so that "组长单位" is not taken for the school.
 COLUMNS = {
+    "lead": ("组长", "牵头"),  # "组长单位": the district's lead school, never the row's school
     "email": ("邮箱", "邮件", "email", "e-mail", "mail"),
     "phone": ("电话", "手机", "phone", "tel", "mobile"),
     "district": ("片区", "district"),
