@@ -25,12 +25,17 @@ def human_size(size: int) -> str:
     return f"{size} B"
 
 
+_OFFICES = ("处", "部", "科", "室", "中心", "办公室", "大学", "学院", "学校", "委", "党支部", "支部",
+            "集团", "公司", "后勤", "秘书处")
+
+
 def addressee(name: str | None) -> str:
     """How a letter greets *name*: "王文娟" -> "王文娟老师"; an account name or nothing
-    ("swpu_hq", "hq") -> "老师"; a name already ending in 老师 stays as it is."""
+    ("swpu_hq", "hq") or an office's ("成都大学后勤处") -> "老师"; a name already ending in
+    老师 stays as it is."""
     name = (name or "").strip()
-    if not any("\u4e00" <= ch <= "\u9fff" for ch in name):
-        return "老师"
+    if not any("\u4e00" <= ch <= "\u9fff" for ch in name) or name.endswith(_OFFICES):
+        return "老师"  # an account, or an office ("成都大学后勤处", "宣传科")
     return name if name.endswith(("老师", "同志", "主任", "书记", "处长", "部长")) else name + "老师"
 
 

@@ -509,7 +509,9 @@ def test_the_export_holds_what_waits_for_a_school_and_the_workbook_says_whose_it
 
 
 @pytest.mark.parametrize("name, greeted", [("王文娟", "王文娟老师"), ("swpu_hq", "老师"), ("", "老师"),
-                                           (None, "老师"), ("张老师", "张老师"), ("李主任", "李主任")])
+                                           (None, "老师"), ("张老师", "张老师"), ("李主任", "李主任"),
+                                           ("成都大学后勤处", "老师"), ("宣传科", "老师"),
+                                           ("后勤党支部", "老师"), ("四川大学", "老师")])
 def test_a_letter_greets_a_person_not_an_account(name, greeted):
     from mailbot.render import addressee
     assert addressee(name) == greeted
