@@ -242,16 +242,6 @@ def queue(session: Session, cfg: Config, message: Message, own: frozenset[str],
     return receipt
 
 
-_RECEIPT_STATUS = select(OutboxMail.status).join(Receipt, Receipt.outbox_pk == OutboxMail.id).where(
-    Receipt.message_pk == bindparam("pk"), OutboxMail.kind == "receipt").order_by(OutboxMail.id)
-
-
-def receipt_failed(session: Session, pk: int) -> bool:
-    """Whether the receipt of submission *pk* was refused for good (never reached its sender)."""
-    return session.connection().execute(_RECEIPT_STATUS, {"pk": pk}).scalars().all()[-1:] == \
-        ["failed"]
-
-
 _SENT = select(OutboxMail.created_at).where(  # built once (every receipt asks)
     OutboxMail.kind == "receipt", OutboxMail.recipient == bindparam("address"),
     OutboxMail.created_at > bindparam("since"))

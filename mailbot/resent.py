@@ -15,7 +15,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
 from . import db, receipts
+from .models import OutboxMail, Receipt
 from .parse import ParseError, parse_message
 from .rows import reply_added, resent_of
 
@@ -40,13 +44,23 @@ def skip_resent(ctx: Context, it: Intake) -> bool:
     for earlier in db.recent_from(ctx.session, db.clean(p.sender), db.clean(p.subject), since):
         if _same_material(earlier, files, links) and not _recalled(earlier) and \
                 _same_text(ctx, earlier.raw_path, p.text) and \
-                not receipts.receipt_failed(ctx.session, earlier.id):  # sent again as no
+                not _receipt_failed(ctx.session, earlier.id):  # sent again as no
             # receipt came (it was refused): this one is acknowledged
             it.status = "ignored"
             it.reason = (f"重复发送：与 #{earlier.id} 内容相同（同一发件人、主题、正文、附件和链接），"
                          f"不再发回执 {resent_of(earlier.id)}")
             return False
     return False
+
+
+_RECEIPT_STATUS = select(OutboxMail.status).join(Receipt, Receipt.outbox_pk == OutboxMail.id).where(
+    Receipt.message_pk == bindparam("pk"), OutboxMail.kind == "receipt").order_by(OutboxMail.id)
+
+
+def _receipt_failed(session: Session, pk: int) -> bool:
+    """Whether the receipt of submission *pk* was refused for good (never reached its sender)."""
+    return session.connection().execute(_RECEIPT_STATUS, {"pk": pk}).scalars().all()[-1:] == \
+        ["failed"]
 
 
 def _same_material(earlier: db.Recent, files: tuple[str, ...], links: frozenset[str]) -> bool:
