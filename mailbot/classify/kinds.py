@@ -132,11 +132,7 @@ def own_text(text: str, rules: KindRules, keep_quoted: bool = False) -> str:
     forward marker is cut (unless ``keep_quoted``), ">" lines dropped, and when
     the body holds a pasted notice (``notice_min_phrases`` of its phrases), the
     sentences carrying those phrases are dropped."""
-    text = _norm(text)
-    if not keep_quoted:
-        text = text[:min((m.start() for rx in rules.quote_markers if (m := rx.search(text))),
-                         default=len(text))]
-    text = "\n".join(x for x in text.split("\n") if not x.lstrip().startswith(">"))
+    text = _unquote(_norm(text), rules, cut=not keep_quoted)
     pasted = {p for p in rules.notice_phrases if p in _flat(text)}
     if len(pasted) >= max(rules.notice_min_phrases, 1):
         text = "\n".join(s for s in _SENTENCE.findall(text)
@@ -149,11 +145,15 @@ def unquoted(text: str, subject: str, rules: KindRules) -> str:
     the first quote marker, ">" lines dropped.  What names the sender's school or link must
     be the sender's own words (iPhone, Gmail, Thunderbird quote "在…写道："); any other mail
     is kept whole (a line of underscores may open a signature, a forward quotes a school)."""
-    if not rules.reply_subject.match(subject or ""):
-        return text
-    cut = min((m.start() for rx in rules.quote_markers if (m := rx.search(text))),
-              default=len(text))
-    return "\n".join(x for x in text[:cut].split("\n") if not x.lstrip().startswith(">"))
+    return _unquote(text, rules) if rules.reply_subject.match(subject or "") else text
+
+
+def _unquote(text: str, rules: KindRules, cut: bool = True) -> str:
+    """*text* cut at its first quote marker (with *cut*), its ">" lines dropped."""
+    if cut:
+        text = text[:min((m.start() for rx in rules.quote_markers if (m := rx.search(text))),
+                         default=len(text))]
+    return "\n".join(x for x in text.split("\n") if not x.lstrip().startswith(">"))
 
 
 def sender_text(msg: ParsedMessage, rules: KindRules) -> str:

@@ -159,6 +159,16 @@ def auth_failures(msg: ParsedMessage) -> list[str]:
     return failed
 
 
+def _school_of_address(address: str, d: Directory, known: Mapping[str, str]) -> str | None:
+    """The school an address names by itself: confirmed, registered, or by its domain (never
+    a public one such as qq.com); None otherwise."""
+    address = address.lower()
+    domain = address.rpartition("@")[2]
+    public = bool(_suffixes(domain) & d.public_domains)
+    return known.get(address) or getattr(d.by_address.get(address), "name", None) or next(
+        (d.by_domain[x].name for x in _suffixes(domain) if not public and x in d.by_domain), None)
+
+
 def _spoof_evidence(msg: ParsedMessage, d: Directory, known: Mapping[str, str]) -> Evidence | None:
     """The conflict to show when the sender's address or domain would name a school
     but the receiving server says the From failed authentication."""
@@ -167,9 +177,7 @@ def _spoof_evidence(msg: ParsedMessage, d: Directory, known: Mapping[str, str]) 
     domain = sender.rpartition("@")[2]
     if not failed:
         return None
-    public = bool(_suffixes(domain) & d.public_domains)
-    hit = known.get(sender) or getattr(d.by_address.get(sender), "name", None) or next(
-        (d.by_domain[x].name for x in _suffixes(domain) if not public and x in d.by_domain), None)
+    hit = _school_of_address(sender, d, known)
     if hit is None:
         return None
     return Evidence("school.spoofed", f"发件人域名 {domain} 的 {'、'.join(failed)} 验证失败，"
@@ -258,15 +266,6 @@ def _identify(msg: ParsedMessage, d: Directory, known: Mapping[str, str],
         sub = [*sub, (school, Evidence("school.district", f"由{district}组长单位 {outer} 转发 → "
                                                           f"{district}"), "district")]
     return [(school, ev, "forwarded"), *sub, *cands], district
-
-
-def _school_of_address(address: str, d: Directory, known: Mapping[str, str]) -> str | None:
-    """The school an address belongs to: confirmed, or by its domain (None: a public box)."""
-    address = address.lower()
-    if address in known:
-        return known[address]
-    domain = address.rpartition("@")[2]
-    return next((s.name for suffix in _suffixes(domain) if (s := d.by_domain.get(suffix))), None)
 
 
 def _a_list(cands: list[_Cand]) -> bool:
